@@ -1,0 +1,50 @@
+# kpi-cascade. The README's two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := uv run --frozen
+INFRA := $(UV) python -m kpi_localinfra
+SERVICES := $(UV) python -m kpi_localinfra.processes
+# Point everything at the local stack unless the caller already named running servers.
+STACK_ENV = eval "$$($(INFRA) env)";
+
+.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+bootstrap:  ## Install uv, the Python workspace, PostgreSQL and the Kafka jars
+	@scripts/bootstrap.sh
+
+infra-up: bootstrap  ## Start PostgreSQL and Kafka (or use KPI_DATABASE_URL / KPI_KAFKA_BOOTSTRAP)
+	@$(INFRA) up
+
+infra-down:  ## Stop the PostgreSQL and Kafka that infra-up started
+	@$(INFRA) down
+
+up: infra-up  ## Start infrastructure and the four services in the background; returns when ready
+	@$(STACK_ENV) $(SERVICES) up
+	@echo "goals :8001  metrics-ingest :8002  evaluator :8003  notifier :8004 (logs: .local/run/)"
+
+down:  ## Stop the services and the infrastructure; leaves no process behind
+	@$(SERVICES) down
+	@$(INFRA) down
+
+status:  ## Show what is running
+	@$(INFRA) status; $(STACK_ENV) $(SERVICES) status
+
+lint:  ## ruff and mypy --strict
+	@$(UV) ruff check .
+	@$(UV) ruff format --check .
+	@$(UV) mypy
+
+test-unit: bootstrap  ## Unit tests only (start nothing)
+	@$(UV) pytest tests/unit -q
+
+test: infra-up  ## Every test against the real Kafka and PostgreSQL; a skipped test fails
+	@$(STACK_ENV) $(UV) pytest -q
+
+demo: up  ## The main job, end to end
+	@$(STACK_ENV) $(UV) python -m demo
+
+bench: up  ## Speed and memory figures, printed as one table
+	@$(STACK_ENV) $(UV) python -m bench

@@ -1,0 +1,23 @@
+"""Entry point of `kpi`. Each service's commands live in a module of their own."""
+
+import sys
+
+from rich.console import Console
+
+from kpi_cli import evaluator, goals, health, ingest, notifier  # noqa: F401  (they register)
+from kpi_cli.app import app
+from kpi_cli.client import CliError
+
+err = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except CliError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Run the four services as background processes (for `make up`, the demo and e2e tests).
+
+Each service runs as `python -m <module>`, logs to `<run_dir>/<name>.log`, and leaves a pid
+file; `up` returns when every `/readyz` answers 200, `down` stops all and waits for exit.
+Stdlib only.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    port_env: str
+    port: int
+
+
+SERVICES = (
+    ServiceSpec("goals", "kpi_goals.main", "KPI_GOALS_PORT", 8001),
+    ServiceSpec("metrics-ingest", "kpi_ingest.main", "KPI_INGEST_PORT", 8002),
+    ServiceSpec("evaluator", "kpi_evaluator.main", "KPI_EVALUATOR_PORT", 8003),
+    ServiceSpec("notifier", "kpi_notifier.main", "KPI_NOTIFIER_PORT", 8004),
+)
+
+
+def port_of(spec: ServiceSpec, env: dict[str, str]) -> int:
+    return int(env.get(spec.port_env, spec.port))
+
+
+def start(spec: ServiceSpec, run_dir: Path, env: dict[str, str]) -> int:
+    """Start one service detached; returns its pid."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = (run_dir / f"{spec.name}.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", spec.module],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    (run_dir / f"{spec.name}.pid").write_text(str(proc.pid))
+    return proc.pid
+
+
+def readiness(port: int, timeout_s: float = 2.0) -> tuple[int, dict[str, object]]:
+    url = f"http://127.0.0.1:{port}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return 0, {}
+
+
+def wait_ready(
+    specs: tuple[ServiceSpec, ...], run_dir: Path, env: dict[str, str], timeout_s: float = 90.0
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = list(specs)
+    while pending:
+        for spec in list(pending):
+            if not _alive(_pid(run_dir, spec)):
+                raise RuntimeError(f"{spec.name} exited; see {run_dir / (spec.name + '.log')}")
+            status, _body = readiness(port_of(spec, env))
+            if status == 200:
+                print(f"  {spec.name} ready on :{port_of(spec, env)}", file=sys.stderr)
+                pending.remove(spec)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(s.name for s in pending)
+            raise RuntimeError(f"not ready after {timeout_s:.0f}s: {names}; see {run_dir}/*.log")
+        time.sleep(0.3)
+
+
+def _pid(run_dir: Path, spec: ServiceSpec) -> int | None:
+    path = run_dir / f"{spec.name}.pid"
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _not_zombie(pid)
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def stop(spec: ServiceSpec, run_dir: Path, timeout_s: float = 15.0) -> None:
+    pid = _pid(run_dir, spec)
+    if _alive(pid):
+        assert pid is not None
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+    (run_dir / f"{spec.name}.pid").unlink(missing_ok=True)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+def up(run_dir: Path, env: dict[str, str]) -> None:
+    for spec in SERVICES:
+        if _alive(_pid(run_dir, spec)):
+            print(f"  {spec.name} already running", file=sys.stderr)
+        else:
+            start(spec, run_dir, env)
+    wait_ready(SERVICES, run_dir, env)
+
+
+def down(run_dir: Path) -> None:
+    for spec in SERVICES:
+        stop(spec, run_dir)
+
+
+def status(run_dir: Path, env: dict[str, str]) -> int:
+    worst = 0
+    for spec in SERVICES:
+        code, body = readiness(port_of(spec, env))
+        alive = _alive(_pid(run_dir, spec))
+        state = "up" if alive else "down"
+        print(f"{spec.name:15} {state:5} readyz={code or '-'} {body.get('down', '')}")
+        worst = worst or (0 if code == 200 else 1)
+    return worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kpi_localinfra.processes")
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--run-dir", type=Path, default=Path(".local/run"))
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    if args.command == "up":
+        up(args.run_dir, env)
+    elif args.command == "down":
+        down(args.run_dir)
+    else:
+        return status(args.run_dir, env)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Shared plumbing for the kpi-cascade services. Holds no business rules."""

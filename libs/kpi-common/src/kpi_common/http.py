@@ -1,0 +1,100 @@
+"""The HTTP pieces every service shares: health, readiness, Prometheus, one error shape."""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kpi_common.errors import ApiError, FieldError, loc_to_path
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class Readiness:
+    """Named dependency checks; `/readyz` answers 503 naming each one that is down."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, ReadinessCheck] = {}
+
+    def add(self, name: str, check: ReadinessCheck) -> None:
+        self._checks[name] = check
+
+    async def evaluate(self) -> dict[str, bool]:
+        return {name: await check() for name, check in self._checks.items()}
+
+
+def install_common(app: FastAPI, service: str, readiness: Readiness) -> None:
+    """Add /healthz, /readyz, /metrics, request metrics and the error handlers to `app`."""
+    prefix = service.replace("-", "_")
+    _install_request_metrics(app, prefix)
+    _install_error_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        checks = await readiness.evaluate()
+        down = sorted(name for name, ok in checks.items() if not ok)
+        body = {"status": "ready" if not down else "unavailable", "checks": checks, "down": down}
+        return ORJSONResponse(body, status_code=503 if down else 200)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _install_request_metrics(app: FastAPI, prefix: str) -> None:
+    requests = Counter(
+        f"{prefix}_http_requests_total", "HTTP requests", ["method", "route", "status"]
+    )
+    latency = Histogram(
+        f"{prefix}_http_request_duration_seconds",
+        "HTTP request latency",
+        ["method", "route"],
+        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    )
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        latency.labels(request.method, path).observe(time.perf_counter() - start)
+        requests.labels(request.method, path, str(response.status_code)).inc()
+        return response
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> Response:
+        return ORJSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        errors = [FieldError(loc_to_path(_strip_loc(e["loc"])), e["msg"]) for e in exc.errors()]
+        err = ApiError(422, "invalid", "the request is not valid", errors)
+        return ORJSONResponse(err.body(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        err = ApiError(exc.status_code, code, str(exc.detail))
+        return ORJSONResponse(err.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+def _strip_loc(loc: Any) -> list[int | str]:
+    """Drop FastAPI's leading `body`/`query` so paths read like the document's own fields."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return parts

@@ -1,0 +1,262 @@
+"""Kafka helpers: an idempotent `acks=all` producer, topic creation, and a batch consumer
+with explicit offsets and a dead-letter path.
+
+The consumer never lets Kafka auto-commit. Either the handler stores offsets itself (in
+Postgres, in the same transaction as its effects: pass an `OffsetStore`), or the loop
+commits them to Kafka after the handler returned.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from kpi_common.events import Envelope, MessageDeadLettered, decode, encode, make_envelope
+from kpi_common.logging import get_logger
+from kpi_common.topics import ALL_TOPICS, DEAD_LETTER, Topic
+
+log = get_logger(__name__)
+
+
+def create_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
+    """The one producer configuration: idempotent, every in-sync replica acknowledges."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=linger_ms,
+        max_batch_size=1024 * 1024,
+        request_timeout_ms=10_000,
+    )
+
+
+async def ensure_topics(
+    bootstrap: str, prefix: str, partitions: int, topics: Iterable[Topic] = ALL_TOPICS
+) -> None:
+    """Create the registry's topics when missing; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(t.qualified(prefix), num_partitions=partitions, replication_factor=1)
+            for t in topics
+            if t.qualified(prefix) not in existing
+        ]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: str
+    envelope: Envelope
+
+
+async def publish(producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> None:
+    """Send every message and return only once Kafka acknowledged all of them."""
+    futures = [
+        await producer.send(m.topic, value=encode(m.envelope), key=m.key.encode()) for m in messages
+    ]
+    if futures:
+        await asyncio.gather(*futures)
+
+
+async def kafka_reachable(producer: AIOKafkaProducer, timeout_s: float = 2.0) -> bool:
+    """True when the broker answers a metadata request within the timeout."""
+    try:
+        await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s)
+    except (TimeoutError, KafkaError, OSError):
+        return False
+    return True
+
+
+class OffsetStore(Protocol):
+    """Where a consumer's offsets live when they are stored with its effects (Postgres)."""
+
+    async def load(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        """Next offset to read per partition; partitions not returned start from the earliest."""
+        ...
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded record and where it came from."""
+
+    envelope: Envelope
+    topic: str
+    partition: int
+    offset: int
+
+
+BatchHandler = Callable[[list[Message], dict[TopicPartition, int]], Awaitable[None]]
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: AIOKafkaConsumer, store: OffsetStore) -> None:
+        self._consumer = consumer
+        self._store = store
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        stored = await self._store.load(list(assigned))
+        for tp in assigned:
+            if tp in stored:
+                self._consumer.seek(tp, stored[tp])
+            else:
+                await self._consumer.seek_to_beginning(tp)
+
+
+class BatchConsumer:
+    """decode -> handle -> commit, with a dead-letter path for undecodable messages.
+
+    The handler receives the decoded messages and the next offset per partition that the
+    batch covers. With an `OffsetStore`, the handler must persist those offsets itself in
+    its own transaction; without one, the loop commits them to Kafka after the handler.
+    A handler exception is retried with backoff (the batch is not skipped).
+    """
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topics: Sequence[str],
+        group_id: str,
+        producer: AIOKafkaProducer,
+        dead_letter_topic: str,
+        handler: BatchHandler,
+        offset_store: OffsetStore | None = None,
+        service: str,
+        max_records: int = 1000,
+        poll_timeout_ms: int = 200,
+    ) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=max_records,
+        )
+        self._topics = list(topics)
+        self._producer = producer
+        self._dlq = dead_letter_topic
+        self._handler = handler
+        self._store = offset_store
+        self._service = service
+        self._max_records = max_records
+        self._poll_timeout_ms = poll_timeout_ms
+        self._positions: dict[TopicPartition, int] = {}
+        self.dead_lettered = 0
+        self.processed = 0
+
+    async def start(self) -> None:
+        listener = _SeekToStored(self._consumer, self._store) if self._store else None
+        if listener is None:
+            self._consumer.subscribe(self._topics)
+        else:
+            self._consumer.subscribe(self._topics, listener=listener)
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    def lag(self) -> int:
+        """Messages behind the high watermark, over the partitions this consumer has read."""
+        total = 0
+        for tp, position in self._positions.items():
+            high = self._consumer.highwater(tp)
+            if high is not None:
+                total += max(0, high - position)
+        return total
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        backoff = 0.2
+        while True:
+            batch = await self._consumer.getmany(
+                timeout_ms=self._poll_timeout_ms, max_records=self._max_records
+            )
+            records = [r for recs in batch.values() for r in recs]
+            if not records:
+                continue
+            while True:
+                try:
+                    await self.process(records)
+                    backoff = 0.2
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("batch failed, retrying", records=len(records), backoff=backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+
+    async def process(self, records: list[ConsumerRecord]) -> None:
+        messages, rejected = self._decode(records)
+        if rejected:
+            await publish(self._producer, rejected)
+            self.dead_lettered += len(rejected)
+        offsets = next_offsets(records)
+        await self._handler(messages, offsets)
+        if self._store is None:
+            await self._consumer.commit(offsets)
+        self._positions.update(offsets)
+        self.processed += len(records)
+
+    def _decode(self, records: list[ConsumerRecord]) -> tuple[list[Message], list[Outgoing]]:
+        messages: list[Message] = []
+        rejected: list[Outgoing] = []
+        for r in records:
+            try:
+                env = decode(r.value)
+            except ValueError as exc:
+                rejected.append(self._dead_letter(r, str(exc)))
+                continue
+            messages.append(Message(env, r.topic, r.partition, r.offset))
+        return messages, rejected
+
+    def _dead_letter(self, record: ConsumerRecord, reason: str) -> Outgoing:
+        log.warning("dead-lettered", topic=record.topic, offset=record.offset, reason=reason[:300])
+        raw = record.value.decode("utf-8", errors="replace") if record.value else ""
+        data = MessageDeadLettered(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason[:2000],
+            raw=raw[:100_000],
+        )
+        env = make_envelope(
+            id=f"{record.topic}:{record.partition}:{record.offset}",
+            tenant_id="unknown",
+            producer=self._service,
+            time=datetime.now(UTC),
+            data=data,
+        )
+        return Outgoing(self._dlq, f"{record.topic}:{record.partition}", env)
+
+
+def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
+    """The offset to resume from per partition: one past the highest record seen."""
+    out: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        out[tp] = max(out.get(tp, 0), r.offset + 1)
+    return out
+
+
+def dead_letter_topic(prefix: str) -> str:
+    return DEAD_LETTER.qualified(prefix)

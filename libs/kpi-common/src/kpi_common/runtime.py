@@ -1,0 +1,107 @@
+"""Process plumbing: a Kafka producer that comes up whenever Kafka does, supervised
+background loops, and the uvicorn entry point."""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from kpi_common.errors import Unavailable
+from kpi_common.kafka import create_producer, ensure_topics, kafka_reachable
+from kpi_common.logging import get_logger
+from kpi_common.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+class ProducerHandle:
+    """Owns the process's one producer. Starting never blocks on Kafka: while the broker is
+    away the service runs and answers 503 where it needs Kafka; it connects when it can."""
+
+    def __init__(self, settings: ServiceSettings, *, linger_ms: int = 5) -> None:
+        self._settings = settings
+        self._linger_ms = linger_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name="kafka-connect")
+
+    async def _connect(self) -> None:
+        delay = 0.5
+        while True:
+            producer = create_producer(self._settings.kafka_bootstrap, linger_ms=self._linger_ms)
+            try:
+                await producer.start()
+                await ensure_topics(
+                    self._settings.kafka_bootstrap,
+                    self._settings.topic_prefix,
+                    self._settings.topic_partitions,
+                )
+            except Exception as exc:
+                log.warning("kafka not reachable yet", error=str(exc)[:200], retry_in=delay)
+                await producer.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._producer = producer
+            self.connected.set()
+            log.info("kafka producer connected", bootstrap=self._settings.kafka_bootstrap)
+            return
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise Unavailable("Kafka is not reachable yet; retry shortly")
+        return self._producer
+
+    async def reachable(self) -> bool:
+        return self._producer is not None and await kafka_reachable(self._producer)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._producer is not None:
+            await self._producer.stop()
+
+
+class Supervisor:
+    """Background loops that restart with backoff when they crash, cancelled at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def spawn(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        self._tasks.append(asyncio.create_task(self._keep(name, loop), name=name))
+
+    async def _keep(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await loop()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background loop crashed, restarting", loop=name, retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run one service under uvicorn (the process's entry point calls this)."""
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")

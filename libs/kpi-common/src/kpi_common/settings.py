@@ -1,0 +1,23 @@
+"""Settings bases. Each service subclasses `ServiceSettings` once, in its `config.py`."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: where Postgres and Kafka are, and how to log.
+
+    Environment variables carry the `KPI_` prefix (`KPI_DATABASE_URL`, ...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KPI_", extra="ignore", frozen=True)
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:55432/kpi"
+    kafka_bootstrap: str = "127.0.0.1:59092"
+    topic_prefix: str = Field(default="", pattern=r"^[a-zA-Z0-9._-]*$")
+    topic_partitions: int = Field(default=6, ge=1, le=1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    host: str = "127.0.0.1"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install everything the project needs on a fresh machine: uv, the Python workspace (from
+# the lock file), the PostgreSQL server binaries and the Kafka jars. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "==> installing uv" >&2
+  python3 -m pip install --quiet --disable-pip-version-check uv
+fi
+echo "==> installing the Python workspace (uv sync --frozen)" >&2
+uv sync --all-packages --frozen --quiet
+
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  echo "==> installing PostgreSQL (Debian package)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+echo "==> fetching the Kafka jars (cached under ~/.cache/kpi-cascade)" >&2
+uv run --frozen python -m kpi_localinfra fetch-kafka

@@ -1,0 +1,1 @@
+"""kpi-cascade evaluator service."""

@@ -1,0 +1,1 @@
+"""kpi-cascade metrics-ingest service."""

@@ -1,0 +1,69 @@
+"""Turn a strategy document into the `goals.changes` events the goals service publishes,
+for tests of the services downstream of goals (evaluator, notifier, ingest).
+
+The contract (docs/events.md): one `node.upserted` per node; `definition` is the node as
+written in the document, with `supports` always a list. Node ids: the entry's `id`;
+`organization` for the organization section; channel name for `alert_channel`; the route's
+position ("0", "1", ...) for `alert_route`.
+"""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kpi_common.events import Envelope, NodeUpserted, make_envelope
+
+ROOT = Path(__file__).resolve().parents[2]
+ACME = ROOT / "examples" / "acme" / "strategy.yaml"
+
+SECTIONS = {
+    "units": "unit",
+    "people": "person",
+    "goals": "goal",
+    "objectives": "objective",
+    "success_factors": "success_factor",
+    "kpis": "kpi",
+    "reviews": "review",
+}
+
+
+def load(path: Path = ACME) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(path.read_text())
+    return doc
+
+
+def nodes(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    out: list[tuple[str, str, dict[str, Any]]] = [("organization", "organization", doc["organization"])]
+    for section, node_type in SECTIONS.items():
+        for entry in doc.get(section, []):
+            definition = dict(entry)
+            if "supports" in definition and not isinstance(definition["supports"], list):
+                definition["supports"] = [definition["supports"]]
+            out.append((node_type, entry["id"], definition))
+    alerts = doc.get("alerts", {})
+    for name, channel in alerts.get("channels", {}).items():
+        out.append(("alert_channel", name, channel))
+    for i, route in enumerate(alerts.get("routes", [])):
+        out.append(("alert_route", str(i), route))
+    return out
+
+
+def events(tenant_id: str, doc: dict[str, Any] | None = None, revision: int = 1) -> list[Envelope]:
+    now = datetime.now(UTC)
+    return [
+        make_envelope(
+            id=f"{node_type}:{node_id}:r{revision}",
+            tenant_id=tenant_id,
+            producer="goals",
+            time=now,
+            data=NodeUpserted(
+                node_type=node_type,  # type: ignore[arg-type]
+                node_id=node_id,
+                revision=revision,
+                definition=definition,
+            ),
+        )
+        for node_type, node_id, definition in nodes(doc if doc is not None else load())
+    ]
