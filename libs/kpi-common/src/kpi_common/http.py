@@ -50,16 +50,28 @@ def install_common(app: FastAPI, service: str, readiness: Readiness) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+_REQUEST_METRICS: dict[str, tuple[Counter, Histogram]] = {}
+
+
+def _request_metrics(prefix: str) -> tuple[Counter, Histogram]:
+    """One pair of collectors per service per process, so building the app again (tests,
+    restarts in one process) reuses them instead of registering duplicates."""
+    if prefix not in _REQUEST_METRICS:
+        requests = Counter(
+            f"{prefix}_http_requests_total", "HTTP requests", ["method", "route", "status"]
+        )
+        latency = Histogram(
+            f"{prefix}_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        _REQUEST_METRICS[prefix] = (requests, latency)
+    return _REQUEST_METRICS[prefix]
+
+
 def _install_request_metrics(app: FastAPI, prefix: str) -> None:
-    requests = Counter(
-        f"{prefix}_http_requests_total", "HTTP requests", ["method", "route", "status"]
-    )
-    latency = Histogram(
-        f"{prefix}_http_request_duration_seconds",
-        "HTTP request latency",
-        ["method", "route"],
-        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-    )
+    requests, latency = _request_metrics(prefix)
 
     @app.middleware("http")
     async def observe(
