@@ -16,13 +16,19 @@ log = get_logger(__name__)
 
 class ServiceRuntime:
     def __init__(
-        self, *, name: str, settings: ServiceSettings, schema: str, migrations: Path
+        self,
+        *,
+        name: str,
+        settings: ServiceSettings,
+        schema: str,
+        migrations: Path,
+        pool_size: int = 10,
     ) -> None:
         self.name = name
         self.settings = settings
         self.schema = schema
         self._migrations = migrations
-        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.engine: AsyncEngine = create_engine(settings.database_url, pool_size=pool_size)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.kafka = ProducerHandle(settings)
         self.supervisor = Supervisor()
