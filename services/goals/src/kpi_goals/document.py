@@ -1,0 +1,289 @@
+"""The strategy document (the format of `examples/acme/strategy.yaml`) as pydantic models.
+
+The models check shape and types only (unknown fields, wrong types, invalid dates,
+periods and durations); references between entries, duplicates and cycles are checked by
+`kpi_goals.validation` on the validated document. Unions carry explicit tags so an error
+names one field path, not one per union member.
+"""
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Duration = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*[mhdw]$")]
+Percent = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?%$")]
+Perspective = Literal[
+    "financial", "customer", "internal_process", "learning_and_growth", "innovation"
+]
+Aggregation = Literal["sum", "count", "avg", "min", "max", "last"]
+PeriodName = Literal["day", "week", "month", "quarter", "year"]
+Cadence = Literal["weekly", "monthly", "quarterly", "half_yearly", "yearly"]
+Scalar = str | int | float | bool
+OneOrMany = Id | list[Id]
+
+PERIOD_LABELS: dict[str, str] = {
+    "year": r"^\d{4}$",
+    "quarter": r"^\d{4}-Q[1-4]$",
+    "month": r"^\d{4}-(0[1-9]|1[0-2])$",
+    "week": r"^\d{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$",
+    "day": r"^\d{4}-\d{2}-\d{2}$",
+}
+# Tags of the unions below: they appear in pydantic error locations and are stripped
+# from the field paths shown to users.
+UNION_TAGS = frozenset(
+    {
+        "metric_measure",
+        "ratio_measure",
+        "formula_measure",
+        "absolute",
+        "relative",
+        "range",
+        "named_period",
+        "rolling_period",
+    }
+)
+
+
+def _month_day(value: str) -> str:
+    if not re.fullmatch(r"\d{2}-\d{2}", value):
+        raise ValueError("must be MM-DD")
+    date.fromisoformat(f"2024-{value}")  # 2024 is a leap year: 02-29 is allowed
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organization(Strict):
+    name: Text
+    fiscal_year_start: Annotated[str, AfterValidator(_month_day)] = "01-01"
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    vision: Text | None = None
+    mission: Text | None = None
+
+
+class Unit(Strict):
+    id: Id
+    name: Text
+    parent: Id | None = None
+    owner: Id | None = None
+
+
+class Person(Strict):
+    id: Id
+    name: Text
+    unit: Id | None = None
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    slack: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+
+
+class Goal(Strict):
+    id: Id
+    title: Text
+    unit: Id | None = None
+    owner: Id | None = None
+    perspective: Perspective | None = None
+    description: Text | None = None
+    supports: OneOrMany | None = None
+    due: date | None = None
+
+
+class Objective(Goal):
+    pass
+
+
+class SuccessFactor(Strict):
+    id: Id
+    title: Text
+    unit: Id | None = None
+    owner: Id | None = None
+    description: Text | None = None
+    supports: OneOrMany | None = None
+
+
+class MetricMeasure(Strict):
+    metric: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    aggregation: Aggregation
+    field: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    where: dict[str, Scalar] | None = None
+
+
+class Ratio(Strict):
+    numerator: MetricMeasure
+    denominator: MetricMeasure
+
+
+class RatioMeasure(Strict):
+    ratio: Ratio
+
+
+class FormulaMeasure(Strict):
+    formula: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+def _measure_kind(value: Any) -> str:
+    if isinstance(value, dict) and "ratio" in value:
+        return "ratio_measure"
+    if isinstance(value, dict) and "formula" in value:
+        return "formula_measure"
+    return "metric_measure"
+
+
+Measure = Annotated[
+    Annotated[MetricMeasure, Tag("metric_measure")]
+    | Annotated[RatioMeasure, Tag("ratio_measure")]
+    | Annotated[FormulaMeasure, Tag("formula_measure")],
+    Discriminator(_measure_kind),
+]
+
+
+class RelativeTarget(Strict):
+    increase_by: Percent | float | None = None
+    decrease_by: Percent | float | None = None
+
+
+class RangeTarget(Strict):
+    min: float
+    max: float
+
+
+def _target_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "range" if {"min", "max"} & set(value) else "relative"
+    return "absolute"
+
+
+Target = Annotated[
+    Annotated[float, Tag("absolute")]
+    | Annotated[RelativeTarget, Tag("relative")]
+    | Annotated[RangeTarget, Tag("range")],
+    Discriminator(_target_kind),
+]
+
+
+class PeriodTarget(Strict):
+    period: Annotated[str, StringConstraints(min_length=4, max_length=20)]
+    value: float
+    reason: Text | None = None
+
+
+class RollingPeriod(Strict):
+    rolling_days: int = Field(ge=1, le=3660)
+
+
+Period = Annotated[
+    Annotated[PeriodName, Tag("named_period")] | Annotated[RollingPeriod, Tag("rolling_period")],
+    Discriminator(lambda v: "rolling_period" if isinstance(v, dict) else "named_period"),
+]
+
+
+class Kpi(Strict):
+    id: Id
+    title: Text
+    unit: Id | None = None
+    owner: Id | None = None
+    so_that: OneOrMany | None = None
+    perspective: Perspective | None = None
+    description: Text | None = None
+    measure: Measure | None = None
+    period: Period | None = None
+    direction: Literal["increase", "decrease", "range"] = "increase"
+    unit_of_measure: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+    baseline: float | None = None
+    target: Target | None = None
+    targets: list[PeriodTarget] | None = None
+    at_risk_below: float | None = Field(default=None, gt=0, le=1)
+    weight: float | None = Field(default=None, ge=0)
+    contributes_to: Id | None = None
+    due: date | None = None
+
+
+class Review(Strict):
+    id: Id
+    title: Text | None = None
+    unit: Id | None = None
+    cadence: Cadence
+    next: date
+    remind_before: list[Duration] = Field(default_factory=list)
+    attendees: list[Id] = Field(default_factory=list)
+
+
+class SlackChannel(Strict):
+    webhook_url: Annotated[str, StringConstraints(min_length=1)]
+
+
+class EmailChannel(Strict):
+    to: list[Annotated[str, StringConstraints(min_length=3)]] = Field(min_length=1)
+
+
+class WebhookChannel(Strict):
+    url: Annotated[str, StringConstraints(min_length=1)]
+    secret: str | None = None
+
+
+class Channel(Strict):
+    slack: SlackChannel | None = None
+    email: EmailChannel | None = None
+    webhook: WebhookChannel | None = None
+
+
+class RouteMatch(Strict):
+    unit: Id | None = None
+    kpi: Id | None = None
+    perspective: Perspective | None = None
+    severity: Literal["warning", "critical"] | None = None
+
+
+class Route(Strict):
+    match: RouteMatch | None = None
+    notify: list[Id] = Field(min_length=1)
+    escalate_after: Duration | None = None
+
+
+class Alerts(Strict):
+    channels: dict[Id, Channel] = Field(default_factory=dict)
+    routes: list[Route] = Field(default_factory=list)
+
+
+class StrategyDocument(Strict):
+    """A tenant's whole strategy: applying it makes the cascade match it."""
+
+    version: Literal[1] = 1
+    organization: Organization
+    units: list[Unit] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list)
+    goals: list[Goal] = Field(default_factory=list)
+    objectives: list[Objective] = Field(default_factory=list)
+    success_factors: list[SuccessFactor] = Field(default_factory=list)
+    kpis: list[Kpi] = Field(default_factory=list)
+    reviews: list[Review] = Field(default_factory=list)
+    alerts: Alerts = Field(default_factory=Alerts)
+
+
+def as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)

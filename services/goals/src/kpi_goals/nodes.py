@@ -1,0 +1,161 @@
+"""The strategy as nodes, and the pure diff between what is stored and what is wanted.
+
+A node is one entry of the document (docs/events.md, `goals.changes`): its `definition` is
+the entry as written, with `supports` always a list. The diff yields the changes and the
+`node.upserted` / `node.deleted` events they publish, one revision up per changed node.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from kpi_common.events import Envelope, NodeDeleted, NodeType, NodeUpserted, make_envelope
+
+SECTIONS: dict[str, NodeType] = {
+    "units": "unit",
+    "people": "person",
+    "goals": "goal",
+    "objectives": "objective",
+    "success_factors": "success_factor",
+    "kpis": "kpi",
+    "reviews": "review",
+}
+ORDER: tuple[NodeType, ...] = ("organization", *SECTIONS.values(), "alert_channel", "alert_route")
+Key = tuple[NodeType, str]  # (node_type, node_id)
+
+
+@dataclass(frozen=True)
+class Node:
+    node_type: NodeType
+    node_id: str
+    definition: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the store holds for one node; a deleted node keeps its revision (a tombstone)."""
+
+    revision: int
+    definition: dict[str, Any] | None  # None when deleted
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Literal["create", "update", "delete"]
+    node_type: NodeType
+    node_id: str
+    revision: int
+    definition: dict[str, Any] | None
+    before: dict[str, Any] | None
+
+    @property
+    def key(self) -> Key:
+        return (self.node_type, self.node_id)
+
+
+def _normalise(entry: dict[str, Any]) -> dict[str, Any]:
+    definition = dict(entry)
+    if "supports" in definition and not isinstance(definition["supports"], list):
+        definition["supports"] = [definition["supports"]]
+    return definition
+
+
+def to_nodes(raw: dict[str, Any]) -> list[Node]:
+    """The nodes of a validated raw document, in document order."""
+    out = [Node("organization", "organization", dict(raw["organization"]))]
+    for section, node_type in SECTIONS.items():
+        out += [Node(node_type, e["id"], _normalise(e)) for e in raw.get(section) or []]
+    alerts = raw.get("alerts") or {}
+    out += [Node("alert_channel", n, c) for n, c in (alerts.get("channels") or {}).items()]
+    out += [Node("alert_route", str(i), r) for i, r in enumerate(alerts.get("routes") or [])]
+    return out
+
+
+def to_document(nodes: list[Node]) -> dict[str, Any]:
+    """The document that `to_nodes` turns back into `nodes` (GET /v1/strategy)."""
+    doc: dict[str, Any] = {"version": 1}
+    by_type: dict[str, list[Node]] = {}
+    for node in nodes:
+        by_type.setdefault(node.node_type, []).append(node)
+    for node in by_type.get("organization", []):
+        doc["organization"] = node.definition
+    for section, node_type in SECTIONS.items():
+        doc[section] = [n.definition for n in by_type.get(node_type, [])]
+    routes = sorted(by_type.get("alert_route", []), key=lambda n: int(n.node_id))
+    doc["alerts"] = {
+        "channels": {n.node_id: n.definition for n in by_type.get("alert_channel", [])},
+        "routes": [n.definition for n in routes],
+    }
+    return doc
+
+
+def diff(current: dict[Key, Stored], desired: list[Node]) -> list[Change]:
+    """Creates and updates in document order, then deletes in reverse cascade order."""
+    changes: list[Change] = []
+    wanted: set[Key] = set()
+    for node in desired:
+        key: Key = (node.node_type, node.node_id)
+        wanted.add(key)
+        stored = current.get(key)
+        if stored is None or stored.definition is None:
+            revision = stored.revision + 1 if stored else 1
+            changes.append(
+                Change("create", node.node_type, node.node_id, revision, node.definition, None)
+            )
+        elif stored.definition != node.definition:
+            changes.append(
+                Change(
+                    "update",
+                    node.node_type,
+                    node.node_id,
+                    stored.revision + 1,
+                    node.definition,
+                    stored.definition,
+                )
+            )
+    gone = [k for k, s in current.items() if k not in wanted and s.definition is not None]
+    gone.sort(key=lambda k: (-ORDER.index(k[0]), k[1]))
+    for node_type, node_id in gone:
+        stored = current[(node_type, node_id)]
+        changes.append(
+            Change("delete", node_type, node_id, stored.revision + 1, None, stored.definition)
+        )
+    return changes
+
+
+def event_key(tenant_id: str, node_type: str, node_id: str) -> str:
+    return f"{tenant_id}:{node_type}:{node_id}"
+
+
+def to_event(tenant_id: str, change: Change, now: datetime) -> Envelope:
+    """The `goals.changes` event of one change; its id names tenant, node and revision."""
+    data: NodeUpserted | NodeDeleted
+    if change.definition is None:
+        data = NodeDeleted(
+            node_type=change.node_type, node_id=change.node_id, revision=change.revision
+        )
+    else:
+        data = NodeUpserted(
+            node_type=change.node_type,
+            node_id=change.node_id,
+            revision=change.revision,
+            definition=change.definition,
+        )
+    ident = f"{event_key(tenant_id, change.node_type, change.node_id)}:r{change.revision}"
+    return make_envelope(id=ident, tenant_id=tenant_id, producer="goals", time=now, data=data)
+
+
+def summary(changes: list[Change]) -> dict[str, Any]:
+    """How many nodes each action touched, and which."""
+    out: dict[str, Any] = {"created": 0, "updated": 0, "deleted": 0, "changes": []}
+    for c in changes:
+        out[c.action + "d"] += 1
+        out["changes"].append(
+            {
+                "action": c.action,
+                "node_type": c.node_type,
+                "node_id": c.node_id,
+                "revision": c.revision,
+            }
+        )
+    return out
