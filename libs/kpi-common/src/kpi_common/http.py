@@ -4,15 +4,24 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kpi_common.errors import ApiError, FieldError, loc_to_path
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class OrjsonResponse(JSONResponse):
+    """JSON rendered with orjson. FastAPI 0.165 deprecates its own `ORJSONResponse` (and
+    warns on every use, which pytest turns into an error), so the services use this one."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 class Readiness:
@@ -43,7 +52,7 @@ def install_common(app: FastAPI, service: str, readiness: Readiness) -> None:
         checks = await readiness.evaluate()
         down = sorted(name for name, ok in checks.items() if not ok)
         body = {"status": "ready" if not down else "unavailable", "checks": checks, "down": down}
-        return ORJSONResponse(body, status_code=503 if down else 200)
+        return OrjsonResponse(body, status_code=503 if down else 200)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -89,19 +98,19 @@ def _install_request_metrics(app: FastAPI, prefix: str) -> None:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> Response:
-        return ORJSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
+        return OrjsonResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
         errors = [FieldError(loc_to_path(_strip_loc(e["loc"])), e["msg"]) for e in exc.errors()]
         err = ApiError(422, "invalid", "the request is not valid", errors)
-        return ORJSONResponse(err.body(), status_code=422)
+        return OrjsonResponse(err.body(), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         err = ApiError(exc.status_code, code, str(exc.detail))
-        return ORJSONResponse(err.body(), status_code=exc.status_code, headers=exc.headers)
+        return OrjsonResponse(err.body(), status_code=exc.status_code, headers=exc.headers)
 
 
 def _strip_loc(loc: Any) -> list[int | str]:
