@@ -2,26 +2,70 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
-from kpi_common.http import install_common
+from kpi_common.http import OrjsonResponse, install_common
+from kpi_common.outbox import OutboxRelay
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
+from kpi_common.topics import GOALS_CHANGES
 
+from kpi_goals.api import router
 from kpi_goals.config import SCHEMA, SERVICE, Settings
+from kpi_goals.handlers import Clock, Deps
+from kpi_goals.models import outbox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Relay:
+    """The outbox relay, started once Kafka is reachable; `notify` before then is a no-op
+    (the relay's first pass sends whatever is waiting)."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self._runtime = runtime
+        self._relay: OutboxRelay | None = None
+
+    def notify(self) -> None:
+        if self._relay is not None:
+            self._relay.notify()
+
+    async def run(self) -> None:
+        await self._runtime.kafka.connected.wait()
+        self._relay = OutboxRelay(
+            engine=self._runtime.engine,
+            table=outbox,
+            producer=self._runtime.kafka.producer,
+            service=SERVICE,
+        )
+        await self._relay.run()
+
+    async def backlog(self) -> int:
+        return await self._relay.backlog() if self._relay is not None else -1
+
+
+def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, schema=SCHEMA, migrations=MIGRATIONS)
+    relay = Relay(runtime)
+    deps = Deps(
+        sessions=runtime.sessions,
+        topic=runtime.topic(GOALS_CHANGES.name),
+        clock=clock,
+        notify=relay.notify,
+        settings=settings,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        runtime.supervisor.spawn("outbox-relay", relay.run)
         app.state.runtime = runtime
         try:
             yield
@@ -32,9 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="kpi-cascade goals",
         version="0.1.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=OrjsonResponse,
     )
+    app.state.deps = deps
+    app.state.relay = relay
     install_common(app, SERVICE, runtime.readiness)
+    app.include_router(router)
     return app
 
 

@@ -146,16 +146,28 @@ def to_event(tenant_id: str, change: Change, now: datetime) -> Envelope:
 
 
 def summary(changes: list[Change]) -> dict[str, Any]:
-    """How many nodes each action touched, and which."""
+    """How many nodes each action touched, and which (with the fields an update changed)."""
     out: dict[str, Any] = {"created": 0, "updated": 0, "deleted": 0, "changes": []}
     for c in changes:
         out[c.action + "d"] += 1
-        out["changes"].append(
-            {
-                "action": c.action,
-                "node_type": c.node_type,
-                "node_id": c.node_id,
-                "revision": c.revision,
-            }
-        )
+        item: dict[str, Any] = {
+            "action": c.action,
+            "node_type": c.node_type,
+            "node_id": c.node_id,
+            "revision": c.revision,
+        }
+        if c.action == "update":
+            item["fields"] = field_changes(c.before, c.definition)
+        out["changes"].append(item)
     return out
+
+
+def field_changes(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """The top-level fields that differ: `{field: {"before": ..., "after": ...}}`."""
+    old, new = before or {}, after or {}
+    keys = [*old, *(k for k in new if k not in old)]
+    return {
+        k: {"before": old.get(k), "after": new.get(k)} for k in keys if old.get(k) != new.get(k)
+    }

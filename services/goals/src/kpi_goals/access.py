@@ -1,0 +1,89 @@
+"""Who may do what: roles, and an editor's unit subtree. Pure rules on plain data.
+
+- `admin`: everything in its tenant, including API keys.
+- `editor`: reads everything; applies strategy changes only to nodes inside its unit
+  subtree (when the key has a unit scope; otherwise to every node).
+- `viewer`: reads only.
+- `ingest`: for metrics-ingest; no goals API at all.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from kpi_common.errors import Forbidden
+
+from kpi_goals.nodes import Change
+
+Role = Literal["admin", "editor", "viewer", "ingest"]
+ROLES: tuple[Role, ...] = ("admin", "editor", "viewer", "ingest")
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: UUID
+    key_id: str
+    role: Role
+    unit_scope: str | None = None
+
+
+def require_read(who: Principal) -> None:
+    if who.role == "ingest":
+        raise Forbidden("an ingest key cannot use the goals API")
+
+
+def require_write(who: Principal) -> None:
+    require_read(who)
+    if who.role == "viewer":
+        raise Forbidden("a viewer key is read-only")
+
+
+def require_admin(who: Principal) -> None:
+    if who.role != "admin":
+        raise Forbidden("only an admin key may do this")
+
+
+def subtree(parents: Mapping[str, str | None], root: str) -> set[str]:
+    """`root` and every unit below it, given each unit's parent."""
+    children: dict[str, list[str]] = {}
+    for unit, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(unit)
+    out, todo = set(), [root]
+    while todo:
+        unit = todo.pop()
+        if unit not in out:
+            out.add(unit)
+            todo += children.get(unit, [])
+    return out
+
+
+def node_unit(definition: Mapping[str, Any] | None, units_of: Mapping[str, str]) -> str | None:
+    """The unit a node belongs to: its own `unit`, else that of the first node it supports."""
+    if not definition:
+        return None
+    if isinstance(definition.get("unit"), str):
+        return str(definition["unit"])
+    for parent in definition.get("supports") or []:
+        if parent in units_of:
+            return units_of[parent]
+    return None
+
+
+def check_editor_changes(
+    who: Principal, changes: Iterable[Change], allowed: set[str], units_of: Mapping[str, str]
+) -> None:
+    """A scoped editor may only change nodes whose unit, before and after, is in `allowed`."""
+    if who.role != "editor" or who.unit_scope is None:
+        return
+    outside = []
+    for change in changes:
+        for definition in (change.before, change.definition):
+            unit = node_unit(definition, units_of) if definition is not None else None
+            if definition is not None and unit not in allowed:
+                outside.append(f"{change.node_type} {change.node_id}")
+                break
+    if outside:
+        shown = ", ".join(outside[:10])
+        raise Forbidden(f"an editor of unit {who.unit_scope} cannot change: {shown}")

@@ -1,0 +1,130 @@
+"""HTTP routes of the goals service: decode, call one handler, encode."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from kpi_common.apikeys import bearer_token
+from pydantic import BaseModel, ConfigDict, Field
+
+from kpi_goals import handlers, reads, tenancy
+from kpi_goals.access import Principal, Role
+from kpi_goals.document import StrategyDocument
+from kpi_goals.handlers import Deps
+from kpi_goals.nodes import to_document
+from kpi_goals.parsing import parse
+
+router = APIRouter(prefix="/v1")
+RESOURCES = {
+    "units": "unit",
+    "people": "person",
+    "goals": "goal",
+    "objectives": "objective",
+    "success-factors": "success_factor",
+    "kpis": "kpi",
+    "reviews": "review",
+}
+
+
+def deps(request: Request) -> Deps:
+    found: Deps = request.app.state.deps
+    return found
+
+
+async def principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    return await tenancy.authenticate(deps(request), bearer_token(authorization))
+
+
+DepsArg = Annotated[Deps, Depends(deps)]
+Who = Annotated[Principal, Depends(principal)]
+
+
+class NewTenant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class NewKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    unit: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+
+@router.post("/tenants", status_code=201)
+async def create_tenant(
+    body: NewTenant, d: DepsArg, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    tenancy.check_operator(d, bearer_token(authorization))
+    return await tenancy.create_tenant(d, body.slug)
+
+
+@router.post("/api-keys", status_code=201)
+async def create_key(body: NewKey, d: DepsArg, who: Who) -> dict[str, Any]:
+    return await tenancy.create_key(d, who, body.role, body.unit, body.name)
+
+
+@router.get("/api-keys")
+async def list_keys(d: DepsArg, who: Who) -> dict[str, Any]:
+    return {"items": await tenancy.list_keys(d, who)}
+
+
+@router.delete("/api-keys/{key_id}")
+async def revoke_key(key_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
+    return await tenancy.revoke_key(d, who, key_id)
+
+
+@router.get("/strategy/schema")
+async def strategy_schema() -> dict[str, Any]:
+    return StrategyDocument.model_json_schema()
+
+
+@router.put("/strategy")
+async def apply_strategy(
+    request: Request,
+    d: DepsArg,
+    who: Who,
+    dry_run: bool = False,
+    reason: Annotated[str | None, Query(max_length=2000)] = None,
+    x_change_reason: Annotated[str | None, Header(max_length=2000)] = None,
+) -> dict[str, Any]:
+    source = parse(await request.body(), request.headers.get("content-type"))
+    why = reason or x_change_reason
+    return await handlers.apply_strategy(d, who, source, dry_run=dry_run, reason=why)
+
+
+@router.get("/strategy")
+async def get_strategy(d: DepsArg, who: Who) -> dict[str, Any]:
+    return to_document(await handlers.get_strategy(d, who))
+
+
+@router.get("/kpis/{kpi_id}/history")
+async def kpi_history(kpi_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
+    return await reads.kpi_history(d, who, kpi_id)
+
+
+@router.get("/kpis/{kpi_id}/targets")
+async def kpi_targets(kpi_id: str, as_of: date, d: DepsArg, who: Who) -> dict[str, Any]:
+    return await reads.targets_as_of(d, who, kpi_id, as_of)
+
+
+def _resource_routes(path: str, node_type: str) -> None:
+    async def list_nodes(
+        d: DepsArg,
+        who: Who,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        return await reads.page(d, who, node_type, after, min(limit, d.settings.page_size_max))
+
+    async def get_node(node_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
+        return await reads.one(d, who, node_type, node_id)
+
+    router.add_api_route(f"/{path}", list_nodes, methods=["GET"], name=f"list {path}")
+    router.add_api_route(f"/{path}/{{node_id}}", get_node, methods=["GET"], name=f"get {path}")
+
+
+for _path, _node_type in RESOURCES.items():
+    _resource_routes(_path, _node_type)

@@ -1,0 +1,83 @@
+"""Read use cases: single nodes, pages of them, a KPI's history and its targets as of a date."""
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from kpi_common.db import unit_of_work
+from kpi_common.errors import NotFound
+
+from kpi_goals.access import Principal, require_read
+from kpi_goals.handlers import Deps
+from kpi_goals.nodes import Node, field_changes
+from kpi_goals.repository import HistoryRow, Repository
+
+TARGET_FIELDS = ("baseline", "target", "targets", "period", "direction", "at_risk_below")
+
+
+async def page(
+    deps: Deps, who: Principal, node_type: str, after: str | None, limit: int
+) -> dict[str, Any]:
+    require_read(who)
+    async with unit_of_work(deps.sessions) as session:
+        rows = await Repository(session).page(who.tenant_id, node_type, after, limit + 1)
+    items = [{"id": i, "revision": r, "definition": d} for i, r, d in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next_after": items[-1]["id"] if more else None}
+
+
+async def one(deps: Deps, who: Principal, node_type: str, node_id: str) -> dict[str, Any]:
+    require_read(who)
+    async with unit_of_work(deps.sessions) as session:
+        found = await Repository(session).get(who.tenant_id, node_type, node_id)
+    if found is None:
+        raise NotFound(f"{node_type} {node_id}")
+    return {"id": node_id, "revision": found[0], "definition": found[1]}
+
+
+async def all_nodes(deps: Deps, who: Principal) -> list[Node]:
+    require_read(who)
+    async with unit_of_work(deps.sessions) as session:
+        return await Repository(session).live(who.tenant_id)
+
+
+async def kpi_history(deps: Deps, who: Principal, kpi_id: str) -> dict[str, Any]:
+    """Every change of the KPI's definition: who (key id), when, why, and what changed."""
+    require_read(who)
+    async with unit_of_work(deps.sessions) as session:
+        rows = await Repository(session).history(who.tenant_id, "kpi", kpi_id)
+    if not rows:
+        raise NotFound(f"kpi {kpi_id}")
+    return {"kpi_id": kpi_id, "history": [_entry(r) for r in rows]}
+
+
+def _entry(row: HistoryRow) -> dict[str, Any]:
+    changed = field_changes(row.before, row.definition)
+    return {
+        "revision": row.revision,
+        "action": row.action,
+        "changed_at": row.changed_at.isoformat(),
+        "key_id": row.key_id,
+        "reason": row.reason,
+        "target_changed": any(f in changed for f in TARGET_FIELDS),
+        "fields": changed,
+        "definition": row.definition,
+    }
+
+
+async def targets_as_of(deps: Deps, who: Principal, kpi_id: str, as_of: date) -> dict[str, Any]:
+    """The KPI's target fields as they stood at the end of `as_of` (UTC)."""
+    require_read(who)
+    until = datetime.combine(as_of, time.max, tzinfo=UTC)
+    async with unit_of_work(deps.sessions) as session:
+        rows = await Repository(session).history(who.tenant_id, "kpi", kpi_id, until)
+    if not rows or rows[-1].definition is None:
+        raise NotFound(f"kpi {kpi_id} on {as_of.isoformat()}")
+    last = rows[-1]
+    definition = last.definition or {}
+    return {
+        "kpi_id": kpi_id,
+        "as_of": as_of.isoformat(),
+        "revision": last.revision,
+        "changed_at": last.changed_at.isoformat(),
+        **{f: definition.get(f) for f in TARGET_FIELDS},
+    }

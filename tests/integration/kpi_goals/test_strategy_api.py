@@ -1,0 +1,104 @@
+"""PUT/GET /v1/strategy against the real Postgres: apply, re-apply, dry run, round trip."""
+
+import asyncio
+
+import orjson
+import yaml
+
+from tests.integration.kpi_goals.conftest import Goals, Tenant
+from tests.support.strategy_events import ACME, SECTIONS, load
+
+NODE_COUNT = 1 + sum(len(load()[s]) for s in SECTIONS) + 2 + 3
+
+
+async def test_acme_applies_unchanged_and_again_changes_nothing(goals: Goals, unique: str) -> None:
+    tenant = await goals.tenant(f"first-{unique}")
+    first = await tenant.apply(ACME.read_bytes())
+    assert first.status_code == 200, first.text
+    assert first.json()["created"] == NODE_COUNT
+    assert (first.json()["updated"], first.json()["deleted"]) == (0, 0)
+    again = await tenant.apply(ACME.read_bytes())
+    assert again.json() == {
+        "dry_run": False,
+        "created": 0,
+        "updated": 0,
+        "deleted": 0,
+        "changes": [],
+    }
+
+
+async def test_a_dry_run_of_an_edited_copy_shows_exactly_that_edit(acme: Tenant) -> None:
+    edited = ACME.read_text().replace("    target: 50\n", "    target: 55\n")
+    resp = await acme.apply(edited, query="?dry_run=true")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["changes"] == [
+        {
+            "action": "update",
+            "node_type": "kpi",
+            "node_id": "new-clients",
+            "revision": 2,
+            "fields": {"target": {"before": 50, "after": 55}},
+        }
+    ]
+    unchanged = await acme.get("/v1/kpis/new-clients")
+    assert unchanged.json()["definition"]["target"] == 50
+    assert unchanged.json()["revision"] == 1
+
+
+async def test_get_strategy_round_trips(acme: Tenant) -> None:
+    got = await acme.get("/v1/strategy")
+    assert got.status_code == 200
+    doc = got.json()
+    assert doc["objectives"][1]["supports"] == ["grow-revenue", "raise-profitability"]
+    assert doc["objectives"][0]["due"] == "2026-12-31"
+    as_json = await acme.apply(orjson.dumps(doc), **{"Content-Type": "application/json"})
+    assert as_json.json()["changes"] == []
+    as_yaml = await acme.apply(yaml.safe_dump(doc, sort_keys=False))
+    assert as_yaml.json()["changes"] == []
+    assert yaml.safe_load(ACME.read_text())["kpis"][0]["id"] == doc["kpis"][0]["id"]
+
+
+async def test_update_and_delete_are_applied_with_revisions(acme: Tenant) -> None:
+    doc = (await acme.get("/v1/strategy")).json()
+    doc["kpis"][3]["target"] = 60
+    doc["reviews"].pop()
+    resp = await acme.apply(orjson.dumps(doc), **{"Content-Type": "application/json"})
+    body = resp.json()
+    assert (body["created"], body["updated"], body["deleted"]) == (0, 1, 1)
+    assert (await acme.get("/v1/kpis/new-clients")).json()["revision"] == 2
+    assert (await acme.get("/v1/reviews/sales-pipeline-review")).status_code == 404
+
+
+async def test_an_invalid_document_is_rejected_whole_with_paths_and_lines(acme: Tenant) -> None:
+    text = ACME.read_text()
+    broken = text.replace(
+        "aggregation: count, where: {new_customer: true}",
+        "aggregation: median, where: {new_customer: true}",
+    )
+    broken = broken.replace("    target: 7.5\n", "    target: 8\n    colour: red\n")
+    resp = await acme.apply(broken)
+    assert resp.status_code == 422
+    errors = resp.json()["error"]["errors"]
+    assert [e["path"] for e in errors] == ["kpis[3].measure.aggregation", "kpis[12].colour"]
+    assert all(isinstance(e["line"], int) for e in errors)
+    assert (await acme.get("/v1/kpis/engagement")).json()["definition"]["target"] == 7.5
+
+
+async def test_concurrent_applies_serialise_per_tenant(acme: Tenant) -> None:
+    texts = [
+        ACME.read_text().replace("    target: 50\n", f"    target: {50 + i}\n") for i in range(1, 6)
+    ]
+    results = await asyncio.gather(*(acme.apply(t) for t in texts))
+    assert all(r.status_code == 200 for r in results)
+    revisions = sorted(r.json()["changes"][0]["revision"] for r in results)
+    assert revisions == [2, 3, 4, 5, 6]
+    history = (await acme.get("/v1/kpis/new-clients/history")).json()["history"]
+    assert [h["revision"] for h in history] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_schema_is_served(goals: Goals) -> None:
+    resp = await goals.http.get("/v1/strategy/schema")
+    schema = resp.json()
+    assert schema["title"] == "StrategyDocument"
+    assert schema["additionalProperties"] is False
+    assert "Kpi" in schema["$defs"]
