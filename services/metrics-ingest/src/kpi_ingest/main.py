@@ -2,26 +2,52 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
-from kpi_common.http import install_common
+from kpi_common.http import OrjsonResponse, install_common
+from kpi_common.kafka import BatchConsumer, dead_letter_topic
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
+from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
 
+from kpi_ingest import api
 from kpi_ingest.config import SCHEMA, SERVICE, Settings
+from kpi_ingest.gate import KafkaGate
+from kpi_ingest.ingest import Clock, Intake, probe_kafka, prune_loop, utcnow
+from kpi_ingest.keycache import GoalsChangesHandler, KeyCache
+from kpi_ingest.ratelimit import RateLimiter
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(name=SERVICE, settings=settings, schema=SCHEMA, migrations=MIGRATIONS)
+    runtime = ServiceRuntime(
+        name=SERVICE,
+        settings=settings,
+        schema=SCHEMA,
+        migrations=MIGRATIONS,
+        pool_size=settings.db_pool_size,
+    )
+    keys = KeyCache(runtime.engine, settings.key_refresh_s)
+    gate = KafkaGate(settings.kafka_retry_after_s)
+    intake = Intake(
+        sessions=runtime.sessions,
+        kafka=runtime.kafka,
+        gate=gate,
+        topic=runtime.topic(METRICS_EVENTS.name),
+        clock=clock,
+    )
+    limiter = RateLimiter(settings.rate_events_per_s, settings.rate_burst)
+    deps = api.Deps(settings=settings, keys=keys, limiter=limiter, intake=intake, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        await keys.refresh()
+        _spawn_loops(runtime, settings, keys, gate)
         app.state.runtime = runtime
         try:
             yield
@@ -32,10 +58,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="kpi-cascade metrics-ingest",
         version="0.1.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=OrjsonResponse,
     )
     install_common(app, SERVICE, runtime.readiness)
+    api.install(app, deps)
     return app
+
+
+def _spawn_loops(
+    runtime: ServiceRuntime, settings: Settings, keys: KeyCache, gate: KafkaGate
+) -> None:
+    horizon = timedelta(days=settings.dedup_horizon_days)
+    sup = runtime.supervisor
+    sup.spawn("key-cache", keys.run)
+    sup.spawn("goals-changes", lambda: _consume_goals(runtime, keys))
+    sup.spawn("kafka-probe", lambda: probe_kafka(runtime.kafka, gate, settings.kafka_probe_s))
+    sup.spawn(
+        "dedup-prune",
+        lambda: prune_loop(runtime.sessions, horizon, settings.dedup_prune_interval_s),
+    )
+
+
+async def _consume_goals(runtime: ServiceRuntime, keys: KeyCache) -> None:
+    """Learn tenants and keys from goals.changes, from the beginning, in our own group."""
+    await runtime.kafka.connected.wait()
+    prefix = runtime.settings.topic_prefix
+    consumer = BatchConsumer(
+        bootstrap=runtime.settings.kafka_bootstrap,
+        topics=[GOALS_CHANGES.qualified(prefix)],
+        group_id=f"{prefix}{SERVICE}.keys",
+        producer=runtime.kafka.producer,
+        dead_letter_topic=dead_letter_topic(prefix),
+        handler=GoalsChangesHandler(runtime.sessions, keys),
+        service=SERVICE,
+    )
+    await consumer.start()
+    try:
+        await consumer.run()
+    finally:
+        await consumer.stop()
 
 
 def run() -> None:
