@@ -102,3 +102,9 @@ async def acme(goals: Goals, unique: str) -> Tenant:
     resp = await tenant.apply(ACME.read_bytes())
     assert resp.status_code == 200, resp.text
     return tenant
+
+
+@pytest.fixture
+async def goals_tenant(goals: Goals, unique: str) -> Tenant:
+    """A fresh tenant with nothing applied yet."""
+    return await goals.tenant(f"t-{unique}")
