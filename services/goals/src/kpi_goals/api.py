@@ -110,6 +110,16 @@ async def kpi_targets(kpi_id: str, as_of: date, d: DepsArg, who: Who) -> dict[st
     return await reads.targets_as_of(d, who, kpi_id, as_of)
 
 
+@router.get("/cascade")
+async def cascade(d: DepsArg, who: Who, kpi: str | None = None) -> dict[str, Any]:
+    return await reads.cascade(d, who, kpi)
+
+
+@router.get("/alignment")
+async def alignment(d: DepsArg, who: Who, rule: str | None = None) -> dict[str, Any]:
+    return await reads.alignment(d, who, rule)
+
+
 def _resource_routes(path: str, node_type: str) -> None:
     async def list_nodes(
         d: DepsArg,

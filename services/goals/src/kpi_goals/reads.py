@@ -6,7 +6,9 @@ from typing import Any
 from kpi_common.db import unit_of_work
 from kpi_common.errors import NotFound
 
+from kpi_goals import alignment as rules
 from kpi_goals.access import Principal, require_read
+from kpi_goals.cascade import chains, tree
 from kpi_goals.handlers import Deps
 from kpi_goals.nodes import Node, field_changes
 from kpi_goals.repository import HistoryRow, Repository
@@ -81,3 +83,29 @@ async def targets_as_of(deps: Deps, who: Principal, kpi_id: str, as_of: date) ->
         "changed_at": last.changed_at.isoformat(),
         **{f: definition.get(f) for f in TARGET_FIELDS},
     }
+
+
+async def cascade(deps: Deps, who: Principal, kpi_id: str | None) -> dict[str, Any]:
+    """The whole tree, or for one KPI every "so that" chain up to the goals."""
+    nodes = await all_nodes(deps, who)
+    if kpi_id is None:
+        return tree(nodes)
+    found = chains(nodes, kpi_id)
+    if found is None:
+        raise NotFound(f"kpi {kpi_id}")
+    return {"kpi_id": kpi_id, "chains": found}
+
+
+async def alignment(deps: Deps, who: Principal, rule: str | None) -> dict[str, Any]:
+    nodes = await all_nodes(deps, who)
+    limit = deps.settings.max_kpis_per_objective
+    findings = [
+        f.as_dict()
+        for f in rules.check(nodes, deps.clock(), limit)
+        if rule is None or f.rule == rule
+    ]
+    counts = {s: sum(f["severity"] == s for f in findings) for s in ("error", "warning", "info")}
+    catalogue = [
+        {"id": r.id, "severity": r.severity, "description": r.description} for r in rules.RULES
+    ]
+    return {"findings": findings, "counts": counts, "rules": catalogue}

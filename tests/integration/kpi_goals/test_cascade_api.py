@@ -1,0 +1,52 @@
+"""GET /v1/cascade and the paginated resource reads."""
+
+from tests.integration.kpi_goals.conftest import Tenant
+
+
+async def test_the_tree_has_the_goals_on_top_and_kpis_beneath(acme: Tenant) -> None:
+    body = (await acme.get("/v1/cascade")).json()
+    assert body["organization"]["name"] == "Acme Corp"
+    assert [g["id"] for g in body["goals"]] == [
+        "grow-revenue",
+        "raise-profitability",
+        "keep-customers",
+        "engaged-people",
+    ]
+    grow = body["goals"][0]
+    assert [c["id"] for c in grow["children"]] == [
+        "win-new-clients",
+        "collect-faster",
+        "revenue",
+        "revenue-emea",
+        "revenue-amer",
+    ]
+    assert body["unlinked"] == []
+
+
+async def test_a_kpi_so_that_chain_leads_up_to_the_goals(acme: Tenant) -> None:
+    body = (await acme.get("/v1/cascade?kpi=bounce-rate")).json()
+    assert [[n["id"] for n in chain] for chain in body["chains"]] == [
+        ["bounce-rate", "engaging-website", "generate-leads", "win-new-clients", "grow-revenue"]
+    ]
+    ar = (await acme.get("/v1/cascade?kpi=ar-days")).json()["chains"]
+    assert {chain[-1]["id"] for chain in ar} == {"grow-revenue", "raise-profitability"}
+    assert (await acme.get("/v1/cascade?kpi=nope")).status_code == 404
+
+
+async def test_lists_are_paginated(acme: Tenant) -> None:
+    seen: list[str] = []
+    after = ""
+    while True:
+        page = (await acme.get(f"/v1/kpis?limit=5{after}")).json()
+        seen += [item["id"] for item in page["items"]]
+        if page["next_after"] is None:
+            break
+        after = f"&after={page['next_after']}"
+    assert len(seen) == 14
+    assert seen == sorted(seen)
+    for path in ("units", "people", "goals", "objectives", "success-factors", "reviews"):
+        items = (await acme.get(f"/v1/{path}")).json()["items"]
+        assert items
+        assert all(i["revision"] == 1 for i in items)
+    person = (await acme.get("/v1/people/dana")).json()
+    assert person["definition"]["email"] == "dana@acme.example"
