@@ -39,11 +39,15 @@ def test_compose_file_matches_the_compose_specification(
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        (("services", "goals", "healthcheck", "retries"), [3]),
-        (("services", "goals", "healthchek"), {"test": ["CMD", "true"]}),
-        (("services", "kafka", "depends_on"), {"postgres": {"condition": "when_ready"}}),
-        (("services", "postgres", "restart_policy"), "always"),
-        (("services", "evaluator", "ports"), "8003:8003"),
+        pytest.param(("services", "goals", "healthcheck", "retries"), [3], id="retries-list"),
+        pytest.param(("services", "goals", "healthchek"), {"test": ["true"]}, id="unknown-key"),
+        pytest.param(
+            ("services", "kafka", "depends_on"),
+            {"postgres": {"condition": "when_ready"}},
+            id="bad-condition",
+        ),
+        pytest.param(("services", "postgres", "restart_policy"), "always", id="misplaced-key"),
+        pytest.param(("services", "evaluator", "ports"), "8003:8003", id="ports-not-a-list"),
     ],
 )
 def test_schema_rejects_a_broken_compose_file(

@@ -2,6 +2,7 @@
 the properties a production rollout depends on."""
 
 import copy
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ SECRET_KEYS = {"database-url", "operator-token", "smtp-password"}
 MANIFESTS = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
+@cache
 def _all() -> list[dict[str, Any]]:
+    """Every document of every manifest, parsed once (tests deep-copy before changing one)."""
     return [doc for path in MANIFESTS for doc in load_yaml_all(path)]
 
 
