@@ -1,4 +1,160 @@
-"""`kpi` commands for the goals service."""
+"""`kpi` commands for the goals service: strategy as code, the cascade, alignment, tenants
+and API keys."""
 
-from kpi_cli.app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated, Any
 
+import httpx
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from kpi_cli.app import app
+from kpi_cli.client import CliError, CliSettings, check, client
+
+console = Console()
+get_app = typer.Typer(no_args_is_help=True, help="Read definitions back.")
+tenants_app = typer.Typer(no_args_is_help=True, help="Tenants (needs KPI_OPERATOR_TOKEN).")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of your tenant (admin key).")
+app.add_typer(get_app, name="get")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+
+
+def _goals() -> httpx.Client:
+    settings = CliSettings()
+    return client(settings.goals_url, settings.api_key, settings)
+
+
+@app.command("apply")
+def apply(
+    file: Annotated[Path, typer.Option("-f", "--file", help="strategy document, YAML or JSON")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the changes only")] = False,
+    reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
+) -> None:
+    """Make the tenant's strategy match FILE (create, update, delete)."""
+    if not file.is_file():
+        raise CliError(f"no such file: {file}")
+    kind = "application/json" if file.suffix == ".json" else "application/yaml"
+    headers = {"Content-Type": kind, **({"X-Change-Reason": reason} if reason else {})}
+    with _goals() as http:
+        body = check(
+            http.put(
+                "/v1/strategy",
+                content=file.read_bytes(),
+                headers=headers,
+                params={"dry_run": str(dry_run).lower()},
+            )
+        )
+    _print_changes(body)
+
+
+def _print_changes(body: dict[str, Any]) -> None:
+    verb = "would change" if body["dry_run"] else "changed"
+    counts = f"{body['created']} created, {body['updated']} updated, {body['deleted']} deleted"
+    if not body["changes"]:
+        console.print("[green]nothing to change[/green]")
+        return
+    table = Table("action", "node", "revision", "fields")
+    for c in body["changes"]:
+        fields = "; ".join(
+            f"{k}: {v['before']!r} -> {v['after']!r}" for k, v in c.get("fields", {}).items()
+        )
+        table.add_row(c["action"], f"{c['node_type']} {c['node_id']}", str(c["revision"]), fields)
+    console.print(table)
+    console.print(f"{verb}: {counts}")
+
+
+@get_app.command("strategy")
+def get_strategy(
+    output: Annotated[str, typer.Option("-o", "--output", help="yaml or json")] = "yaml",
+) -> None:
+    """Print the tenant's strategy document (applying it back changes nothing)."""
+    with _goals() as http:
+        doc = check(http.get("/v1/strategy"))
+    if output == "json":
+        console.print_json(data=doc)
+    else:
+        typer.echo(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@app.command("cascade")
+def cascade(
+    kpi: Annotated[str | None, typer.Option(help="one KPI's so-that chains")] = None,
+) -> None:
+    """Show the cascade as a tree: goals, objectives, success factors, KPIs."""
+    with _goals() as http:
+        body = check(http.get("/v1/cascade", params={"kpi": kpi} if kpi else None))
+    if kpi:
+        for chain in body["chains"]:
+            console.print(" -> so that -> ".join(_label(n) for n in chain))
+        return
+    org = body["organization"]
+    root = Tree(f"[bold]{org.get('name') or 'organisation'}[/bold]  {org.get('vision') or ''}")
+    for goal in body["goals"]:
+        _branch(root, goal)
+    if body["unlinked"]:
+        lost = root.add("[red]reaching no goal[/red]")
+        for node in body["unlinked"]:
+            lost.add(_label(node))
+    console.print(root)
+
+
+def _label(node: dict[str, Any]) -> str:
+    owner = f" [dim]({node['owner']})[/dim]" if node.get("owner") else ""
+    return f"[cyan]{node['node_type']}[/cyan] {node['id']}: {node.get('title') or ''}{owner}"
+
+
+def _branch(parent: Tree, node: dict[str, Any]) -> None:
+    here = parent.add(_label(node))
+    for child in node["children"]:
+        _branch(here, child)
+
+
+@app.command("alignment")
+def alignment(rule: Annotated[str | None, typer.Option(help="only this rule")] = None) -> None:
+    """List alignment findings: dead ends, SMART gaps, targets not adding up, ..."""
+    with _goals() as http:
+        body = check(http.get("/v1/alignment", params={"rule": rule} if rule else None))
+    table = Table("severity", "rule", "node", "explanation", "suggested fix")
+    for f in body["findings"]:
+        table.add_row(
+            f["severity"],
+            f["rule"],
+            f"{f['node_type']} {f['node_id']}",
+            f["explanation"],
+            f["suggested_fix"],
+        )
+    console.print(table)
+    counts = body["counts"]
+    console.print(
+        f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
+    )
+
+
+@tenants_app.command("create")
+def tenants_create(slug: str) -> None:
+    """Create a tenant and print its first admin API key (shown only now)."""
+    settings = CliSettings()
+    if not settings.operator_token:
+        raise CliError("set KPI_OPERATOR_TOKEN to create tenants")
+    with client(settings.goals_url, settings.operator_token, settings) as http:
+        body = check(http.post("/v1/tenants", json={"slug": slug}))
+    console.print(f"tenant_id      {body['tenant_id']}")
+    console.print(f"admin_api_key  {body['admin_api_key']}  (shown once: keep it safe)")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, editor, viewer or ingest")],
+    unit: Annotated[str | None, typer.Option(help="limit an editor to this unit subtree")] = None,
+    name: Annotated[str | None, typer.Option(help="a note on what the key is for")] = None,
+) -> None:
+    """Create an API key of your tenant and print it (shown only now)."""
+    payload = {"role": role, "unit": unit, "name": name}
+    with _goals() as http:
+        body = check(http.post("/v1/api-keys", json={k: v for k, v in payload.items() if v}))
+    console.print(f"key_id   {body['key_id']}")
+    console.print(f"api_key  {body['api_key']}  (shown once: keep it safe)")

@@ -1,0 +1,108 @@
+"""The goals service as a real process, driven by the `kpi` command: tenant, keys, apply,
+dry run, round trip, cascade and alignment."""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.procs import ServiceProcess, spec
+from tests.support.strategy_events import ACME
+
+OPERATOR = "e2e-operator-token"
+
+
+class GoalsProcess(ServiceProcess):
+    """ServiceProcess whose parent closes its copy of the log file once the child has it
+    (the shared helper leaves it open, which pytest reports as an unclosed file)."""
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env, self.spec.port_env: str(self.port)}
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", self.spec.module],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+
+@contextmanager
+def running(env: Mapping[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
+    svc = GoalsProcess(spec("goals"), dict(env), log_dir / "goals.log")
+    svc.start()
+    try:
+        svc.wait_ready()
+        yield svc
+    finally:
+        svc.stop()
+
+
+def kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kpi_cli.main", *args],
+        env={**os.environ, "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def field(output: str, name: str) -> str:
+    line = next(line for line in output.splitlines() if line.startswith(name))
+    return line.split()[1]
+
+
+def test_the_kpi_command_drives_the_goals_service(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**service_env, "KPI_OPERATOR_TOKEN": OPERATOR}
+    with running(env, tmp_path) as svc:
+        cli = {"KPI_GOALS_URL": svc.url, "KPI_OPERATOR_TOKEN": OPERATOR}
+        made = kpi(cli, "tenants", "create", f"cli-{uuid.uuid4().hex[:8]}")
+        assert made.returncode == 0, made.stderr
+        cli["KPI_API_KEY"] = field(made.stdout, "admin_api_key")
+
+        applied = kpi(cli, "apply", "-f", str(ACME))
+        assert applied.returncode == 0, applied.stderr
+        assert "created" in applied.stdout
+        assert "nothing to change" in kpi(cli, "apply", "-f", str(ACME)).stdout
+
+        edited = tmp_path / "edited.yaml"
+        edited.write_text(ACME.read_text().replace("    target: 4.5\n", "    target: 4.6\n"))
+        dry = kpi(cli, "apply", "-f", str(edited), "--dry-run")
+        assert "kpi csat" in dry.stdout
+        assert "target: 4.5 -> 4.6" in dry.stdout
+        assert "would change: 0 created, 1 updated, 0 deleted" in dry.stdout
+
+        exported = tmp_path / "exported.yaml"
+        exported.write_text(kpi(cli, "get", "strategy").stdout)
+        assert "nothing to change" in kpi(cli, "apply", "-f", str(exported)).stdout
+
+        tree = kpi(cli, "cascade").stdout
+        assert "goal grow-revenue" in tree
+        assert "kpi bounce-rate" in tree
+        chain = kpi(cli, "cascade", "--kpi", "bounce-rate").stdout
+        assert "-> so that -> goal grow-revenue" in chain.replace("\n", "")
+
+        findings = kpi(cli, "alignment").stdout
+        assert "only_financial_kpis" in findings
+
+        viewer = kpi(cli, "keys", "create", "--role", "viewer")
+        assert viewer.returncode == 0, viewer.stderr
+        as_viewer = kpi(
+            {**cli, "KPI_API_KEY": field(viewer.stdout, "api_key")}, "apply", "-f", str(edited)
+        )
+        assert as_viewer.returncode == 1
+        assert "read-only" in as_viewer.stderr
+
+        broken = tmp_path / "broken.yaml"
+        broken.write_text(ACME.read_text().replace("so_that: engaged-people", "so_that: nope"))
+        refused = kpi(cli, "apply", "-f", str(broken))
+        assert refused.returncode == 1
+        assert "kpis[12].so_that (line" in refused.stderr
