@@ -3,10 +3,13 @@
 import asyncio
 
 import orjson
+import pytest
 import yaml
 
 from tests.integration.kpi_goals.conftest import Goals, Tenant
 from tests.support.strategy_events import ACME, SECTIONS, load
+from tests.unit.kpi_goals.test_validation import REJECTIONS
+from tests.unit.kpi_goals.test_validation import acme as acme_doc
 
 NODE_COUNT = 1 + sum(len(load()[s]) for s in SECTIONS) + 2 + 3
 
@@ -102,3 +105,24 @@ async def test_schema_is_served(goals: Goals) -> None:
     assert schema["title"] == "StrategyDocument"
     assert schema["additionalProperties"] is False
     assert "Kpi" in schema["$defs"]
+
+
+@pytest.mark.parametrize("name", sorted(REJECTIONS))
+async def test_each_rejection_through_the_api_names_its_field_path(
+    goals_tenant: Tenant, name: str
+) -> None:
+    edit, path, message = REJECTIONS[name]
+    doc = acme_doc()
+    edit(doc)
+    resp = await goals_tenant.apply(orjson.dumps(doc), **{"Content-Type": "application/json"})
+    assert resp.status_code == 422
+    found = [(e["path"], e["message"]) for e in resp.json()["error"]["errors"]]
+    assert any(p == path and message in m for p, m in found), found
+    assert (await goals_tenant.get("/v1/strategy")).json()["kpis"] == []
+
+
+async def test_applies_are_counted(acme: Tenant) -> None:
+    await acme.apply(ACME.read_bytes())
+    metrics = (await acme.goals.http.get("/metrics")).text
+    assert 'goals_strategy_applies_total{outcome="unchanged"}' in metrics
+    assert 'goals_node_changes_total{action="create"}' in metrics

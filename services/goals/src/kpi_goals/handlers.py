@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from kpi_common.db import unit_of_work
+from kpi_common.errors import Invalid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_goals.access import (
@@ -20,6 +21,7 @@ from kpi_goals.access import (
     subtree,
 )
 from kpi_goals.config import Settings
+from kpi_goals.metrics import NODE_CHANGES, STRATEGY_APPLIES
 from kpi_goals.nodes import Change, Key, Node, Stored, diff, event_key, summary, to_event, to_nodes
 from kpi_goals.parsing import Source
 from kpi_goals.repository import Repository
@@ -44,7 +46,11 @@ async def apply_strategy(
 ) -> dict[str, Any]:
     """Make the tenant's cascade match the document, in one transaction (or only diff it)."""
     require_write(who)
-    validate(source)
+    try:
+        validate(source)
+    except Invalid:
+        STRATEGY_APPLIES.labels("invalid").inc()
+        raise
     desired = to_nodes(source.data)
     positions = {(n.node_type, n.node_id): i for i, n in enumerate(desired)}
     async with unit_of_work(deps.sessions) as session:
@@ -58,7 +64,16 @@ async def apply_strategy(
             await _record(deps, repo, who, changes, positions, reason)
     if changes and not dry_run:
         deps.notify()
+    _count(changes, dry_run)
     return {"dry_run": dry_run, **summary(changes)}
+
+
+def _count(changes: list[Change], dry_run: bool) -> None:
+    outcome = "dry_run" if dry_run else "applied" if changes else "unchanged"
+    STRATEGY_APPLIES.labels(outcome).inc()
+    if not dry_run:
+        for change in changes:
+            NODE_CHANGES.labels(change.action).inc()
 
 
 def _authorize(

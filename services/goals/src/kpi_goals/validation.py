@@ -17,15 +17,15 @@ from kpi_goals.references import Path_, Problem, cycles, duplicate_ids, entries,
 def validate(source: Source) -> StrategyDocument:
     """The validated document, or Invalid listing every problem."""
     raw = source.data
-    problems = _shape(raw)
+    document, problems = _shape(raw)
     if isinstance(raw, dict):
         problems += duplicate_ids(raw) + unknown_references(raw) + cycles(raw)
         problems += _targets(raw) + _channels(raw)
-    if problems:
+    if problems or document is None:
         errors = [FieldError(loc_to_path(p), m, source.line_of(p)) for p, m in _unique(problems)]
         errors.sort(key=lambda e: e.line or 0)
         raise Invalid(f"the strategy document has {len(errors)} error(s)", errors)
-    return StrategyDocument.model_validate(raw)
+    return document
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -39,12 +39,11 @@ def _unique(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def _shape(raw: Any) -> list[Problem]:
+def _shape(raw: Any) -> tuple[StrategyDocument | None, list[Problem]]:
     try:
-        StrategyDocument.model_validate(raw)
+        return StrategyDocument.model_validate(raw), []
     except ValidationError as exc:
-        return [(document_path(raw, e["loc"]), e["msg"]) for e in exc.errors()]
-    return []
+        return None, [(document_path(raw, e["loc"]), e["msg"]) for e in exc.errors()]
 
 
 def document_path(raw: Any, loc: tuple[int | str, ...]) -> Path_:
