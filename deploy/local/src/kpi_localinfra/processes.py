@@ -42,15 +42,15 @@ def port_of(spec: ServiceSpec, env: dict[str, str]) -> int:
 def start(spec: ServiceSpec, run_dir: Path, env: dict[str, str]) -> int:
     """Start one service detached; returns its pid."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    log = (run_dir / f"{spec.name}.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", spec.module],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with (run_dir / f"{spec.name}.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", spec.module],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     (run_dir / f"{spec.name}.pid").write_text(str(proc.pid))
     return proc.pid
 
