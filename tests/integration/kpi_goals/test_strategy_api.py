@@ -126,3 +126,9 @@ async def test_applies_are_counted(acme: Tenant) -> None:
     metrics = (await acme.goals.http.get("/metrics")).text
     assert 'goals_strategy_applies_total{outcome="unchanged"}' in metrics
     assert 'goals_node_changes_total{action="create"}' in metrics
+
+
+async def test_a_document_over_the_size_limit_is_413(goals_tenant: Tenant) -> None:
+    limit = goals_tenant.goals.app.state.deps.settings.max_document_bytes
+    resp = await goals_tenant.apply(b"#" * (limit + 1))
+    assert resp.status_code == 413

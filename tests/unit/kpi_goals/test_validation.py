@@ -223,3 +223,19 @@ def test_json_documents_are_accepted() -> None:
     with pytest.raises(Invalid) as info:
         validate(parse(orjson.dumps(broken), "application/json"))
     assert [e.path for e in info.value.errors] == ["kpis[0].unit"]
+
+
+def test_duplicate_yaml_keys_are_refused_with_their_line() -> None:
+    text = ACME.read_text().replace("    target: 50\n", "    target: 50\n    target: 60\n")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t == "    target: 60")
+    with pytest.raises(Invalid) as info:
+        parse_yaml(text)
+    [error] = info.value.errors
+    assert (error.path, error.message, error.line) == ("kpis[3].target", "duplicate key", line)
+
+
+def test_yaml_aliases_are_refused() -> None:
+    text = "organization: &org {name: A}\nunits: [{id: a, name: *org}]\n"
+    with pytest.raises(Invalid) as info:
+        parse_yaml(text)
+    assert [e.path for e in info.value.errors] == ["units[0].name"]

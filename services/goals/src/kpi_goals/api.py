@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from kpi_common.apikeys import bearer_token
+from kpi_common.errors import ApiError
 from pydantic import BaseModel, ConfigDict, Field
 
 from kpi_goals import handlers, reads, tenancy
@@ -90,7 +91,11 @@ async def apply_strategy(
     reason: Annotated[str | None, Query(max_length=2000)] = None,
     x_change_reason: Annotated[str | None, Header(max_length=2000)] = None,
 ) -> dict[str, Any]:
-    source = parse(await request.body(), request.headers.get("content-type"))
+    body = await request.body()
+    if len(body) > d.settings.max_document_bytes:
+        limit = d.settings.max_document_bytes
+        raise ApiError(413, "too_large", f"the document is larger than {limit} bytes")
+    source = parse(body, request.headers.get("content-type"))
     why = reason or x_change_reason
     return await handlers.apply_strategy(d, who, source, dry_run=dry_run, reason=why)
 

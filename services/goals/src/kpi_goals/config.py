@@ -4,6 +4,7 @@
 - `KPI_OPERATOR_TOKEN` (unset): the token that may create tenants; unset, nobody can.
 - `KPI_GOALS_MAX_KPIS_PER_OBJECTIVE` (7): alignment rule `too_many_kpis` fires above it.
 - `KPI_GOALS_PAGE_SIZE_MAX` (500): the largest `limit` the list APIs accept.
+- `KPI_GOALS_MAX_DOCUMENT_BYTES` (5000000): the largest strategy document accepted (413).
 """
 
 from kpi_common.settings import ServiceSettings
@@ -25,3 +26,6 @@ class Settings(ServiceSettings):
         default=7, ge=1, validation_alias="KPI_GOALS_MAX_KPIS_PER_OBJECTIVE"
     )
     page_size_max: int = Field(default=500, ge=1, validation_alias="KPI_GOALS_PAGE_SIZE_MAX")
+    max_document_bytes: int = Field(
+        default=5_000_000, ge=1024, validation_alias="KPI_GOALS_MAX_DOCUMENT_BYTES"
+    )

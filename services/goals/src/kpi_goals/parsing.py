@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import yaml
-from kpi_common.errors import FieldError, Invalid
+from kpi_common.errors import FieldError, Invalid, loc_to_path
 
 Path_ = tuple[int | str, ...]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
@@ -42,9 +42,17 @@ class Source:
 
 
 def parse_yaml(text: str) -> Source:
+    """Parse YAML text. Duplicate keys and aliases (`*anchor`) are refused with their line:
+    the first would silently drop a value, the second can expand a small text enormously."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        lines: dict[Path_, int] = {}
+        problems: list[FieldError] = []
+        if node is not None:
+            _walk(node, (), lines, problems, set())
+        if problems:
+            raise Invalid(f"the strategy document has {len(problems)} error(s)", problems)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -52,9 +60,6 @@ def parse_yaml(text: str) -> Source:
         raise Invalid("the document is not valid YAML", [FieldError("", str(exc), line)]) from None
     finally:
         loader.dispose()
-    lines: dict[Path_, int] = {}
-    if node is not None:
-        _collect_lines(node, (), lines)
     return Source(data, lines)
 
 
@@ -76,13 +81,32 @@ def parse(raw: bytes, content_type: str | None) -> Source:
     return parse_yaml(text)
 
 
-def _collect_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
+def _walk(
+    node: yaml.Node,
+    path: Path_,
+    lines: dict[Path_, int],
+    problems: list[FieldError],
+    seen: set[int],
+) -> None:
+    """Record the line of every field path; report duplicate keys and aliases."""
+    line = node.start_mark.line + 1
+    lines.setdefault(path, line)
+    if id(node) in seen:
+        problems.append(
+            FieldError(loc_to_path(path), "anchors and aliases are not supported", line)
+        )
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _collect_lines(value_node, (*path, key), lines)
+            here = (*path, key)
+            if here in lines and lines[here] != key_node.start_mark.line + 1:
+                problems.append(
+                    FieldError(loc_to_path(here), "duplicate key", key_node.start_mark.line + 1)
+                )
+            lines[here] = key_node.start_mark.line + 1
+            _walk(value_node, here, lines, problems, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _collect_lines(item, (*path, i), lines)
+            _walk(item, (*path, i), lines, problems, seen)
