@@ -103,3 +103,25 @@ async def test_a_key_scope_must_name_a_unit_of_the_tenant(acme: Tenant) -> None:
     )
     assert resp.status_code == 422
     assert resp.json()["error"]["errors"][0]["path"] == "unit"
+
+
+async def test_an_editor_shapes_the_unit_tree_beneath_its_unit_only(acme: Tenant) -> None:
+    editor = await acme.key("editor", unit="sales")
+    team = "  - {id: sales-apac, name: Sales APAC, parent: sales}\n"
+    anchor = "  - {id: finance, name: Finance, parent: acme}\n"
+    grown = ACME.read_text().replace(anchor, team + anchor)
+    resp = await acme.apply(grown, editor)
+    assert resp.status_code == 200, resp.text
+    assert [c["node_id"] for c in resp.json()["changes"]] == ["sales-apac"]
+    renamed = grown.replace("name: Finance,", "name: Finance and Control,")
+    assert (await acme.apply(renamed, editor)).status_code == 403
+    moved = grown.replace(
+        "{id: sales-apac, name: Sales APAC, parent: sales}",
+        "{id: sales-apac, name: Sales APAC, parent: acme}",
+    )
+    assert (await acme.apply(moved, editor)).status_code == 403
+    sf = grown.replace(
+        "title: A pipeline strong enough to close 50 new clients a quarter",
+        "title: A pipeline strong enough for 50 new clients a quarter",
+    )
+    assert (await acme.apply(sf, editor)).status_code == 200

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from kpi_common.errors import Forbidden
 
+from kpi_goals.document import as_list
 from kpi_goals.nodes import Change
 
 Role = Literal["admin", "editor", "viewer", "ingest"]
@@ -59,13 +60,17 @@ def subtree(parents: Mapping[str, str | None], root: str) -> set[str]:
     return out
 
 
-def node_unit(definition: Mapping[str, Any] | None, units_of: Mapping[str, str]) -> str | None:
-    """The unit a node belongs to: its own `unit`, else that of the first node it supports."""
+def node_unit(
+    node_type: str, definition: Mapping[str, Any] | None, units_of: Mapping[str, str]
+) -> str | None:
+    """The unit a node belongs to: a unit's parent; else its own `unit`; else the unit of
+    the first node it serves (`supports` / `so_that`)."""
     if not definition:
         return None
-    if isinstance(definition.get("unit"), str):
-        return str(definition["unit"])
-    for parent in definition.get("supports") or []:
+    own = definition.get("parent" if node_type == "unit" else "unit")
+    if isinstance(own, str) or node_type == "unit":
+        return own if isinstance(own, str) else None
+    for parent in as_list(definition.get("supports")) + as_list(definition.get("so_that")):
         if parent in units_of:
             return units_of[parent]
     return None
@@ -74,16 +79,19 @@ def node_unit(definition: Mapping[str, Any] | None, units_of: Mapping[str, str])
 def check_editor_changes(
     who: Principal, changes: Iterable[Change], allowed: set[str], units_of: Mapping[str, str]
 ) -> None:
-    """A scoped editor may only change nodes whose unit, before and after, is in `allowed`."""
+    """A scoped editor may only change nodes whose unit, before and after, is in `allowed`
+    (for a unit: its parent, so the editor shapes the tree beneath its own unit)."""
     if who.role != "editor" or who.unit_scope is None:
         return
-    outside = []
-    for change in changes:
-        for definition in (change.before, change.definition):
-            unit = node_unit(definition, units_of) if definition is not None else None
-            if definition is not None and unit not in allowed:
-                outside.append(f"{change.node_type} {change.node_id}")
-                break
+    outside = [
+        f"{c.node_type} {c.node_id}"
+        for c in changes
+        if any(
+            node_unit(c.node_type, d, units_of) not in allowed
+            for d in (c.before, c.definition)
+            if d is not None
+        )
+    ]
     if outside:
         shown = ", ".join(outside[:10])
         raise Forbidden(f"an editor of unit {who.unit_scope} cannot change: {shown}")

@@ -79,23 +79,18 @@ def _count(changes: list[Change], dry_run: bool) -> None:
 def _authorize(
     who: Principal, current: dict[Key, Stored], desired: list[Node], changes: list[Change]
 ) -> None:
+    """Scoped editors: every changed node must lie in the key's unit subtree."""
     if who.role != "editor" or who.unit_scope is None:
         return
-    defs = [s.definition for s in current.values() if s.definition] + [
-        n.definition for n in desired
-    ]
-    parents = {
-        k[1]: (s.definition or {}).get("parent") for k, s in current.items() if k[0] == "unit"
-    }
-    parents.update(
-        {n.node_id: n.definition.get("parent") for n in desired if n.node_type == "unit"}
-    )
+    known = [(t, s.definition) for (t, _), s in current.items() if s.definition is not None]
+    known += [(n.node_type, n.definition) for n in desired]
+    parents = {str(d["id"]): d.get("parent") for t, d in known if t == "unit"}
     units_of: dict[str, str] = {}
-    for _ in range(3):  # success factors take the unit of what they support
-        for d in defs:
-            unit = node_unit(d, units_of)
-            if unit is not None and isinstance(d.get("id"), str):
-                units_of.setdefault(d["id"], unit)
+    for _ in range(4):  # a node without a unit takes that of what it serves, a few levels up
+        for node_type, d in known:
+            unit = node_unit(node_type, d, units_of) if node_type != "unit" else None
+            if unit is not None:
+                units_of.setdefault(str(d["id"]), unit)
     check_editor_changes(who, changes, subtree(parents, who.unit_scope), units_of)
 
 
