@@ -4,7 +4,14 @@ import sys
 
 from rich.console import Console
 
-from kpi_cli import evaluator, goals, health, ingest, notifier  # noqa: F401  (they register)
+from kpi_cli import (  # noqa: F401  (each registers its commands)
+    evaluator,
+    goals,
+    health,
+    ingest,
+    notifier,
+    simulate,
+)
 from kpi_cli.app import app
 from kpi_cli.client import CliError
 

@@ -1,0 +1,246 @@
+"""Seeded, realistic metric traffic for any strategy document: `kpi simulate`, the demo and
+the benchmarks use it.
+
+For every KPI measured from metrics, events are generated from the start of the KPI's
+current period up to `now`, at a pace that lands the KPI near `performance` times its
+expected-to-date value. Performance is drawn per KPI from the seed, and a few KPIs are
+*planted*: far behind (a breach), slightly behind (at risk), ahead (achieved), or silent (no
+data). The same seed, strategy and `now` give the same events, byte for byte.
+"""
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+Event = dict[str, Any]
+
+# the share of the expected-to-date value each planted KPI reaches
+PLANTS: dict[str, float] = {"breach": 0.45, "at_risk": 0.9, "ahead": 1.35, "silent": 0.0}
+
+
+@dataclass(frozen=True)
+class KpiPlan:
+    kpi_id: str
+    performance: float
+    plant: str | None
+
+
+@dataclass
+class Simulation:
+    doc: dict[str, Any]
+    now: datetime
+    seed: int = 42
+    plants: dict[str, str] = field(default_factory=dict)  # kpi id -> plant name
+
+    def plan(self) -> list[KpiPlan]:
+        rng = random.Random(f"{self.seed}:plan")
+        out = []
+        for kpi in self.doc.get("kpis", []):
+            plant = self.plants.get(kpi["id"])
+            perf = PLANTS[plant] if plant else rng.uniform(1.0, 1.12)
+            out.append(KpiPlan(kpi["id"], perf, plant))
+        return out
+
+    def events(self) -> list[Event]:
+        """Every event, ordered by time (ties by id)."""
+        plans = {p.kpi_id: p for p in self.plan()}
+        covered = _metrics_with_filtered_kpis(self.doc)
+        out: list[Event] = []
+        for kpi in self.doc.get("kpis", []):
+            if _skip(kpi, covered):
+                continue
+            out.extend(self._kpi_events(kpi, plans[kpi["id"]]))
+        out.sort(key=lambda e: (e["time"], e["id"]))
+        return out
+
+    def _kpi_events(self, kpi: dict[str, Any], plan: KpiPlan) -> Iterator[Event]:
+        if plan.performance == 0:
+            return
+        start, end = period_bounds(kpi.get("period", "month"), self.now, self._calendar())
+        elapsed = (self.now - start) / (end - start)
+        rng = random.Random(f"{self.seed}:{kpi['id']}")
+        gen = _Generator(kpi, plan.performance, start, self.now, elapsed, rng, self.seed)
+        yield from gen.run(_target_of(kpi, self.now, self._calendar()))
+
+    def _calendar(self) -> tuple[str, ZoneInfo]:
+        org = self.doc.get("organization", {})
+        return str(org.get("fiscal_year_start", "01-01")), ZoneInfo(org.get("timezone", "UTC"))
+
+
+def _metrics_with_filtered_kpis(doc: dict[str, Any]) -> set[str]:
+    """Metrics for which some KPI has a `where`: their unfiltered KPIs are fed by those."""
+    return {
+        k["measure"]["metric"]
+        for k in doc.get("kpis", [])
+        if "metric" in k.get("measure", {}) and k["measure"].get("where")
+    }
+
+
+def _skip(kpi: dict[str, Any], covered: set[str]) -> bool:
+    measure = kpi.get("measure", {})
+    if "formula" in measure:
+        return True
+    return "metric" in measure and not measure.get("where") and measure["metric"] in covered
+
+
+def period_bounds(
+    period: str, now: datetime, calendar: tuple[str, ZoneInfo]
+) -> tuple[datetime, datetime]:
+    """Start and end (exclusive) of the period containing `now`, in the fiscal calendar."""
+    fy_start, tz = calendar
+    local = now.astimezone(tz)
+    month, day = (int(x) for x in fy_start.split("-"))
+    if period == "day":
+        s = datetime(local.year, local.month, local.day, tzinfo=tz)
+        return s.astimezone(UTC), (s + timedelta(days=1)).astimezone(UTC)
+    if period == "week":
+        d = local.date() - timedelta(days=local.weekday())
+        s = datetime(d.year, d.month, d.day, tzinfo=tz)
+        return s.astimezone(UTC), (s + timedelta(days=7)).astimezone(UTC)
+    if period == "month":
+        s = datetime(local.year, local.month, 1, tzinfo=tz)
+        return s.astimezone(UTC), _add_months(s, 1).astimezone(UTC)
+    fy = datetime(local.year, month, day, tzinfo=tz)
+    if fy > local:
+        fy = datetime(local.year - 1, month, day, tzinfo=tz)
+    span = 3 if period == "quarter" else 12
+    s = fy
+    while _add_months(s, span) <= local:
+        s = _add_months(s, span)
+    return s.astimezone(UTC), _add_months(s, span).astimezone(UTC)
+
+
+def _add_months(d: datetime, n: int) -> datetime:
+    y, m = divmod(d.month - 1 + n, 12)
+    return d.replace(year=d.year + y, month=m + 1)
+
+
+def _target_of(kpi: dict[str, Any], now: datetime, calendar: tuple[str, ZoneInfo]) -> float:
+    target = kpi.get("target")
+    if isinstance(target, int | float):
+        return float(target)
+    baseline = float(kpi.get("baseline") or 0)
+    if isinstance(target, dict):
+        for key, sign in (("increase_by", 1), ("decrease_by", -1)):
+            if key in target:
+                return baseline * (1 + sign * float(str(target[key]).rstrip("%")) / 100)
+        if "min" in target and "max" in target:
+            return (float(target["min"]) + float(target["max"])) / 2
+    for item in kpi.get("targets", []):
+        if _period_key(kpi.get("period", "quarter"), now, calendar) == str(item["period"]):
+            return float(item["value"])
+    items = kpi.get("targets", [])
+    return float(items[-1]["value"]) if items else 1.0
+
+
+def _period_key(period: str, now: datetime, calendar: tuple[str, ZoneInfo]) -> str:
+    start, _ = period_bounds(period, now, calendar)
+    local = start.astimezone(calendar[1])
+    fy_month = int(calendar[0].split("-")[0])
+    if period == "quarter":
+        offset = (local.month - fy_month) % 12
+        fy = local.year + (1 if fy_month != 1 and local.month >= fy_month else 0)
+        return f"{fy}-Q{offset // 3 + 1}"
+    if period == "month":
+        return f"{local.year}-{local.month:02d}"
+    return str(local.year)
+
+
+@dataclass
+class _Generator:
+    """Events for one KPI: count, sum, avg, last and ratio measures."""
+
+    kpi: dict[str, Any]
+    performance: float
+    start: datetime
+    end: datetime
+    elapsed: float
+    rng: random.Random
+    seed: int
+
+    def run(self, target: float) -> Iterator[Event]:
+        m = self.kpi["measure"]
+        decrease = self.kpi.get("direction") == "decrease"
+        # for a decrease KPI, doing better means a lower value: invert the performance
+        perf = 1 / self.performance if decrease and self.performance else self.performance
+        if "ratio" in m:
+            yield from self._ratio(m["ratio"], target * perf)
+        elif m.get("aggregation") in ("avg", "last", "min", "max"):
+            yield from self._level(m, target * perf)
+        else:
+            yield from self._amount(m, target * perf * self.elapsed)
+
+    def _times(self, n: int) -> list[datetime]:
+        span = (self.end - self.start).total_seconds()
+        return sorted(self.start + timedelta(seconds=self.rng.uniform(0, span)) for _ in range(n))
+
+    def _event(self, metric: str, value: float, t: datetime, dims: dict[str, Any], i: int) -> Event:
+        return {
+            "id": f"sim-{self.seed}-{self.kpi['id']}-{metric}-{i}",
+            "metric": metric,
+            "value": round(value, 2),
+            "time": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "dimensions": dims,
+        }
+
+    def _amount(self, m: dict[str, Any], total: float) -> Iterator[Event]:
+        dims = dict(m.get("where", {}))
+        if m.get("aggregation") == "count":
+            for i, t in enumerate(self._times(max(0, round(total)))):
+                yield self._event(m["metric"], 1, t, dims, i)
+            return
+        n = max(1, min(2000, round(total / _typical_amount(total))))
+        weights = [self.rng.uniform(0.5, 1.5) for _ in range(n)]
+        scale = total / sum(weights)
+        for i, (t, w) in enumerate(zip(self._times(n), weights, strict=True)):
+            yield self._event(m["metric"], w * scale, t, _with_field(dims, m, w * scale), i)
+
+    def _level(self, m: dict[str, Any], level: float) -> Iterator[Event]:
+        dims = dict(m.get("where", {}))
+        n = 1 if m.get("aggregation") == "last" else max(20, round(60 * self.elapsed))
+        spread = max(abs(level) * 0.08, 0.05)
+        values = [self.rng.gauss(level, spread) for _ in range(n)]
+        shift = level - sum(values) / n
+        for i, (t, v) in enumerate(zip(self._times(n), values, strict=True)):
+            value = v + shift
+            yield self._event(m["metric"], value, t, _with_field(dims, m, value), i)
+
+    def _ratio(self, r: dict[str, Any], ratio: float) -> Iterator[Event]:
+        num, den = r["numerator"], r["denominator"]
+        if num["metric"] == den["metric"]:
+            yield from self._split(num, den, ratio)
+            return
+        base = 400.0 if den.get("aggregation") == "last" else 1000.0
+        yield from self._level({**den, "aggregation": "last"}, base)
+        yield from self._amount({**num, "aggregation": "count"}, base * ratio)
+
+    def _split(self, num: dict[str, Any], den: dict[str, Any], ratio: float) -> Iterator[Event]:
+        """One metric, some events matching the numerator's filter: e.g. bounced sessions."""
+        n = max(50, round(3000 * self.elapsed))
+        flag, value = next(iter(num.get("where", {}).items()), ("flag", True))
+        hits = round(n * min(max(ratio, 0.0), 1.0))
+        chosen = set(self.rng.sample(range(n), hits))
+        for i, t in enumerate(self._times(n)):
+            dims = {**den.get("where", {}), flag: value if i in chosen else _other(value)}
+            yield self._event(num["metric"], 1, t, dims, i)
+
+
+def _other(value: Any) -> Any:
+    return (not value) if isinstance(value, bool) else f"not-{value}"
+
+
+def _with_field(dims: dict[str, Any], m: dict[str, Any], value: float) -> dict[str, Any]:
+    field_name = m.get("field")
+    if field_name and field_name != "value":
+        return {**dims, field_name: round(value, 2)}
+    return dims
+
+
+def _typical_amount(total: float) -> float:
+    """Size of one business fact: invoices of ~20k for a 10M total, ~1 for small counts."""
+    exponent = max(0, math.floor(math.log10(max(total, 1.0))) - 2)
+    return max(1.0, 10.0**exponent)

@@ -1,0 +1,89 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from kpi_cli.simulation import Simulation, period_bounds
+
+from tests.support.strategy_events import load
+
+NOW = datetime(2026, 11, 22, 8, tzinfo=UTC)
+
+
+def _total(events: list[dict[str, object]], metric: str, **dims: object) -> float:
+    return sum(
+        float(e["value"])  # type: ignore[arg-type]
+        for e in events
+        if e["metric"] == metric and all(e["dimensions"].get(k) == v for k, v in dims.items())  # type: ignore[attr-defined]
+    )
+
+
+def test_same_seed_same_events_and_another_seed_differs() -> None:
+    doc = load()
+    first = Simulation(doc, NOW, seed=7).events()
+    assert first == Simulation(doc, NOW, seed=7).events()
+    assert first != Simulation(doc, NOW, seed=8).events()
+    assert len({e["id"] for e in first}) == len(first)
+
+
+def test_events_lie_in_each_kpis_current_period_up_to_now() -> None:
+    events = Simulation(load(), NOW).events()
+    times = [datetime.fromisoformat(str(e["time"])) for e in events]
+    assert min(times) >= datetime(2026, 1, 1, tzinfo=UTC)
+    assert max(times) <= NOW
+    leads = [e for e in events if e["metric"] == "crm.lead.qualified"]
+    assert all(str(e["time"]) >= "2026-10-01" for e in leads)
+
+
+def test_filtered_kpis_feed_the_unfiltered_one_and_land_near_their_pace() -> None:
+    events = Simulation(load(), NOW, seed=3).events()
+    elapsed = (NOW - datetime(2026, 1, 1, tzinfo=UTC)) / (
+        datetime(2027, 1, 1, tzinfo=UTC) - datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    emea = _total(events, "erp.invoice.posted", region="emea")
+    assert 1.0 <= emea / (7_000_000 * elapsed) <= 1.12
+    assert _total(events, "erp.invoice.posted") == pytest.approx(
+        emea + _total(events, "erp.invoice.posted", region="amer")
+    )
+
+
+def test_planted_kpis_breach_fall_silent_or_run_ahead() -> None:
+    plants = {"new-clients": "breach", "engagement": "silent", "qualified-leads": "ahead"}
+    events = Simulation(load(), NOW, plants=plants).events()
+    assert not [e for e in events if e["metric"] == "survey.engagement"]
+    won = [e for e in events if e["metric"] == "crm.deal.won"]
+    # Q4 is 52 of 92 days old: expected 28 new clients; a breach reaches under half
+    assert 0 < len(won) <= 13
+    assert all(e["dimensions"] == {"new_customer": True} for e in won)
+    leads = len([e for e in events if e["metric"] == "crm.lead.qualified"])
+    assert leads >= 200 * 52 / 92 * 1.3
+
+
+def test_ratio_on_one_metric_splits_events_by_the_numerator_filter() -> None:
+    events = Simulation(load(), NOW).events()
+    sessions = [e for e in events if e["metric"] == "web.session"]
+    bounced = [e for e in sessions if e["dimensions"]["bounced"] is True]
+    assert 0.3 < len(bounced) / len(sessions) < 0.41
+
+
+@pytest.mark.parametrize(
+    ("period", "fy", "tz", "start", "end"),
+    [
+        ("quarter", "01-01", "UTC", datetime(2026, 10, 1), datetime(2027, 1, 1)),
+        ("quarter", "04-01", "UTC", datetime(2026, 10, 1), datetime(2027, 1, 1)),
+        ("quarter", "02-15", "UTC", datetime(2026, 11, 15), datetime(2027, 2, 15)),
+        ("year", "04-01", "UTC", datetime(2026, 4, 1), datetime(2027, 4, 1)),
+        ("month", "01-01", "UTC", datetime(2026, 11, 1), datetime(2026, 12, 1)),
+        ("week", "01-01", "UTC", datetime(2026, 11, 16), datetime(2026, 11, 23)),
+        ("day", "01-01", "UTC", datetime(2026, 11, 22), datetime(2026, 11, 23)),
+    ],
+)
+def test_period_bounds_follow_the_fiscal_calendar(
+    period: str, fy: str, tz: str, start: datetime, end: datetime
+) -> None:
+    got = period_bounds(period, NOW, (fy, ZoneInfo(tz)))
+    assert got == (start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))
+
+
+def test_period_bounds_in_a_non_utc_zone_start_at_local_midnight() -> None:
+    start, _ = period_bounds("month", NOW, ("01-01", ZoneInfo("Asia/Tokyo")))
+    assert start == datetime(2026, 10, 31, 15, tzinfo=UTC)
