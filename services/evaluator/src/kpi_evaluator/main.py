@@ -2,27 +2,79 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
-from kpi_common.http import install_common
+from kpi_common.http import OrjsonResponse, install_common
+from kpi_common.outbox import OutboxRelay
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
+from kpi_common.topics import KPI_BREACHES, KPI_STATUS
 
+from kpi_evaluator import api
+from kpi_evaluator.breaches import BreachPolicy
 from kpi_evaluator.config import SCHEMA, SERVICE, Settings
+from kpi_evaluator.consumers import ConsumerLoops, group_ids, utcnow
+from kpi_evaluator.evaluation import EvaluationConfig, Evaluator
+from kpi_evaluator.models import outbox
+from kpi_evaluator.pipeline import Clock, MetricsHandler, Ticker
+from kpi_evaluator.strategy import GoalsChangesHandler, StrategyCache
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+@dataclass
+class Parts:
+    """What the lifespan starts; kept on `app.state.parts` for tests and the API."""
+
+    runtime: ServiceRuntime
+    strategies: StrategyCache
+    loops: ConsumerLoops
+    ticker: Ticker
+    relay: OutboxRelay | None = None
+
+
+def build(settings: Settings, clock: Clock) -> Parts:
+    runtime = ServiceRuntime(
+        name=SERVICE,
+        settings=settings,
+        schema=SCHEMA,
+        migrations=MIGRATIONS,
+        pool_size=settings.db_pool_size,
+    )
+    strategies = StrategyCache(runtime.engine)
+    config = EvaluationConfig(
+        status_topic=runtime.topic(KPI_STATUS.name),
+        breaches_topic=runtime.topic(KPI_BREACHES.name),
+        stale_after=settings.stale_after,
+        policy=BreachPolicy(settings.breach_on, settings.breach_for, settings.breach_hysteresis),
+    )
+    evaluator = Evaluator(config, outbox)
+    parts = Parts(runtime, strategies, None, None)  # type: ignore[arg-type]
+    notify = lambda: parts.relay.notify() if parts.relay else None  # noqa: E731
+    strategy_group, metrics_group = group_ids(settings)
+    goals = GoalsChangesHandler(runtime.sessions, strategy_group)
+    metrics = MetricsHandler(runtime.sessions, strategies, evaluator, metrics_group, clock, notify)
+    parts.loops = ConsumerLoops(runtime, settings, goals, metrics)
+    parts.ticker = Ticker(runtime.sessions, strategies, evaluator, clock, settings.tick_s, notify)
+    return parts
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(name=SERVICE, settings=settings, schema=SCHEMA, migrations=MIGRATIONS)
+    parts = build(settings, clock)
+    runtime = parts.runtime
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         app.state.runtime = runtime
+        sup = runtime.supervisor
+        sup.spawn("goals-changes", parts.loops.goals)
+        sup.spawn("metrics-events", parts.loops.metrics)
+        sup.spawn("tick", parts.ticker.run)
+        sup.spawn("outbox-relay", lambda: _relay(parts))
         try:
             yield
         finally:
@@ -32,10 +84,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="kpi-cascade evaluator",
         version="0.1.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=OrjsonResponse,
     )
+    app.state.parts = parts
     install_common(app, SERVICE, runtime.readiness)
+    api.install(app, api.Deps(runtime.engine, parts.strategies, clock))
     return app
+
+
+async def _relay(parts: Parts) -> None:
+    runtime = parts.runtime
+    await runtime.kafka.connected.wait()
+    parts.relay = OutboxRelay(
+        engine=runtime.engine, table=outbox, producer=runtime.kafka.producer, service=SERVICE
+    )
+    await parts.relay.run()
 
 
 def run() -> None:

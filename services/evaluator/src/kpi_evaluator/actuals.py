@@ -1,0 +1,119 @@
+"""A KPI's actual value in a period from the stored bucket states (pure).
+
+Metric KPIs read their one component; ratios divide numerator by denominator (no value when
+the denominator is missing or zero); formulas combine the actuals of other KPIs in the
+bucket of their own period that contains the formula period's start. Rolling KPIs merge
+the day buckets of the last N days.
+"""
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from kpi_evaluator.aggregation import AggState, merge_all
+from kpi_evaluator.calendar import Bucket
+from kpi_evaluator.definitions import KpiDef, Strategy
+from kpi_evaluator.folding import BucketKey
+from kpi_evaluator.formula import FormulaError, evaluate, references
+
+MAX_DEPTH = 8
+
+
+def window(strategy: Strategy, kpi: KpiDef, bucket: Bucket) -> Bucket:
+    """The period a status row covers: the bucket, or for rolling KPIs the N days to it."""
+    if not kpi.rolling_days:
+        return bucket
+    first = strategy.calendar.bucket("day", bucket.start - timedelta(days=kpi.rolling_days - 1))
+    return Bucket(bucket.key, first.start, bucket.end)
+
+
+def bucket_keys(strategy: Strategy, kpi: KpiDef, bucket: Bucket) -> list[str]:
+    """The stored bucket keys a KPI's value for `bucket` is made of."""
+    if not kpi.rolling_days:
+        return [bucket.key]
+    day = strategy.calendar.bucket("day", bucket.start)
+    keys = []
+    for _ in range(kpi.rolling_days):
+        keys.append(day.key)
+        day = strategy.calendar.previous("day", day)
+    return keys
+
+
+def needed(strategy: Strategy, kpi: KpiDef, bucket: Bucket, depth: int = 0) -> set[tuple[str, str]]:
+    """(kpi id, bucket key) pairs whose states the actual needs."""
+    if kpi.formula is None:
+        return {(kpi.id, key) for key in bucket_keys(strategy, kpi, bucket)}
+    out: set[tuple[str, str]] = set()
+    if depth >= MAX_DEPTH:
+        return out
+    for ref in _refs(kpi):
+        inner = strategy.kpis.get(ref)
+        if inner is not None:
+            inner_bucket = strategy.calendar.bucket(inner.period_kind, bucket.start)
+            out |= needed(strategy, inner, inner_bucket, depth + 1)
+    return out
+
+
+def _refs(kpi: KpiDef) -> list[str]:
+    try:
+        return references(kpi.formula or "")
+    except FormulaError:
+        return []
+
+
+def _component(
+    strategy: Strategy,
+    kpi: KpiDef,
+    bucket: Bucket,
+    component: str,
+    states: Mapping[BucketKey, AggState],
+) -> float | None:
+    keys = bucket_keys(strategy, kpi, bucket)
+    found = [
+        states[k] for key in keys if (k := (strategy.tenant_id, kpi.id, component, key)) in states
+    ]
+    merged = merge_all(found)
+    return None if merged is None else merged.value(kpi.components[component].aggregation)
+
+
+def actual(
+    strategy: Strategy,
+    kpi: KpiDef,
+    bucket: Bucket,
+    states: Mapping[BucketKey, AggState],
+    depth: int = 0,
+) -> float | None:
+    if kpi.kind == "metric":
+        return _component(strategy, kpi, bucket, "value", states)
+    if kpi.kind == "ratio":
+        num = _component(strategy, kpi, bucket, "num", states)
+        den = _component(strategy, kpi, bucket, "den", states)
+        return None if num is None or not den else num / den
+    if depth >= MAX_DEPTH:
+        return None
+    values: dict[str, float | None] = {}
+    for ref in _refs(kpi):
+        inner = strategy.kpis.get(ref)
+        if inner is not None:
+            inner_bucket = strategy.calendar.bucket(inner.period_kind, bucket.start)
+            values[ref] = actual(strategy, inner, inner_bucket, states, depth + 1)
+    try:
+        return evaluate(kpi.formula or "", values)
+    except FormulaError:
+        return None
+
+
+def dependents(strategy: Strategy, kpi_ids: set[str]) -> list[KpiDef]:
+    """Formula KPIs that use any of these KPIs, directly or through other formulas."""
+    out: dict[str, KpiDef] = {}
+    frontier = set(kpi_ids)
+    for _ in range(MAX_DEPTH):
+        found = {
+            k.id: k
+            for k in strategy.kpis.values()
+            if k.formula is not None and k.id not in out and frontier & set(_refs(k))
+        }
+        if not found:
+            break
+        out.update(found)
+        frontier = set(found)
+    return list(out.values())

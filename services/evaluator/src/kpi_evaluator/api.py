@@ -1,0 +1,119 @@
+"""Read API: scorecard, KPI status and series. Thin routes; keys learned from goals.changes
+(any role may read). A key of another tenant sees nothing (404)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from kpi_common.apikeys import bearer_token, hash_api_key
+from kpi_common.errors import Invalid, NotFound, Unauthorized
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kpi_evaluator import status_repo, strategy_repo
+from kpi_evaluator.definitions import Strategy
+from kpi_evaluator.pipeline import Clock
+from kpi_evaluator.rollup import KpiResult, scorecard
+from kpi_evaluator.status_repo import StatusRow
+from kpi_evaluator.strategy import StrategyCache
+
+
+@dataclass(frozen=True)
+class Deps:
+    engine: AsyncEngine
+    strategies: StrategyCache
+    clock: Clock
+
+
+def _row_json(row: StatusRow) -> dict[str, Any]:
+    return {
+        "kpi_id": row.kpi_id,
+        "period": row.period_key,
+        "period_start": row.period_start,
+        "period_end": row.period_end,
+        "actual": row.actual,
+        "target": row.target,
+        "expected": row.expected,
+        "forecast": row.forecast,
+        "status": row.status,
+        "score": row.score,
+        "evaluated_at": row.evaluated_at,
+        "breach_id": row.breach.breach_id,
+    }
+
+
+def _result(row: StatusRow) -> KpiResult:
+    return KpiResult(
+        row.kpi_id,
+        row.period_key,
+        row.status,
+        row.score,
+        row.actual,
+        row.target,
+        row.expected,
+        row.forecast,
+    )
+
+
+def install(app: FastAPI, deps: Deps) -> None:
+    async def tenant_strategy(request: Request) -> Strategy:
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise Unauthorized()
+        async with deps.engine.connect() as conn:
+            tenant = await strategy_repo.key_tenant(conn, hash_api_key(token))
+        if tenant is None:
+            raise Unauthorized()
+        strategy = await deps.strategies.get(tenant)
+        if strategy is None:
+            raise NotFound("strategy")
+        return strategy
+
+    Tenant = Annotated[Strategy, Depends(tenant_strategy)]
+
+    def at_of(strategy: Strategy, period: str | None) -> datetime:
+        now = deps.clock()
+        if period is None:
+            return now
+        try:
+            _, bucket = strategy.calendar.parse(period)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from exc
+        return min(now, bucket.end - timedelta(microseconds=1))
+
+    @app.get("/v1/scorecard")
+    async def get_scorecard(
+        strategy: Tenant, unit: str | None = None, period: str | None = None
+    ) -> dict[str, Any]:
+        if unit is not None and strategy.node("unit", unit) is None:
+            raise NotFound(f"unit {unit}")
+        async with deps.engine.connect() as conn:
+            rows = await status_repo.current(conn, strategy.tenant_id, at_of(strategy, period))
+        results = {r.kpi_id: _result(r) for r in rows if r.kpi_id in strategy.kpis}
+        return {"period": period, **scorecard(strategy, results, unit)}
+
+    @app.get("/v1/kpis/{kpi_id}/status")
+    async def get_status(
+        strategy: Tenant, kpi_id: str, period: str | None = None
+    ) -> dict[str, Any]:
+        if kpi_id not in strategy.kpis:
+            raise NotFound(f"KPI {kpi_id}")
+        async with deps.engine.connect() as conn:
+            rows = await status_repo.current(conn, strategy.tenant_id, at_of(strategy, period))
+        row = next((r for r in rows if r.kpi_id == kpi_id), None)
+        if row is None:
+            return {"kpi_id": kpi_id, "status": "no_data", "actual": None, "score": None}
+        return _row_json(row)
+
+    @app.get("/v1/kpis/{kpi_id}/series")
+    async def get_series(
+        strategy: Tenant,
+        kpi_id: str,
+        start: Annotated[datetime, Query(alias="from")],
+        end: Annotated[datetime, Query(alias="to")],
+    ) -> dict[str, Any]:
+        if kpi_id not in strategy.kpis:
+            raise NotFound(f"KPI {kpi_id}")
+        async with deps.engine.connect() as conn:
+            rows = await status_repo.series(conn, strategy.tenant_id, kpi_id, start, end)
+        return {"kpi_id": kpi_id, "points": [_row_json(r) for r in rows]}

@@ -1,0 +1,119 @@
+"""The evaluator's two consumer loops, offsets in Postgres for both:
+`goals.changes` (the strategy copy) first, then `metrics.events`."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from kpi_common.kafka import BatchConsumer, BatchHandler, dead_letter_topic
+from kpi_common.logging import get_logger
+from kpi_common.service import ServiceRuntime
+from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
+
+from kpi_evaluator.config import SERVICE, Settings
+from kpi_evaluator.metrics import LAG
+from kpi_evaluator.strategy_repo import PgOffsetStore
+
+log = get_logger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def group_ids(settings: Settings) -> tuple[str, str]:
+    base = f"{settings.topic_prefix}{settings.group_id}"
+    return f"{base}.strategy", f"{base}.metrics"
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        return dict(await consumer.end_offsets(tps)) if tps else {}
+    finally:
+        await consumer.stop()
+
+
+async def wait_caught_up(
+    store: PgOffsetStore, bootstrap: str, topic: str, timeout_s: float
+) -> None:
+    """Wait until the stored offsets reach the topic's end as it was when we started, so the
+    strategy is known before metrics are matched against it (bounded; then go on anyway)."""
+    ends = {tp: n for tp, n in (await end_offsets(bootstrap, topic)).items() if n > 0}
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                stored = await store.load(list(ends))
+                if all(stored.get(tp, 0) >= n for tp, n in ends.items()):
+                    return
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        log.warning("strategy not caught up in time, consuming metrics anyway", topic=topic)
+
+
+class ConsumerLoops:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        settings: Settings,
+        goals_handler: BatchHandler,
+        metrics_handler: BatchHandler,
+    ) -> None:
+        self._runtime = runtime
+        self._settings = settings
+        self._goals_handler = goals_handler
+        self._metrics_handler = metrics_handler
+        self.metrics_consumer: BatchConsumer | None = None
+        strategy_group, metrics_group = group_ids(settings)
+        self.strategy_store = PgOffsetStore(runtime.engine, strategy_group)
+        self.metrics_store = PgOffsetStore(runtime.engine, metrics_group)
+
+    def _consumer(self, topic: str, store: PgOffsetStore, handler: BatchHandler) -> BatchConsumer:
+        return BatchConsumer(
+            bootstrap=self._settings.kafka_bootstrap,
+            topics=[topic],
+            group_id=store.group_id,
+            producer=self._runtime.kafka.producer,
+            dead_letter_topic=dead_letter_topic(self._settings.topic_prefix),
+            handler=handler,
+            offset_store=store,
+            service=SERVICE,
+            max_records=self._settings.max_batch,
+        )
+
+    async def goals(self) -> None:
+        await self._runtime.kafka.connected.wait()
+        topic = GOALS_CHANGES.qualified(self._settings.topic_prefix)
+        await _run(self._consumer(topic, self.strategy_store, self._goals_handler))
+
+    async def metrics(self) -> None:
+        await self._runtime.kafka.connected.wait()
+        prefix = self._settings.topic_prefix
+        goals_topic = GOALS_CHANGES.qualified(prefix)
+        await wait_caught_up(self.strategy_store, self._settings.kafka_bootstrap, goals_topic, 60)
+        consumer = self._consumer(
+            METRICS_EVENTS.qualified(prefix), self.metrics_store, self._metrics_handler
+        )
+        self.metrics_consumer = consumer
+        await _run(consumer, lambda: _report_lag(consumer, METRICS_EVENTS.name))
+
+
+async def _report_lag(consumer: BatchConsumer, topic: str) -> None:
+    while True:
+        LAG.labels(topic).set(consumer.lag())
+        await asyncio.sleep(1.0)
+
+
+async def _run(consumer: BatchConsumer, side: Callable[[], Awaitable[None]] | None = None) -> None:
+    await consumer.start()
+    task = asyncio.ensure_future(side()) if side else None
+    try:
+        await consumer.run()
+    finally:
+        if task:
+            task.cancel()
+        await consumer.stop()

@@ -1,0 +1,100 @@
+"""Fold a batch of metric observations into one aggregation delta per bucket (pure).
+
+Each observation updates every KPI component whose measure matches (metric + `where`), in
+the bucket of the KPI's period that contains the observation's EVENT time, on the tenant's
+fiscal calendar. Late events therefore land in (and restate) the period they belong to.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kpi_common.events import Envelope
+
+from kpi_evaluator.aggregation import AggState
+from kpi_evaluator.calendar import Bucket
+from kpi_evaluator.definitions import Strategy
+
+BucketKey = tuple[str, str, str, str]  # tenant, kpi, component, period key
+PeriodRef = tuple[str, str, str]  # tenant, kpi, period key
+
+
+@dataclass(frozen=True)
+class Observation:
+    tenant_id: str
+    event_id: str
+    metric: str
+    value: float
+    time: datetime
+    dimensions: Mapping[str, Any]
+    received_at: datetime
+
+
+def observation_of(env: Envelope) -> Observation:
+    """Read a validated `metric.observed` envelope without validating it a second time."""
+    d = env.data
+    return Observation(
+        env.tenant_id,
+        env.id,
+        str(d["metric"]),
+        float(d["value"]),
+        datetime.fromisoformat(d["time"]),
+        d.get("dimensions") or {},
+        datetime.fromisoformat(d.get("received_at") or d["time"]),
+    )
+
+
+@dataclass
+class Folded:
+    deltas: dict[BucketKey, AggState] = field(default_factory=dict)
+    touched: dict[PeriodRef, Bucket] = field(default_factory=dict)
+    seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def add(self, key: BucketKey, state: AggState) -> None:
+        current = self.deltas.get(key)
+        self.deltas[key] = state if current is None else current.merge(state)
+
+    def saw(self, tenant: str, kpi: str, at: datetime) -> None:
+        previous = self.seen.get((tenant, kpi))
+        if previous is None or at > previous:
+            self.seen[(tenant, kpi)] = at
+
+
+def fold(observations: Sequence[Observation], strategies: Mapping[str, Strategy]) -> Folded:
+    out = Folded()
+    for obs in observations:
+        strategy = strategies.get(obs.tenant_id)
+        if strategy is not None:
+            _fold_one(out, obs, strategy)
+    return out
+
+
+def _fold_one(out: Folded, obs: Observation, strategy: Strategy) -> None:
+    for kpi, component, measure in strategy.by_metric.get(obs.metric, ()):
+        if not measure.matches(obs.dimensions):
+            continue
+        value = (
+            1.0 if measure.aggregation == "count" else measure.value_of(obs.value, obs.dimensions)
+        )
+        if value is None:
+            continue
+        bucket = strategy.calendar.bucket(kpi.period_kind, obs.time)
+        out.add(
+            (obs.tenant_id, kpi.id, component, bucket.key),
+            AggState.of(value, obs.time, obs.event_id),
+        )
+        out.touched[(obs.tenant_id, kpi.id, bucket.key)] = bucket
+        out.saw(obs.tenant_id, kpi.id, obs.received_at)
+
+
+def dedup(observations: Sequence[Observation]) -> list[Observation]:
+    """The first observation of each (tenant, id) in the batch."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Observation] = []
+    for obs in observations:
+        key = (obs.tenant_id, obs.event_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(obs)
+    return out

@@ -1,0 +1,23 @@
+"""Prometheus metrics of the evaluator: the pipeline (events/s, duplicates, batch time,
+processing latency, consumer lag) and KPI health read from the database at scrape time.
+Labels are bounded: status (6 values) and perspective (the strategy's few)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS = Counter("evaluator_events_processed_total", "Metric events applied (first time seen)")
+DUPLICATES = Counter("evaluator_events_duplicate_total", "Metric events dropped as already seen")
+BATCH_SECONDS = Histogram(
+    "evaluator_batch_duration_seconds",
+    "Time to apply one consumer batch, offsets included",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LATENCY = Gauge(
+    "evaluator_processing_latency_seconds",
+    "Age of the newest applied event at commit (now minus received_at)",
+)
+LAG = Gauge("evaluator_consumer_lag_messages", "Messages behind the high watermark", ["topic"])
+KPIS = Gauge("evaluator_kpis", "KPIs in their current period, by status", ["status"])
+SCORE = Gauge(
+    "evaluator_kpi_score_ratio", "Average KPI score (0..1) by perspective", ["perspective"]
+)
+BREACHES = Gauge("evaluator_breaches_open", "Open breaches")

@@ -1,0 +1,120 @@
+"""SQL of KPI status per period, with the breach state kept beside it."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kpi_evaluator.breaches import BreachState
+from kpi_evaluator.strategy_repo import Executor
+
+COLUMNS = (
+    "tenant_id, kpi_id, period_key, period_start, period_end, actual, target, expected, "
+    "forecast, status, score, evaluated_at, pending_since, recover_since, breach_id, "
+    "breach_opened_at, breach_seq"
+)
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    tenant_id: str
+    kpi_id: str
+    period_key: str
+    period_start: datetime
+    period_end: datetime
+    actual: float | None
+    target: float | None
+    expected: float | None
+    forecast: float | None
+    status: str
+    score: float | None
+    evaluated_at: datetime
+    breach: BreachState
+
+    def as_params(self) -> dict[str, object]:
+        b = self.breach
+        return {
+            "tenant_id": self.tenant_id,
+            "kpi_id": self.kpi_id,
+            "period_key": self.period_key,
+            "period_start": self.period_start,
+            "period_end": self.period_end,
+            "actual": self.actual,
+            "target": self.target,
+            "expected": self.expected,
+            "forecast": self.forecast,
+            "status": self.status,
+            "score": self.score,
+            "evaluated_at": self.evaluated_at,
+            "pending_since": b.pending_since,
+            "recover_since": b.recover_since,
+            "breach_id": b.breach_id,
+            "breach_opened_at": b.opened_at,
+            "breach_seq": b.seq,
+        }
+
+
+def _row(r: Sequence[Any]) -> StatusRow:
+    breach = BreachState(r[12], r[13], r[14], r[15], int(r[16]))
+    return StatusRow(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], breach
+    )
+
+
+async def load(
+    conn: Executor, tenant_id: str, kpis: Iterable[str], period_keys: Iterable[str]
+) -> dict[tuple[str, str], StatusRow]:
+    rows = await conn.execute(
+        text(f"""SELECT {COLUMNS} FROM evaluator.kpi_status
+                 WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))
+                   AND period_key = ANY(CAST(:p AS text[]))"""),
+        {"t": tenant_id, "k": sorted(set(kpis)), "p": sorted(set(period_keys))},
+    )
+    return {(r[1], r[2]): _row(tuple(r)) for r in rows}
+
+
+_SAVE = text(f"""
+INSERT INTO evaluator.kpi_status ({COLUMNS})
+VALUES (:tenant_id, :kpi_id, :period_key, :period_start, :period_end, :actual, :target,
+        :expected, :forecast, :status, :score, :evaluated_at, :pending_since, :recover_since,
+        :breach_id, :breach_opened_at, :breach_seq)
+ON CONFLICT (tenant_id, kpi_id, period_key) DO UPDATE SET
+  period_start = excluded.period_start, period_end = excluded.period_end,
+  actual = excluded.actual, target = excluded.target, expected = excluded.expected,
+  forecast = excluded.forecast, status = excluded.status, score = excluded.score,
+  evaluated_at = excluded.evaluated_at, pending_since = excluded.pending_since,
+  recover_since = excluded.recover_since, breach_id = excluded.breach_id,
+  breach_opened_at = excluded.breach_opened_at, breach_seq = excluded.breach_seq
+""")
+
+
+async def save(session: AsyncSession, rows: Sequence[StatusRow]) -> None:
+    if rows:
+        ordered = sorted(rows, key=lambda r: (r.tenant_id, r.kpi_id, r.period_key))
+        await session.execute(_SAVE, [r.as_params() for r in ordered])
+
+
+async def current(conn: Executor, tenant_id: str, at: datetime) -> list[StatusRow]:
+    """Each KPI's row for its period containing `at` (a rolling KPI: the window ending then)."""
+    rows = await conn.execute(
+        text(f"""SELECT DISTINCT ON (kpi_id) {COLUMNS} FROM evaluator.kpi_status
+                 WHERE tenant_id = :t AND period_start <= :at AND :at < period_end
+                 ORDER BY kpi_id, period_end"""),
+        {"t": tenant_id, "at": at},
+    )
+    return [_row(tuple(r)) for r in rows]
+
+
+async def series(
+    conn: Executor, tenant_id: str, kpi_id: str, start: datetime, end: datetime
+) -> list[StatusRow]:
+    rows = await conn.execute(
+        text(f"""SELECT {COLUMNS} FROM evaluator.kpi_status
+                 WHERE tenant_id = :t AND kpi_id = :k AND period_start < :e AND period_end > :s
+                 ORDER BY period_start"""),
+        {"t": tenant_id, "k": kpi_id, "s": start, "e": end},
+    )
+    return [_row(tuple(r)) for r in rows]

@@ -1,0 +1,40 @@
+"""Each aggregation over the same events, folded in different orders."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from kpi_evaluator.aggregation import AggState, merge_all
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+# (value, minutes after T0, id): the latest by event time is 7.0 at +30 min.
+EVENTS = [(10.0, 0, "a"), (4.0, 10, "b"), (7.0, 30, "c"), (19.0, 20, "d")]
+
+
+def states() -> list[AggState]:
+    return [AggState.of(v, T0 + timedelta(minutes=m), i) for v, m, i in EVENTS]
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "expected"),
+    [("sum", 40.0), ("count", 4.0), ("avg", 10.0), ("min", 4.0), ("max", 19.0), ("last", 7.0)],
+)
+def test_each_aggregation_is_order_independent(aggregation: str, expected: float) -> None:
+    forward = merge_all(states())
+    backward = merge_all(list(reversed(states())))
+    assert forward is not None
+    assert backward is not None
+    assert forward.value(aggregation) == expected
+    assert backward.value(aggregation) == expected
+
+
+def test_last_breaks_time_ties_by_event_id() -> None:
+    a = AggState.of(1.0, T0, "evt-1")
+    b = AggState.of(2.0, T0, "evt-2")
+    assert a.merge(b).value("last") == 2.0
+    assert b.merge(a).value("last") == 2.0
+
+
+def test_empty_and_unknown() -> None:
+    assert merge_all([]) is None
+    with pytest.raises(ValueError, match="unknown aggregation"):
+        AggState.of(1.0, T0, "x").value("median")
