@@ -1,4 +1,7 @@
-"""The notifier service's settings: the shared ones plus its own, read once."""
+"""The notifier service's settings: the shared ones plus its own, read once.
+
+Every variable is listed in docs/notifier.md.
+"""
 
 from kpi_common.settings import ServiceSettings
 from pydantic import Field
@@ -7,5 +10,36 @@ SERVICE = "notifier"
 SCHEMA = "notifier"
 
 
+def _alias(name: str) -> str:
+    return f"KPI_NOTIFIER_{name.upper()}"
+
+
 class Settings(ServiceSettings):
     port: int = Field(default=8004, validation_alias="KPI_NOTIFIER_PORT")
+    consumer_group: str = Field(default="notifier", validation_alias=_alias("consumer_group"))
+
+    # Email over SMTP (KPI_SMTP_*).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "kpi-cascade <notifier@localhost>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+
+    # Delivery: retries with exponential backoff, then a dead letter.
+    max_attempts: int = Field(default=5, ge=1, validation_alias=_alias("max_attempts"))
+    retry_base_s: float = Field(default=2.0, gt=0, validation_alias=_alias("retry_base_s"))
+    retry_max_s: float = Field(default=900.0, gt=0, validation_alias=_alias("retry_max_s"))
+    send_lease_s: float = Field(default=30.0, gt=0, validation_alias=_alias("send_lease_s"))
+    sender_poll_s: float = Field(default=0.5, gt=0, validation_alias=_alias("sender_poll_s"))
+    http_timeout_s: float = Field(default=10.0, gt=0, validation_alias=_alias("http_timeout_s"))
+    slack_min_interval_s: float = Field(
+        default=1.0, ge=0, validation_alias=_alias("slack_min_interval_s")
+    )
+
+    # Time-driven work: reminders, escalation, review reminders, digests.
+    reminder_interval: str = Field(default="1d", validation_alias=_alias("reminder_interval"))
+    tick_interval_s: float = Field(default=30.0, gt=0, validation_alias=_alias("tick_interval_s"))
+    digest_window_s: float = Field(default=0.0, ge=0, validation_alias=_alias("digest_window_s"))

@@ -1,40 +1,160 @@
-"""Composition root of the notifier service: builds the infrastructure once and wires it in."""
+"""Composition root of the notifier service: builds the infrastructure once and wires it in.
 
-from collections.abc import AsyncIterator
+Background loops: the consumer (goals.changes, kpi.breaches), the sender, the outbox relay
+(notifications.sent) and the ticker (reminders, escalation, review reminders). Tests pass
+their own clock and environment, and may leave loops out to drive them by hand.
+"""
+
+import os
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
-from kpi_common.http import install_common
+from kpi_common.http import OrjsonResponse, install_common
+from kpi_common.kafka import BatchConsumer, dead_letter_topic
+from kpi_common.outbox import OutboxRelay
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
+from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES, NOTIFICATIONS_SENT
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kpi_notifier.api import router
+from kpi_notifier.channels import ChannelSender
+from kpi_notifier.channels.email import EmailSender
+from kpi_notifier.channels.slack import SlackSender
+from kpi_notifier.channels.webhook import WebhookSender
+from kpi_notifier.commands import Commands
 from kpi_notifier.config import SCHEMA, SERVICE, Settings
+from kpi_notifier.handlers import EventHandler
+from kpi_notifier.messages import Messages
+from kpi_notifier.models import outbox
+from kpi_notifier.repository import PgOffsetStore
+from kpi_notifier.sender import Sender
+from kpi_notifier.ticker import Ticker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+LOOPS = ("consumer", "sender", "relay", "ticker")
+Clock = Callable[[], datetime]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Notifier:
+    """Everything the process holds, for the routes and for tests."""
+
+    runtime: ServiceRuntime
+    sessions: async_sessionmaker[AsyncSession]
+    handler: EventHandler
+    sender: Sender
+    ticker: Ticker
+    commands: Commands
+    http: httpx.AsyncClient
+    relay: OutboxRelay | None = None
+
+    def published(self) -> None:
+        """A delivery was recorded as sent: relay its `notification.sent` now."""
+        if self.relay is not None:
+            self.relay.notify()
+
+
+def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notifier:
     runtime = ServiceRuntime(name=SERVICE, settings=settings, schema=SCHEMA, migrations=MIGRATIONS)
+    sessions = runtime.sessions
+    http = httpx.AsyncClient(timeout=settings.http_timeout_s)
+    channels: dict[str, ChannelSender] = {
+        "email": EmailSender(settings),
+        "slack": SlackSender(http, settings.slack_min_interval_s),
+        "webhook": WebhookSender(http, clock),
+    }
+    sender = Sender(
+        sessions=sessions,
+        channels=channels,
+        messages=Messages(),
+        environ=environ,
+        clock=clock,
+        settings=settings,
+        topic=runtime.topic(NOTIFICATIONS_SENT.name),
+    )
+    handler = EventHandler(sessions, clock, sender.wake, settings.digest_window_s)
+    ticker = Ticker(
+        sessions, clock, settings.reminder_interval, settings.tick_interval_s, sender.wake
+    )
+    commands = Commands(sessions, clock, sender.wake)
+    notifier = Notifier(runtime, sessions, handler, sender, ticker, commands, http)
+    sender.published = notifier.published
+    return notifier
+
+
+def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None:
+    runtime = n.runtime
+
+    async def consume() -> None:
+        await runtime.kafka.connected.wait()
+        consumer = BatchConsumer(
+            bootstrap=settings.kafka_bootstrap,
+            topics=[runtime.topic(GOALS_CHANGES.name), runtime.topic(KPI_BREACHES.name)],
+            group_id=f"{settings.topic_prefix}{settings.consumer_group}",
+            producer=runtime.kafka.producer,
+            dead_letter_topic=dead_letter_topic(settings.topic_prefix),
+            handler=n.handler,
+            offset_store=PgOffsetStore(n.sessions),
+            service=SERVICE,
+        )
+        await consumer.start()
+        try:
+            await consumer.run()
+        finally:
+            await consumer.stop()
+
+    async def relay() -> None:
+        await runtime.kafka.connected.wait()
+        n.relay = OutboxRelay(
+            engine=runtime.engine, table=outbox, producer=runtime.kafka.producer, service=SERVICE
+        )
+        await n.relay.run()
+
+    named = {"consumer": consume, "sender": n.sender.run, "relay": relay, "ticker": n.ticker.run}
+    for name in loops:
+        runtime.supervisor.spawn(name, named[name])
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = system_clock,
+    environ: Mapping[str, str] | None = None,
+    loops: Collection[str] = LOOPS,
+) -> FastAPI:
+    settings = settings or Settings()
+    notifier = build(settings, clock, os.environ if environ is None else environ)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
-        app.state.runtime = runtime
+        await notifier.runtime.start()
+        app.state.notifier = notifier
+        app.state.runtime = notifier.runtime
+        spawn_loops(notifier, settings, loops)
         try:
             yield
         finally:
-            await runtime.stop()
+            await notifier.runtime.stop()
+            await notifier.http.aclose()
 
     app = FastAPI(
         title="kpi-cascade notifier",
         version="0.1.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=OrjsonResponse,
     )
-    install_common(app, SERVICE, runtime.readiness)
+    install_common(app, SERVICE, notifier.runtime.readiness)
+    app.include_router(router)
     return app
 
 

@@ -1,0 +1,105 @@
+"""The notifier's HTTP API: thin routes over `Commands`."""
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from kpi_notifier.auth import Principal, principal
+from kpi_notifier.commands import Commands
+
+router = APIRouter(prefix="/v1")
+Who = Annotated[Principal, Depends(principal)]
+OneOrMany = str | list[str]
+
+
+class Matchers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit: OneOrMany | None = None
+    kpi: OneOrMany | None = None
+    perspective: OneOrMany | None = None
+    severity: OneOrMany | None = None
+    breach_id: OneOrMany | None = None
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: Matchers
+    ends_at: AwareDatetime
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class TestNotificationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(min_length=1, description="a person id or a named alert channel")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ReviewHeldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date | None = None
+
+
+def commands(request: Request) -> Commands:
+    result: Commands = request.app.state.notifier.commands
+    return result
+
+
+Cmd = Annotated[Commands, Depends(commands)]
+Status = Literal["pending", "sending", "sent", "dead", "suppressed"]
+
+
+@router.get("/notifications")
+async def notifications(
+    who: Who,
+    cmd: Cmd,
+    status: Status | None = None,
+    breach_id: str | None = None,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    return await cmd.notifications(who, status=status, breach_id=breach_id, kind=kind, limit=limit)
+
+
+@router.get("/breaches/{breach_id}")
+async def breach(who: Who, cmd: Cmd, breach_id: str) -> dict[str, Any]:
+    return await cmd.breach(who, breach_id)
+
+
+@router.post("/breaches/{breach_id}/ack")
+async def ack(who: Who, cmd: Cmd, breach_id: str) -> dict[str, Any]:
+    return await cmd.ack(who, breach_id)
+
+
+@router.post("/silences", status_code=201)
+async def add_silence(who: Who, cmd: Cmd, body: SilenceIn) -> dict[str, Any]:
+    silence = {"matchers": body.matchers.model_dump(exclude_none=True), "ends_at": body.ends_at}
+    return await cmd.add_silence(who, {**silence, "comment": body.comment})
+
+
+@router.get("/silences")
+async def silences(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
+    return await cmd.silences(who)
+
+
+@router.delete("/silences/{silence_id}", status_code=204)
+async def delete_silence(who: Who, cmd: Cmd, silence_id: str) -> Response:
+    await cmd.delete_silence(who, silence_id)
+    return Response(status_code=204)
+
+
+@router.post("/test-notification", status_code=202)
+async def test_notification(who: Who, cmd: Cmd, body: TestNotificationIn) -> dict[str, Any]:
+    return await cmd.test_notification(who, body.to, body.note)
+
+
+@router.post("/reviews/{review_id}/held")
+async def review_held(
+    who: Who, cmd: Cmd, review_id: str, body: ReviewHeldIn | None = None
+) -> dict[str, Any]:
+    return await cmd.review_held(who, review_id, body.date if body else None)

@@ -1,0 +1,132 @@
+"""What the API's write and read endpoints do, each in one unit of work."""
+
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from kpi_common.db import unit_of_work
+from kpi_common.errors import FieldError, Invalid, NotFound
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kpi_notifier.auth import Principal
+from kpi_notifier.deliveries import Deliveries
+from kpi_notifier.handlers import record
+from kpi_notifier.planning import Planned
+from kpi_notifier.repository import Repository
+from kpi_notifier.reviews import due_date
+from kpi_notifier.routing import resolve_names
+
+DELIVERY_FIELDS = (
+    "id", "dedup_key", "kind", "channel", "channel_kind", "recipient", "breach_id", "status",
+    "attempts", "last_error", "redelivered", "suppressed_by", "next_attempt_at", "created_at",
+    "sent_at",
+)  # fmt: skip
+SILENCE_FIELDS = ("id", "matchers", "starts_at", "ends_at", "comment", "created_by")
+
+
+def as_dict(row: Row[Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {f: getattr(row, f) for f in fields}
+
+
+class Commands:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        planned: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._planned = planned
+
+    async def notifications(self, who: Principal, **filters: Any) -> list[dict[str, Any]]:
+        async with self._sessions() as session:
+            rows = await Deliveries(session).listing(who.tenant_id, **filters)
+        return [as_dict(r, DELIVERY_FIELDS) for r in rows]
+
+    async def breach(self, who: Principal, breach_id: str) -> dict[str, Any]:
+        async with self._sessions() as session:
+            breach = await Repository(session).breach(who.tenant_id, breach_id)
+        if breach is None:
+            raise NotFound(f"breach {breach_id}")
+        return {
+            **dict(breach.facts),
+            "acked_at": breach.acked_at,
+            "resolved_at": breach.resolved_at,
+        }
+
+    async def ack(self, who: Principal, breach_id: str) -> dict[str, Any]:
+        """Acknowledge a breach: no more reminders or escalation. Acking twice keeps the first."""
+        who.require_write()
+        now = self._clock()
+        async with unit_of_work(self._sessions) as session:
+            repo = Repository(session)
+            breach = await repo.breach(who.tenant_id, breach_id)
+            if breach is None:
+                raise NotFound(f"breach {breach_id}")
+            who.require_unit(await repo.directory(who.tenant_id), breach.unit_id)
+            if breach.acked_at is None:
+                await repo.update_breach(
+                    who.tenant_id, breach_id, acked_at=now, acked_by=who.key_id
+                )
+                return {"breach_id": breach_id, "acked_at": now, "acked_by": who.key_id}
+        return {"breach_id": breach_id, "acked_at": breach.acked_at, "acked_by": None}
+
+    async def add_silence(self, who: Principal, silence: dict[str, Any]) -> dict[str, Any]:
+        who.require_write()
+        now = self._clock()
+        if silence["ends_at"] <= now:
+            raise Invalid(
+                "a silence must end in the future", [FieldError("ends_at", "in the past")]
+            )
+        row = {"id": f"sil-{uuid.uuid4().hex[:12]}", "starts_at": now, "created_by": who.key_id}
+        row |= silence
+        async with unit_of_work(self._sessions) as session:
+            await Repository(session).add_silence(who.tenant_id, row)
+        return row
+
+    async def silences(self, who: Principal) -> list[dict[str, Any]]:
+        async with self._sessions() as session:
+            rows = await Repository(session).silences(who.tenant_id)
+        return [as_dict(r, SILENCE_FIELDS) for r in rows]
+
+    async def delete_silence(self, who: Principal, silence_id: str) -> None:
+        who.require_write()
+        async with unit_of_work(self._sessions) as session:
+            if not await Repository(session).delete_silence(who.tenant_id, silence_id):
+                raise NotFound(f"silence {silence_id}")
+
+    async def test_notification(self, who: Principal, to: str, note: str | None) -> dict[str, Any]:
+        """Queue a test message to a person (by email) or a named channel."""
+        who.require_write()
+        now = self._clock()
+        async with unit_of_work(self._sessions) as session:
+            directory = await Repository(session).directory(who.tenant_id)
+            found, _ = resolve_names(directory, [to], owner=None)
+            if not found:
+                raise Invalid(
+                    "unknown recipient", [FieldError("to", f"no person or channel {to!r}")]
+                )
+            r = found[0]
+            key = f"test:{uuid.uuid4().hex[:12]}:{r.kind}:{r.to}"
+            planned = Planned(key, "test", r, {"kind": "test", "note": note})
+            await record(session, who.tenant_id, [planned], now)
+        self._planned()
+        return {"dedup_key": key, "channel": r.channel, "recipient": r.to, "status": "pending"}
+
+    async def review_held(self, who: Principal, review_id: str, due: date | None) -> dict[str, Any]:
+        """Record a review as held (by default the one due now): no overdue notice follows."""
+        who.require_write()
+        now = self._clock()
+        async with unit_of_work(self._sessions) as session:
+            repo = Repository(session)
+            review = (await repo.directory(who.tenant_id)).reviews.get(review_id)
+            if review is None:
+                raise NotFound(f"review {review_id}")
+            held = (await repo.held_reviews(who.tenant_id)).get(review_id, set())
+            day = due or due_date(review, held)
+            await repo.mark_review_held(who.tenant_id, review_id, day, now, who.key_id)
+            upcoming = due_date(review, held | {day})
+        return {"review_id": review_id, "held": day, "next_due": upcoming}

@@ -1,0 +1,132 @@
+"""SQL for the delivery log: planned rows in, due rows claimed for sending, outcomes recorded.
+
+A row is written (`pending`, or `suppressed` under a silence) in the same transaction as
+whatever caused it; the dedup key is unique per tenant, so a repeat plans nothing. The
+sender claims due rows (`sending`, with a lease) in a transaction of its own, sends, and
+records the outcome in another. A row still `sending` after its lease expired belongs to a
+sender that died mid-send: it is claimed again and counted in `redelivered`.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, case, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kpi_notifier.models import deliveries as t
+from kpi_notifier.planning import Planned
+
+
+def _row(tenant_id: str, p: Planned, now: datetime, due_at: datetime) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "dedup_key": p.dedup_key,
+        "kind": p.kind,
+        "channel_kind": p.recipient.kind,
+        "channel": p.recipient.channel,
+        "recipient": p.recipient.to,
+        "breach_id": p.breach_id,
+        "context": p.context,
+        "status": "suppressed" if p.suppressed_by else "pending",
+        "suppressed_by": p.suppressed_by,
+        "next_attempt_at": due_at,
+        "created_at": now,
+    }
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row taken for sending: `attempt` counts this one; `stale` when a sender that held
+    it died mid-send, so the recipient may already have it (counted, then sent again)."""
+
+    row: Row[Any]
+    attempt: int
+    stale: bool
+
+
+class Deliveries:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        tenant_id: str,
+        planned: Sequence[Planned],
+        now: datetime,
+        due_at: datetime | None = None,
+    ) -> int:
+        """Record planned deliveries; keys already recorded are left alone. Returns how many
+        rows are new."""
+        if not planned:
+            return 0
+        rows = [_row(tenant_id, p, now, due_at or now) for p in planned]
+        stmt = (
+            insert(t)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[t.c.tenant_id, t.c.dedup_key])
+        )
+        result = await self.session.execute(stmt.returning(t.c.id))
+        return len(result.all())
+
+    async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
+        """Take due rows (and rows whose sender died mid-send) for sending, oldest first."""
+        due = or_(
+            and_(t.c.status == "pending", t.c.next_attempt_at <= now),
+            and_(t.c.status == "sending", t.c.lease_until < now),
+        )
+        query = select(t).where(due).order_by(t.c.id).limit(limit)
+        rows = (await self.session.execute(query.with_for_update(skip_locked=True))).all()
+        if not rows:
+            return []
+        stale = [r.id for r in rows if r.status == "sending"]
+        await self.session.execute(
+            update(t)
+            .where(t.c.id.in_([r.id for r in rows]))
+            .values(
+                status="sending",
+                lease_until=lease_until,
+                attempts=t.c.attempts + 1,
+                redelivered=t.c.redelivered + case((t.c.id.in_(stale), 1), else_=0),
+            )
+        )
+        return [Claimed(r, r.attempts + 1, r.status == "sending") for r in rows]
+
+    async def mark_sent(self, row_id: int, now: datetime) -> None:
+        await self._set(row_id, status="sent", sent_at=now, lease_until=None, last_error=None)
+
+    async def mark_retry(
+        self, row_id: int, error: str, next_at: datetime, *, count_attempt: bool = True
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": "pending",
+            "last_error": error,
+            "next_attempt_at": next_at,
+        }
+        if not count_attempt:
+            values["attempts"] = t.c.attempts - 1
+        await self._set(row_id, lease_until=None, **values)
+
+    async def mark_dead(self, row_id: int, error: str) -> None:
+        await self._set(row_id, status="dead", last_error=error, lease_until=None)
+
+    async def _set(self, row_id: int, **values: Any) -> None:
+        await self.session.execute(update(t).where(t.c.id == row_id).values(**values))
+
+    async def listing(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = None,
+        breach_id: str | None = None,
+        kind: str | None = None,
+        limit: int = 100,
+    ) -> list[Row[Any]]:
+        query = select(t).where(t.c.tenant_id == tenant_id)
+        for column, value in ((t.c.status, status), (t.c.breach_id, breach_id), (t.c.kind, kind)):
+            if value is not None:
+                query = query.where(column == value)
+        rows = await self.session.execute(query.order_by(t.c.id.desc()).limit(limit))
+        return list(rows)

@@ -1,0 +1,118 @@
+"""What to send, as plain data: one planned delivery per breach transition per recipient per
+channel, each with the dedup key that makes it happen once, ever.
+
+Dedup keys: `<breach>:<event>:<channel kind>:<recipient>`, e.g.
+`brc-1:opened:email:dana`, `brc-1:reminder2:slack:sales-slack`, `brc-1:escalation:email:morgan`.
+A recipient name that matches no person or channel still gets a planned delivery, so the
+problem shows up in the delivery log as a dead letter instead of disappearing.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from kpi_notifier.directory import Directory
+from kpi_notifier.routing import (
+    Breach,
+    Recipient,
+    Silence,
+    choose_route,
+    escalation_target,
+    recipients,
+    silenced_by,
+)
+
+Kind = Literal["breach", "resolved", "reminder", "escalation", "review", "digest", "test"]
+
+
+@dataclass(frozen=True)
+class Planned:
+    dedup_key: str
+    kind: Kind
+    recipient: Recipient
+    context: dict[str, Any] = field(default_factory=dict)
+    breach_id: str | None = None
+    suppressed_by: str | None = None
+
+
+def _breach_context(breach: Breach, kind: Kind, **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "breach": dict(breach.facts), **extra}
+
+
+def _route_recipients(directory: Directory, breach: Breach) -> list[Recipient]:
+    found, unknown = recipients(directory, breach)
+    return found + [Recipient(kind="email", to=name) for name in unknown]
+
+
+def _plan(
+    breach: Breach,
+    event: str,
+    kind: Kind,
+    to: Sequence[Recipient],
+    silence: Silence | None,
+    **extra: Any,
+) -> list[Planned]:
+    return [
+        Planned(
+            dedup_key=f"{breach.breach_id}:{event}:{r.kind}:{r.to}",
+            kind=kind,
+            recipient=r,
+            context=_breach_context(breach, kind, **extra),
+            breach_id=breach.breach_id,
+            suppressed_by=silence.id if silence else None,
+        )
+        for r in to
+    ]
+
+
+def plan_opened(
+    directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
+) -> list[Planned]:
+    silence = silenced_by(directory, silences, breach, now)
+    return _plan(breach, "opened", "breach", _route_recipients(directory, breach), silence)
+
+
+def plan_resolved(
+    directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
+) -> list[Planned]:
+    silence = silenced_by(directory, silences, breach, now)
+    return _plan(breach, "resolved", "resolved", _route_recipients(directory, breach), silence)
+
+
+def reminder_due(breach: Breach, interval: timedelta, now: datetime) -> int | None:
+    """The number of the reminder due now for an open, unacknowledged breach, if any: the
+    n-th reminder falls `n * interval` after the breach opened."""
+    if breach.resolved_at or breach.acked_at or interval <= timedelta(0):
+        return None
+    n = (now - breach.opened_at) // interval
+    return n if n >= 1 and n > breach.reminders_sent else None
+
+
+def plan_reminder(
+    directory: Directory, breach: Breach, n: int, silences: Iterable[Silence], now: datetime
+) -> list[Planned]:
+    silence = silenced_by(directory, silences, breach, now)
+    to = _route_recipients(directory, breach)
+    return _plan(breach, f"reminder{n}", "reminder", to, silence, reminder=n)
+
+
+def escalation_due(directory: Directory, breach: Breach, now: datetime) -> bool:
+    """True once an open breach stayed unacknowledged past its route's `escalate_after`."""
+    if breach.resolved_at or breach.acked_at or breach.escalated_at:
+        return False
+    route = choose_route(directory, breach)
+    if route is None or route.escalate_after is None:
+        return False
+    return now >= breach.opened_at + route.escalate_after
+
+
+def plan_escalation(
+    directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
+) -> list[Planned]:
+    target = escalation_target(directory, breach)
+    if target is None:
+        return []
+    silence = silenced_by(directory, silences, breach, now)
+    to = [Recipient(kind="email", to=target)]
+    return _plan(breach, "escalation", "escalation", to, silence, escalated_to=target)

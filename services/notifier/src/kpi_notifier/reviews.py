@@ -1,0 +1,90 @@
+"""Review reminders from the strategy's review cycles, as plain rules.
+
+The review due now is the first date of its series (`next`, then every `cadence`) that is
+not recorded as held. Before it: one reminder at each `remind_before` offset (when several
+offsets have passed unseen, only the nearest is sent). Once the due day is over in the
+organisation's timezone and the review is not recorded as held: one overdue notice.
+"""
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from kpi_notifier.directory import Directory, Review
+from kpi_notifier.planning import Planned
+from kpi_notifier.routing import Recipient
+
+MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
+
+
+def add_months(start: date, months: int) -> date:
+    years, month0 = divmod(start.month - 1 + months, 12)
+    year, month = start.year + years, month0 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def occurrence(review: Review, n: int) -> date:
+    """The n-th date of the review's series (0 is `next`)."""
+    if review.cadence == "weekly":
+        return review.next + timedelta(weeks=n)
+    return add_months(review.next, n * MONTHS.get(review.cadence, 3))
+
+
+def due_date(review: Review, held: Iterable[date]) -> date:
+    done = set(held)
+    n = 0
+    while occurrence(review, n) in done:
+        n += 1
+    return occurrence(review, n)
+
+
+def duration_label(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class Notice:
+    review_id: str
+    due: date
+    notice: str  # "before-7d", ... or "overdue"
+
+
+def notice_due(review: Review, held: Iterable[date], now: datetime, tz: str) -> Notice | None:
+    due = due_date(review, held)
+    start = datetime.combine(due, time(0), tzinfo=ZoneInfo(tz))
+    if now >= start + timedelta(days=1):
+        return Notice(review.id, due, "overdue")
+    passed = [o for o in review.remind_before if start - o <= now]
+    return Notice(review.id, due, f"before-{duration_label(min(passed))}") if passed else None
+
+
+def plan_review(directory: Directory, review: Review, notice: Notice) -> list[Planned]:
+    people = list(review.attendees)
+    if not people and review.unit and (owner := directory.unit_owner(review.unit)):
+        people = [owner]
+    context = {
+        "kind": "review",
+        "notice": notice.notice,
+        "review": {
+            "id": review.id,
+            "title": review.title,
+            "cadence": review.cadence,
+            "unit": review.unit,
+            "due": notice.due.isoformat(),
+        },
+    }
+    return [
+        Planned(
+            dedup_key=f"review:{review.id}:{notice.due}:{notice.notice}:email:{person}",
+            kind="review",
+            recipient=Recipient(kind="email", to=person),
+            context=context,
+        )
+        for person in people
+    ]

@@ -1,0 +1,152 @@
+"""The sender loop: claims due delivery rows, sends each through its channel, records the
+outcome. Retries back off exponentially; after `max_attempts` a row is dead (visible in the
+API). A delivered row is never claimed again; one interrupted between send and record is
+sent once more and counted (`notifier_deliveries_redelivered_total`)."""
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from kpi_common.db import unit_of_work
+from kpi_common.events import NotificationSent, make_envelope
+from kpi_common.logging import get_logger
+from kpi_common.outbox import add_to_outbox
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kpi_notifier import metrics
+from kpi_notifier.channels import ChannelSender, DeliveryError, Destination, Message, RateLimited
+from kpi_notifier.config import SERVICE, Settings
+from kpi_notifier.deliveries import Claimed, Deliveries
+from kpi_notifier.destinations import destination, message_context
+from kpi_notifier.messages import Messages
+from kpi_notifier.models import outbox
+from kpi_notifier.repository import Repository
+
+log = get_logger(__name__)
+Clock = Callable[[], datetime]
+
+
+def backoff(settings: Settings, attempt: int) -> timedelta:
+    """Wait before the next try after failed attempt number `attempt` (1, 2, 4, ... x base)."""
+    return timedelta(seconds=min(settings.retry_base_s * 2 ** (attempt - 1), settings.retry_max_s))
+
+
+class Sender:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Mapping[str, ChannelSender],
+        messages: Messages,
+        environ: Mapping[str, str],
+        clock: Clock,
+        settings: Settings,
+        topic: str,
+        published: Callable[[], None] = lambda: None,
+        batch: int = 50,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = channels
+        self._messages = messages
+        self._environ = environ
+        self._clock = clock
+        self._settings = settings
+        self._topic = topic
+        self.published = published
+        self._batch = batch
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask for a pass now (after a commit that recorded pending rows)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            if await self.run_once() < self._batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.sender_poll_s)
+
+    async def run_once(self) -> int:
+        """Send every row due now; returns how many were tried."""
+        now = self._clock()
+        lease = now + timedelta(seconds=self._settings.send_lease_s)
+        async with unit_of_work(self._sessions) as session:
+            claimed = await Deliveries(session).claim(now, lease, self._batch)
+        for item in claimed:
+            await self._deliver(item)
+        return len(claimed)
+
+    async def _deliver(self, item: Claimed) -> None:
+        row = item.row
+        if item.stale:
+            metrics.REDELIVERED.inc()
+            log.warning("resending a delivery interrupted mid-send", dedup_key=row.dedup_key)
+        try:
+            target, message = await self._prepare(row)
+            with metrics.SEND_SECONDS.labels(row.channel_kind).time():
+                await self._channels[row.channel_kind].send(target, message)
+        except RateLimited as exc:
+            metrics.RATE_LIMITED.labels(row.channel_kind).inc()
+            await self._retry(item, str(exc), timedelta(seconds=exc.retry_after_s), counted=False)
+        except DeliveryError as exc:
+            await self._failed(item, str(exc))
+        except Exception as exc:
+            log.exception("delivery crashed", dedup_key=row.dedup_key)
+            await self._failed(item, f"unexpected error: {exc!r}")
+        else:
+            await self._sent(item, target)
+
+    async def _prepare(self, row: Any) -> tuple[Destination, Message]:
+        async with self._sessions() as session:
+            directory = await Repository(session).directory(row.tenant_id)
+        target = destination(directory, row.channel, row.recipient, self._environ)
+        context = message_context(directory, row.context, row.channel, row.recipient)
+        message = self._messages.render(row.kind, context)
+        payload = {**message.payload, "dedup_key": row.dedup_key, "tenant_id": row.tenant_id}
+        return target, Message(message.subject, message.text, message.html, message.slack, payload)
+
+    async def _sent(self, item: Claimed, target: Destination) -> None:
+        row, now = item.row, self._clock()
+        async with unit_of_work(self._sessions) as session:
+            await Deliveries(session).mark_sent(row.id, now)
+            await add_to_outbox(session, outbox, [self._announcement(row, target, now)])
+        metrics.SENT.labels(row.channel_kind, row.kind).inc()
+        log.info("notification sent", dedup_key=row.dedup_key, attempt=item.attempt)
+        self.published()
+
+    def _announcement(self, row: Any, target: Destination, now: datetime) -> Any:
+        digest = hashlib.sha256(f"{row.tenant_id}:{row.dedup_key}".encode()).hexdigest()[:32]
+        recipient = ", ".join(target.addresses) if target.kind == "email" else row.channel
+        data = NotificationSent(
+            dedup_key=row.dedup_key,
+            kind=row.kind,
+            channel=row.channel_kind if row.channel == "email" else row.channel,
+            recipient=recipient,
+            breach_id=row.breach_id,
+            sent_at=now,
+        )
+        env = make_envelope(
+            id=f"ntf-{digest}", tenant_id=row.tenant_id, producer=SERVICE, time=now, data=data
+        )
+        return (self._topic, f"{row.tenant_id}:{row.dedup_key}", env)
+
+    async def _failed(self, item: Claimed, error: str) -> None:
+        row = item.row
+        metrics.FAILURES.labels(row.channel_kind).inc()
+        if item.attempt >= self._settings.max_attempts:
+            metrics.DEAD.labels(row.channel_kind).inc()
+            log.error("delivery dead-lettered", dedup_key=row.dedup_key, error=error)
+            async with unit_of_work(self._sessions) as session:
+                await Deliveries(session).mark_dead(row.id, error)
+            return
+        log.warning("delivery failed, will retry", dedup_key=row.dedup_key, error=error)
+        await self._retry(item, error, backoff(self._settings, item.attempt), counted=True)
+
+    async def _retry(self, item: Claimed, error: str, wait: timedelta, *, counted: bool) -> None:
+        next_at = self._clock() + wait
+        async with unit_of_work(self._sessions) as session:
+            await Deliveries(session).mark_retry(item.row.id, error, next_at, count_attempt=counted)

@@ -1,0 +1,81 @@
+"""Time-driven work in one function of the (injected) clock: reminders for open,
+unacknowledged breaches, escalation past a route's `escalate_after`, and review reminders.
+Runs every KPI_NOTIFIER_TICK_INTERVAL_S; tests call `tick()` after moving their clock."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from kpi_common.db import unit_of_work
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kpi_notifier.directory import Directory, parse_duration
+from kpi_notifier.handlers import record
+from kpi_notifier.planning import escalation_due, plan_escalation, plan_reminder, reminder_due
+from kpi_notifier.repository import Repository
+from kpi_notifier.reviews import notice_due, plan_review
+from kpi_notifier.routing import Breach, Silence
+
+
+class Ticker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        reminder_interval: str,
+        interval_s: float,
+        planned: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._reminder_every = parse_duration(reminder_interval)
+        self._interval_s = interval_s
+        self._planned = planned
+
+    async def run(self) -> None:
+        while True:
+            await self.tick()
+            await asyncio.sleep(self._interval_s)
+
+    async def tick(self) -> int:
+        """Plan everything due at the clock's now; returns how many deliveries are new."""
+        now = self._clock()
+        async with unit_of_work(self._sessions) as session:
+            repo = Repository(session)
+            added = 0
+            for breach in await repo.open_breaches():
+                added += await self._breach(repo, breach, now)
+            for tenant_id in await repo.tenants_with("review"):
+                added += await self._reviews(repo, tenant_id, now)
+        self._planned()
+        return added
+
+    async def _context(
+        self, repo: Repository, tenant_id: str, now: datetime
+    ) -> tuple[Directory, list[Silence]]:
+        return await repo.directory(tenant_id), await repo.active_silences(tenant_id, now)
+
+    async def _breach(self, repo: Repository, breach: Breach, now: datetime) -> int:
+        directory, silences = await self._context(repo, breach.tenant_id, now)
+        added = 0
+        n = reminder_due(breach, self._reminder_every, now)
+        if n is not None:
+            planned = plan_reminder(directory, breach, n, silences, now)
+            added += await record(repo.session, breach.tenant_id, planned, now)
+            await repo.update_breach(breach.tenant_id, breach.breach_id, reminders_sent=n)
+        if escalation_due(directory, breach, now):
+            planned = plan_escalation(directory, breach, silences, now)
+            added += await record(repo.session, breach.tenant_id, planned, now)
+            await repo.update_breach(breach.tenant_id, breach.breach_id, escalated_at=now)
+        return added
+
+    async def _reviews(self, repo: Repository, tenant_id: str, now: datetime) -> int:
+        directory = await repo.directory(tenant_id)
+        held = await repo.held_reviews(tenant_id)
+        added = 0
+        for review in directory.reviews.values():
+            notice = notice_due(review, held.get(review.id, set()), now, directory.timezone)
+            if notice is not None:
+                planned = plan_review(directory, review, notice)
+                added += await record(repo.session, tenant_id, planned, now)
+        return added

@@ -1,0 +1,69 @@
+from datetime import date, timedelta
+
+import pytest
+from kpi_notifier.directory import build_directory, parse_duration
+
+from tests.unit.kpi_notifier.acme import acme
+
+
+def test_acme_becomes_a_directory_with_people_units_routes_and_reviews() -> None:
+    d = acme()
+    assert d.people["dana"].email == "dana@acme.example"
+    assert d.units["sales-emea"].parent == "sales"
+    assert d.kpis["ar-days"].owner == "priya"
+    assert d.channels["sales-slack"].kind == "slack"
+    assert d.channels["sales-slack"].targets == ("${ACME_SALES_SLACK_WEBHOOK}",)
+    assert [r.position for r in d.routes] == [0, 1, 2]
+    assert d.routes[1].escalate_after == timedelta(days=2)
+    assert d.reviews["quarterly-business-review"].next == date(2026, 3, 31)
+    assert d.reviews["quarterly-business-review"].remind_before == (
+        timedelta(days=7),
+        timedelta(days=1),
+    )
+    assert d.timezone == "UTC"
+
+
+def test_unit_owner_is_explicit_else_the_first_person_placed_in_the_unit() -> None:
+    d = acme()
+    assert d.unit_owner("sales") == "dana"
+    assert d.unit_owner("acme") == "morgan"
+    assert d.unit_owner("sales-emea") == "lars"
+    explicit = build_directory([("unit", "x", {"name": "X", "owner": "zoe"})])
+    assert explicit.unit_owner("x") == "zoe"
+
+
+def test_ancestors_walk_up_to_the_root_and_stop_on_a_cycle() -> None:
+    assert acme().ancestors("sales-emea") == ["sales-emea", "sales", "acme"]
+    loop = build_directory(
+        [("unit", "a", {"name": "A", "parent": "b"}), ("unit", "b", {"name": "B", "parent": "a"})]
+    )
+    assert loop.ancestors("a") == ["a", "b"]
+
+
+def test_channels_of_every_kind_are_understood() -> None:
+    d = build_directory(
+        [
+            ("alert_channel", "ops", {"email": {"to": ["ops@x.example", "cto@x.example"]}}),
+            (
+                "alert_channel",
+                "hook",
+                {"webhook": {"url": "https://h.example/in", "secret": "${S}"}},
+            ),
+        ]
+    )
+    assert d.channels["ops"].targets == ("ops@x.example", "cto@x.example")
+    assert d.channels["hook"].secret == "${S}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30m", timedelta(minutes=30)), ("12h", timedelta(hours=12)), ("2d", timedelta(days=2)),
+     ("1w", timedelta(weeks=1))],
+)  # fmt: skip
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_a_bad_duration_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration("2 days")
