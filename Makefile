@@ -43,7 +43,7 @@ test-unit: bootstrap  ## Unit tests only (start nothing)
 test: infra-up  ## Every test against the real Kafka and PostgreSQL; a skipped test fails
 	@$(STACK_ENV) $(UV) pytest -q
 
-demo: up  ## The main job, end to end
+demo: infra-up  ## The main job, end to end
 	@$(STACK_ENV) $(UV) python -m demo
 
 bench: up  ## Speed and memory figures, printed as one table

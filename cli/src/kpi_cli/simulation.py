@@ -18,8 +18,15 @@ from zoneinfo import ZoneInfo
 
 Event = dict[str, Any]
 
-# the share of the expected-to-date value each planted KPI reaches
-PLANTS: dict[str, float] = {"breach": 0.45, "at_risk": 0.9, "ahead": 1.35, "silent": 0.0}
+# the share of the expected-to-date value each planted KPI reaches; `achieved` reaches
+# that share of the whole period's target already
+PLANTS: dict[str, float] = {
+    "breach": 0.45,
+    "at_risk": 0.9,
+    "ahead": 1.35,
+    "achieved": 1.08,
+    "silent": 0.0,
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class Simulation:
         if plan.performance == 0:
             return
         start, end = period_bounds(kpi.get("period", "month"), self.now, self._calendar())
-        elapsed = (self.now - start) / (end - start)
+        elapsed = 1.0 if plan.plant == "achieved" else (self.now - start) / (end - start)
         rng = random.Random(f"{self.seed}:{kpi['id']}")
         gen = _Generator(kpi, plan.performance, start, self.now, elapsed, rng, self.seed)
         yield from gen.run(_target_of(kpi, self.now, self._calendar()))

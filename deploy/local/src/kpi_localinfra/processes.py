@@ -141,8 +141,12 @@ def up(run_dir: Path, env: dict[str, str]) -> None:
 
 
 def down(run_dir: Path) -> None:
+    """Stop the services, then any other process that left a pid file here (demo sinks)."""
     for spec in SERVICES:
         stop(spec, run_dir)
+    for pid_file in sorted(run_dir.glob("*.pid")):
+        extra = ServiceSpec(pid_file.stem, "", "", 0)
+        stop(extra, run_dir)
 
 
 def status(run_dir: Path, env: dict[str, str]) -> int:
