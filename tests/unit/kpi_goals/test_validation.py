@@ -83,6 +83,11 @@ REJECTIONS: dict[str, tuple[Edit, str, str]] = {
         "alerts.routes[0].notify[1]",
         "unknown channel or person 'teams'",
     ),
+    "route unit in a list": (
+        _set(("alerts", "routes", 0, "match"), {"unit": ["finance", "moon"]}),
+        "alerts.routes[0].match.unit[1]",
+        "unknown unit 'moon'",
+    ),
     "route unit": (
         _set(("alerts", "routes", 0, "match"), {"unit": "moon"}),
         "alerts.routes[0].match.unit",
@@ -239,3 +244,16 @@ def test_yaml_aliases_are_refused() -> None:
     with pytest.raises(Invalid) as info:
         parse_yaml(text)
     assert [e.path for e in info.value.errors] == ["units[0].name"]
+
+
+def test_route_match_takes_one_value_or_a_list() -> None:
+    doc = acme()
+    doc["alerts"]["routes"][0]["match"] = {
+        "unit": ["finance", "sales"],
+        "perspective": ["financial", "customer"],
+        "severity": "critical",
+        "kpi": ["revenue"],
+    }
+    document = validate(Source(doc))
+    assert document.alerts.routes[0].match is not None
+    assert document.alerts.routes[0].match.unit == ["finance", "sales"]

@@ -250,11 +250,16 @@ class Channel(Strict):
     webhook: WebhookChannel | None = None
 
 
+Severity = Literal["warning", "critical"]
+
+
 class RouteMatch(Strict):
-    unit: Id | None = None
-    kpi: Id | None = None
-    perspective: Perspective | None = None
-    severity: Literal["warning", "critical"] | None = None
+    """Every key given must hold; each takes one value or a list of alternatives."""
+
+    unit: OneOrMany | None = None
+    kpi: OneOrMany | None = None
+    perspective: Perspective | list[Perspective] | None = None
+    severity: Severity | list[Severity] | None = None
 
 
 class Route(Strict):

@@ -128,10 +128,11 @@ def _alert_references(raw: Any) -> list[Problem]:
         match = route.get("match")
         if isinstance(match, dict):
             for key, known, what in (("unit", units, "unit"), ("kpi", kpis, "KPI")):
-                if isinstance(match.get(key), str) and match[key] not in known:
-                    problems.append(
-                        (("alerts", "routes", i, "match", key), f"unknown {what} {match[key]!r}")
-                    )
+                problems += [
+                    (("alerts", "routes", i, "match", key, *sub), f"unknown {what} {ref!r}")
+                    for sub, ref in named(match.get(key))
+                    if ref not in known
+                ]
         for sub, ref in named(route.get("notify")):
             if ref not in targets:
                 problems.append(
