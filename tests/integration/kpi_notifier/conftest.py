@@ -20,7 +20,7 @@ from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES
 from kpi_notifier.config import Settings
 from kpi_notifier.main import Notifier, create_app
 
-from tests.conftest import Infra
+from tests.conftest import Infra, _psql, _with_database
 from tests.integration.kpi_notifier.servers import SlackServer, SmtpServer
 from tests.support.strategy_events import events
 
@@ -120,9 +120,21 @@ async def until(check: Callable[[], Awaitable[bool]], timeout_s: float = 30) -> 
             await asyncio.sleep(0.05)
 
 
-def settings_for(infra: Infra, prefix: str, smtp: SmtpServer, **extra: Any) -> Settings:
+@pytest.fixture
+def database_url(infra: Infra, unique: str) -> Iterator[str]:
+    """A database of the test's own: the ticker and the sender work across all tenants, so
+    one test's breaches must not reach another test's servers."""
+    name = f"kpi_ntf_{unique}"
+    _psql(infra.admin_database_url, f'CREATE DATABASE "{name}"')
+    yield _with_database(infra.admin_database_url, name)
+    _psql(infra.admin_database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def settings_for(
+    infra: Infra, database_url: str, prefix: str, smtp: SmtpServer, **extra: Any
+) -> Settings:
     values: dict[str, Any] = {
-        "database_url": infra.database_url,
+        "database_url": database_url,
         "kafka_bootstrap": infra.kafka_bootstrap,
         "topic_prefix": prefix,
         "topic_partitions": 2,

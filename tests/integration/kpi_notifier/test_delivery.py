@@ -20,11 +20,13 @@ def now() -> datetime:
 
 
 async def test_a_breach_reaches_email_and_slack_once_each(
-    infra: Infra, unique: str, smtp: SmtpServer, slack: SlackServer
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer, slack: SlackServer
 ) -> None:
     prefix = f"{infra.topic_prefix}{unique}."
     environ = {"ACME_SALES_SLACK_WEBHOOK": slack.url("/sales"), "ACME_FINANCE_SLACK_WEBHOOK": "x"}
-    async with harness(infra, unique, settings_for(infra, prefix, smtp), now, environ) as h:
+    async with harness(
+        infra, unique, settings_for(infra, database_url, prefix, smtp), now, environ
+    ) as h:
         await h.strategy()
         await h.api_key("admin")
         breach_id = await h.breach("new-clients", "sales", "dana")
@@ -61,10 +63,12 @@ async def test_a_breach_reaches_email_and_slack_once_each(
 
 
 async def test_a_repeated_breach_event_plans_nothing_new(
-    infra: Infra, unique: str, smtp: SmtpServer
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer
 ) -> None:
     prefix = f"{infra.topic_prefix}{unique}."
-    async with harness(infra, unique, settings_for(infra, prefix, smtp), now, {}) as h:
+    async with harness(
+        infra, unique, settings_for(infra, database_url, prefix, smtp), now, {}
+    ) as h:
         await h.strategy()
         await h.api_key("admin")
         first = await h.breach("csat", "service", "sam")
@@ -81,11 +85,16 @@ async def test_a_repeated_breach_event_plans_nothing_new(
 
 
 async def test_a_missing_webhook_variable_is_a_clear_error_then_a_dead_letter(
-    infra: Infra, unique: str, smtp: SmtpServer
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer
 ) -> None:
     prefix = f"{infra.topic_prefix}{unique}."
     settings = settings_for(
-        infra, prefix, smtp, KPI_NOTIFIER_MAX_ATTEMPTS=2, KPI_NOTIFIER_RETRY_BASE_S=0.05
+        infra,
+        database_url,
+        prefix,
+        smtp,
+        KPI_NOTIFIER_MAX_ATTEMPTS=2,
+        KPI_NOTIFIER_RETRY_BASE_S=0.05,
     )
     async with harness(infra, unique, settings, now, {}) as h:
         await h.strategy()
