@@ -91,36 +91,35 @@ def to_document(nodes: list[Node]) -> dict[str, Any]:
 
 def diff(current: dict[Key, Stored], desired: list[Node]) -> list[Change]:
     """Creates and updates in document order, then deletes in reverse cascade order."""
+    return _upserts(current, desired) + _deletes(
+        current, {(n.node_type, n.node_id) for n in desired}
+    )
+
+
+def _upserts(current: dict[Key, Stored], desired: list[Node]) -> list[Change]:
     changes: list[Change] = []
-    wanted: set[Key] = set()
     for node in desired:
-        key: Key = (node.node_type, node.node_id)
-        wanted.add(key)
-        stored = current.get(key)
-        if stored is None or stored.definition is None:
-            revision = stored.revision + 1 if stored else 1
-            changes.append(
-                Change("create", node.node_type, node.node_id, revision, node.definition, None)
-            )
-        elif stored.definition != node.definition:
-            changes.append(
-                Change(
-                    "update",
-                    node.node_type,
-                    node.node_id,
-                    stored.revision + 1,
-                    node.definition,
-                    stored.definition,
-                )
-            )
-    gone = [k for k, s in current.items() if k not in wanted and s.definition is not None]
-    gone.sort(key=lambda k: (-ORDER.index(k[0]), k[1]))
-    for node_type, node_id in gone:
-        stored = current[(node_type, node_id)]
+        stored = current.get((node.node_type, node.node_id))
+        if stored is not None and stored.definition == node.definition:
+            continue
+        action: Literal["create", "update"] = (
+            "update" if stored is not None and stored.definition is not None else "create"
+        )
+        revision = stored.revision + 1 if stored is not None else 1
+        before = stored.definition if stored is not None else None
         changes.append(
-            Change("delete", node_type, node_id, stored.revision + 1, None, stored.definition)
+            Change(action, node.node_type, node.node_id, revision, node.definition, before)
         )
     return changes
+
+
+def _deletes(current: dict[Key, Stored], wanted: set[Key]) -> list[Change]:
+    gone = [k for k, s in current.items() if k not in wanted and s.definition is not None]
+    gone.sort(key=lambda k: (-ORDER.index(k[0]), k[1]))
+    return [
+        Change("delete", t, i, current[(t, i)].revision + 1, None, current[(t, i)].definition)
+        for t, i in gone
+    ]
 
 
 def event_key(tenant_id: str, node_type: str, node_id: str) -> str:
