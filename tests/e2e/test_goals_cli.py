@@ -101,6 +101,14 @@ def test_the_kpi_command_drives_the_goals_service(
         assert as_viewer.returncode == 1
         assert "read-only" in as_viewer.stderr
 
+        assert kpi(cli, "apply", "-f", str(edited), "--reason", "Q1 review").returncode == 0
+        history = kpi(cli, "history", "csat").stdout
+        assert "Q1 review" in history
+        assert "target: 4.5 -> 4.6" in history
+        viewer_id = field(viewer.stdout, "key_id")
+        assert viewer_id in kpi(cli, "keys", "list").stdout
+        assert kpi(cli, "keys", "revoke", viewer_id).returncode == 0
+
         broken = tmp_path / "broken.yaml"
         broken.write_text(ACME.read_text().replace("so_that: engaged-people", "so_that: nope"))
         refused = kpi(cli, "apply", "-f", str(broken))

@@ -158,3 +158,52 @@ def keys_create(
         body = check(http.post("/v1/api-keys", json={k: v for k, v in payload.items() if v}))
     console.print(f"key_id   {body['key_id']}")
     console.print(f"api_key  {body['api_key']}  (shown once: keep it safe)")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List your tenant's API keys (never the keys themselves)."""
+    with _goals() as http:
+        body = check(http.get("/v1/api-keys"))
+    table = Table("key_id", "role", "unit", "name", "revoked", "created")
+    for k in body["items"]:
+        table.add_row(
+            k["key_id"],
+            k["role"],
+            k["unit_scope"] or "",
+            k["name"] or "",
+            "yes" if k["revoked"] else "",
+            k["created_at"],
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key; it is refused from now on."""
+    with _goals() as http:
+        check(http.delete(f"/v1/api-keys/{key_id}"))
+    console.print(f"revoked {key_id}")
+
+
+@app.command("history")
+def history(kpi_id: str) -> None:
+    """Every change of a KPI's definition: when, who (key id), why, and what changed."""
+    with _goals() as http:
+        body = check(http.get(f"/v1/kpis/{kpi_id}/history"))
+    table = Table("revision", "when", "action", "who", "why", "changes")
+    for h in body["history"]:
+        changes = (
+            "; ".join(f"{k}: {v['before']!r} -> {v['after']!r}" for k, v in h["fields"].items())
+            if h["action"] == "update"
+            else ""
+        )
+        table.add_row(
+            str(h["revision"]),
+            h["changed_at"],
+            h["action"],
+            h["key_id"] or "",
+            h["reason"] or "",
+            changes,
+        )
+    console.print(table)
