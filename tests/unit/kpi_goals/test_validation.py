@@ -257,3 +257,21 @@ def test_route_match_takes_one_value_or_a_list() -> None:
     document = validate(Source(doc))
     assert document.alerts.routes[0].match is not None
     assert document.alerts.routes[0].match.unit == ["finance", "sales"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("kpis", 3, "target"), "50"),
+        (("kpis", 0, "baseline"), True),
+        (("kpis", 10, "targets", 0, "value"), "1e6"),
+        (("objectives", 0, "due"), 20261231),
+    ],
+)
+def test_numbers_and_dates_are_not_coerced_from_other_types(
+    path: tuple[str | int, ...], value: object
+) -> None:
+    doc = acme()
+    _set(path, value)(doc)
+    [error] = errors_of(doc)
+    assert error.path == "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)[1:]

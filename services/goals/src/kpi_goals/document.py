@@ -20,6 +20,9 @@ from pydantic import (
     StringConstraints,
     Tag,
 )
+from pydantic import (
+    Strict as StrictType,
+)
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -32,6 +35,8 @@ Aggregation = Literal["sum", "count", "avg", "min", "max", "last"]
 PeriodName = Literal["day", "week", "month", "quarter", "year"]
 Cadence = Literal["weekly", "monthly", "quarterly", "half_yearly", "yearly"]
 Scalar = str | int | float | bool
+Number = Annotated[float, StrictType()]  # ints and floats; never "50" or true
+Count = Annotated[int, StrictType()]
 OneOrMany = Id | list[Id]
 
 PERIOD_LABELS: dict[str, str] = {
@@ -62,6 +67,20 @@ def _month_day(value: str) -> str:
         raise ValueError("must be MM-DD")
     date.fromisoformat(f"2024-{value}")  # 2024 is a leap year: 02-29 is allowed
     return value
+
+
+def _day(value: str) -> str:
+    """A date stays the string written (`2026-12-31`), checked to be a real day."""
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid date (YYYY-MM-DD)") from None
+    return value
+
+
+Day = Annotated[str, AfterValidator(_day)]
 
 
 def _timezone(value: str) -> str:
@@ -108,7 +127,7 @@ class Goal(Strict):
     perspective: Perspective | None = None
     description: Text | None = None
     supports: OneOrMany | None = None
-    due: date | None = None
+    due: Day | None = None
 
 
 class Objective(Goal):
@@ -161,13 +180,13 @@ Measure = Annotated[
 
 
 class RelativeTarget(Strict):
-    increase_by: Percent | float | None = None
-    decrease_by: Percent | float | None = None
+    increase_by: Percent | Number | None = None
+    decrease_by: Percent | Number | None = None
 
 
 class RangeTarget(Strict):
-    min: float
-    max: float
+    min: Number
+    max: Number
 
 
 def _target_kind(value: Any) -> str:
@@ -177,7 +196,7 @@ def _target_kind(value: Any) -> str:
 
 
 Target = Annotated[
-    Annotated[float, Tag("absolute")]
+    Annotated[Number, Tag("absolute")]
     | Annotated[RelativeTarget, Tag("relative")]
     | Annotated[RangeTarget, Tag("range")],
     Discriminator(_target_kind),
@@ -186,12 +205,12 @@ Target = Annotated[
 
 class PeriodTarget(Strict):
     period: Annotated[str, StringConstraints(min_length=4, max_length=20)]
-    value: float
+    value: Number
     reason: Text | None = None
 
 
 class RollingPeriod(Strict):
-    rolling_days: int = Field(ge=1, le=3660)
+    rolling_days: Count = Field(ge=1, le=3660)
 
 
 Period = Annotated[
@@ -212,13 +231,13 @@ class Kpi(Strict):
     period: Period | None = None
     direction: Literal["increase", "decrease", "range"] = "increase"
     unit_of_measure: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
-    baseline: float | None = None
+    baseline: Number | None = None
     target: Target | None = None
     targets: list[PeriodTarget] | None = None
-    at_risk_below: float | None = Field(default=None, gt=0, le=1)
-    weight: float | None = Field(default=None, ge=0)
+    at_risk_below: Number | None = Field(default=None, gt=0, le=1)
+    weight: Number | None = Field(default=None, ge=0)
     contributes_to: Id | None = None
-    due: date | None = None
+    due: Day | None = None
 
 
 class Review(Strict):
@@ -226,7 +245,7 @@ class Review(Strict):
     title: Text | None = None
     unit: Id | None = None
     cadence: Cadence
-    next: date
+    next: Day
     remind_before: list[Duration] = Field(default_factory=list)
     attendees: list[Id] = Field(default_factory=list)
 
