@@ -3,7 +3,7 @@
 import hmac
 import secrets
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from kpi_common.apikeys import hash_api_key, new_api_key
 from kpi_common.db import unit_of_work
@@ -30,7 +30,7 @@ async def authenticate(deps: Deps, token: str | None) -> Principal:
         row = await Repository(session).key_by_hash(hash_api_key(token))
     if row is None or row.revoked:
         raise Unauthorized()
-    return Principal(row.tenant_id, row.key_id, row.role, row.unit_scope)  # type: ignore[arg-type]
+    return Principal(row.tenant_id, row.key_id, cast(Role, row.role), row.unit_scope)
 
 
 async def create_tenant(deps: Deps, slug: str) -> dict[str, Any]:

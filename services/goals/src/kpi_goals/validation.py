@@ -82,11 +82,8 @@ def _inverted_range(target: Any) -> bool:
     if not isinstance(target, dict):
         return False
     low, high = target.get("min"), target.get("max")
-    return _number(low) and _number(high) and bool(low > high)  # type: ignore[operator]
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    numbers = [v for v in (low, high) if isinstance(v, int | float) and not isinstance(v, bool)]
+    return len(numbers) == 2 and numbers[0] > numbers[1]
 
 
 def _relative_target(i: int, kpi: dict[str, Any]) -> list[Problem]:
