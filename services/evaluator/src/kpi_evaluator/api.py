@@ -79,7 +79,7 @@ def install(app: FastAPI, deps: Deps) -> None:
             _, bucket = strategy.calendar.parse(period)
         except ValueError as exc:
             raise Invalid(str(exc)) from exc
-        return min(now, bucket.end - timedelta(microseconds=1))
+        return max(bucket.start, min(now, bucket.end - timedelta(microseconds=1)))
 
     @app.get("/v1/scorecard")
     async def get_scorecard(

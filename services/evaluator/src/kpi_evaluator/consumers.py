@@ -31,9 +31,13 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        return dict(await consumer.end_offsets(tps)) if tps else {}
+        if not tps:
+            return {}
+        consumer.assign(tps)
+        return dict(await consumer.end_offsets(tps))
     finally:
         await consumer.stop()
 
@@ -43,9 +47,9 @@ async def wait_caught_up(
 ) -> None:
     """Wait until the stored offsets reach the topic's end as it was when we started, so the
     strategy is known before metrics are matched against it (bounded; then go on anyway)."""
-    ends = {tp: n for tp, n in (await end_offsets(bootstrap, topic)).items() if n > 0}
     try:
         async with asyncio.timeout(timeout_s):
+            ends = {tp: n for tp, n in (await end_offsets(bootstrap, topic)).items() if n > 0}
             while True:
                 stored = await store.load(list(ends))
                 if all(stored.get(tp, 0) >= n for tp, n in ends.items()):

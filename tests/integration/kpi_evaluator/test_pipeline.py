@@ -1,0 +1,162 @@
+"""metrics.events -> actuals, status and scorecard for the acme example, on the real Kafka and
+Postgres, with values computed by hand. The clock is injected: 2026-02-15T00:00Z is half way
+through 2026-Q1 (45 of 90 days)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from kpi_evaluator.config import Settings
+
+from tests.integration.kpi_evaluator.conftest import (
+    Clock,
+    Running,
+    Tenant,
+    metric,
+    publish_strategy,
+    running_app,
+    send_metrics,
+    wait_until,
+)
+from tests.support import strategy_events
+
+NOW = datetime(2026, 2, 15, tzinfo=UTC)
+
+
+def acme_with_min_and_max() -> dict[str, Any]:
+    """The acme document plus two KPIs that use min and max (acme has none)."""
+    doc = strategy_events.load()
+    base = {
+        "unit": "finance",
+        "owner": "priya",
+        "so_that": "invoices-paid-on-time",
+        "period": "quarter",
+        "unit_of_measure": "days",
+    }
+    doc["kpis"] += [
+        {
+            **base,
+            "id": "fastest-payment",
+            "title": "Fastest payment",
+            "direction": "decrease",
+            "target": 10,
+            "measure": {"metric": "erp.invoice.paid", "aggregation": "min", "field": "days_to_pay"},
+        },
+        {
+            **base,
+            "id": "slowest-payment",
+            "title": "Slowest payment",
+            "direction": "decrease",
+            "target": 60,
+            "measure": {"metric": "erp.invoice.paid", "aggregation": "max", "field": "days_to_pay"},
+        },
+    ]
+    return doc
+
+
+def q1_events(t: str) -> list[Any]:
+    ev = []
+    # new-clients: count where new_customer=true -> 23 in Q1 (the false ones and the
+    # December one do not count)
+    ev += [
+        metric(t, "crm.deal.won", 1, f"2026-01-{d:02d}T10:00:00+00:00", {"new_customer": True})
+        for d in range(1, 24)
+    ]
+    ev += [metric(t, "crm.deal.won", 1, "2026-01-05T10:00:00+00:00", {"new_customer": False})]
+    ev += [metric(t, "crm.deal.won", 1, "2025-12-31T10:00:00+00:00", {"new_customer": True})]
+    # revenue: sum 350; EMEA 300; Americas 50
+    ev += [
+        metric(t, "erp.invoice.posted", 100, "2026-01-10T00:00:00+00:00", {"region": "emea"}),
+        metric(t, "erp.invoice.posted", 200, "2026-02-01T00:00:00+00:00", {"region": "emea"}),
+        metric(t, "erp.invoice.posted", 50, "2026-02-02T00:00:00+00:00", {"region": "amer"}),
+    ]
+    # ar-days: avg of days_to_pay 40, 30, 35 = 35; min 30; max 40
+    ev += [
+        metric(t, "erp.invoice.paid", 1, f"2026-01-{d}T00:00:00+00:00", {"days_to_pay": v})
+        for d, v in ((11, 40), (12, 30), (13, 35))
+    ]
+    # operating costs: 70 -> profit margin (350 - 70) / 350 = 0.8
+    ev += [metric(t, "erp.expense.posted", 70, "2026-01-15T00:00:00+00:00")]
+    # churn-rate: 2 churned / last active by event time (80 on Feb 1, sent before Jan 20)
+    ev += [
+        metric(t, "crm.customer.churned", 1, "2026-01-03T00:00:00+00:00"),
+        metric(t, "crm.customer.churned", 1, "2026-02-03T00:00:00+00:00"),
+        metric(t, "crm.customer.active", 100, "2026-01-10T00:00:00+00:00"),
+        metric(t, "crm.customer.active", 80, "2026-02-01T00:00:00+00:00"),
+        metric(t, "crm.customer.active", 120, "2026-01-20T00:00:00+00:00"),
+    ]
+    # qualified-leads: per-period targets, 95 in Q1 (target 200), 1 in Q2 (target 150)
+    ev += [metric(t, "crm.lead.qualified", 1, "2026-01-20T00:00:00+00:00") for _ in range(95)]
+    ev += [metric(t, "crm.lead.qualified", 1, "2026-04-20T00:00:00+00:00")]
+    return ev
+
+
+async def status(app: Running, tenant: Tenant, kpi: str, period: str) -> dict[str, Any]:
+    resp = await app.client.get(
+        f"/v1/kpis/{kpi}/status", params={"period": period}, headers=tenant.auth
+    )
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+async def start(app: Running, settings: Settings, doc: dict[str, Any] | None = None) -> Tenant:
+    tenant = await publish_strategy(settings, doc)
+
+    async def known() -> bool:
+        r = await app.client.get("/v1/kpis/revenue/status", headers=tenant.auth)
+        return r.status_code == 200
+
+    await wait_until(known)
+    return tenant
+
+
+async def test_each_aggregation_target_form_and_direction(settings: Settings) -> None:
+    async with running_app(settings, Clock(NOW)) as app:
+        tenant = await start(app, settings, acme_with_min_and_max())
+        events = q1_events(tenant.tenant_id)
+        await send_metrics(settings, events)
+        await app.wait_consumed(len(events))
+
+        clients = await status(app, tenant, "new-clients", "2026-Q1")
+        # count 23, expected 50 * 45/90 = 25, p = 0.92 -> at_risk (at_risk_below 0.9)
+        assert (clients["actual"], clients["expected"], clients["status"]) == (23, 25, "at_risk")
+        assert clients["score"] == 0.92
+        assert clients["forecast"] == 46  # 23 / 0.5
+        revenue = await status(app, tenant, "revenue", "2026")
+        assert (revenue["actual"], revenue["target"]) == (350, 12_000_000)  # increase_by 20%
+        assert (await status(app, tenant, "revenue-emea", "2026"))["actual"] == 300
+        assert (await status(app, tenant, "revenue-amer", "2026"))["actual"] == 50
+        ar = await status(app, tenant, "ar-days", "2026-Q1")
+        # avg 35 against 30, decrease: expected is the target, p = 30/35 = 0.857 -> off_track
+        assert (ar["actual"], ar["expected"], ar["status"]) == (35, 30, "off_track")
+        assert (await status(app, tenant, "fastest-payment", "2026-Q1"))["actual"] == 30
+        assert (await status(app, tenant, "slowest-payment", "2026-Q1"))["actual"] == 40
+        churn = await status(app, tenant, "churn-rate", "2026-Q1")
+        # 2 / 80 = 0.025 against 0.05 decreased by 10% = 0.045 -> on_track
+        assert churn["actual"] == 2 / 80
+        assert abs(churn["target"] - 0.045) < 1e-12
+        assert churn["status"] == "on_track"
+        leads_q1 = await status(app, tenant, "qualified-leads", "2026-Q1")
+        # 95 against 200 * 0.5 = 100: p = 0.95 -> at_risk
+        assert (leads_q1["actual"], leads_q1["target"], leads_q1["status"]) == (95, 200, "at_risk")
+        leads_q2 = await status(app, tenant, "qualified-leads", "2026-Q2")
+        assert (leads_q2["actual"], leads_q2["target"]) == (1, 150)
+        margin = await status(app, tenant, "profit-margin", "2026")
+        assert margin["actual"] == (350 - 70) / 350
+        assert margin["status"] == "on_track"
+
+
+async def test_an_event_id_counts_once_ever(settings: Settings) -> None:
+    async with running_app(settings, Clock(NOW)) as app:
+        tenant = await start(app, settings)
+        t = tenant.tenant_id
+        first = [
+            metric(t, "erp.invoice.posted", 100, "2026-01-10T00:00:00+00:00", None, "inv-1"),
+            metric(t, "erp.invoice.posted", 100, "2026-01-10T00:00:00+00:00", None, "inv-1"),
+            metric(t, "erp.invoice.posted", 7, "2026-01-11T00:00:00+00:00", None, "inv-2"),
+        ]
+        await send_metrics(settings, first)
+        await app.wait_consumed(3)
+        await send_metrics(settings, [first[0]])
+        await app.wait_consumed(4)
+        assert (await status(app, tenant, "revenue", "2026"))["actual"] == 107
