@@ -5,19 +5,18 @@ and a delivered notification is never sent again by a restarted notifier."""
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from kpi_common.apikeys import hash_api_key, new_api_key
-from kpi_common.events import ApiKeyUpserted, Envelope, KpiBreachOpened, make_envelope
+from kpi_common.apikeys import new_api_key
+from kpi_common.events import Envelope
 from kpi_common.kafka import Outgoing, create_producer, publish
 from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES
 
 from tests.conftest import Infra, _psql, _with_database
-from tests.integration.kpi_notifier.conftest import example_breach
+from tests.integration.kpi_notifier.process import NotifierProcess, breach_event, key_event
 from tests.integration.kpi_notifier.servers import SmtpServer, free_port
 from tests.support.procs import ServiceProcess, spec
 from tests.support.strategy_events import events, load
@@ -31,22 +30,6 @@ def database_url(infra: Infra, unique: str) -> Iterator[str]:
     _psql(infra.admin_database_url, f'CREATE DATABASE "{name}"')
     yield _with_database(infra.admin_database_url, name)
     _psql(infra.admin_database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def breach_event(tenant: str, kpi: str, unit: str, owner: str) -> Envelope:
-    breach_id = f"brc-{kpi}-{uuid.uuid4().hex[:6]}"
-    ids = {"breach_id": breach_id, "kpi_id": kpi, "unit_id": unit, "owner": owner}
-    now = datetime.now(UTC)
-    data = KpiBreachOpened.model_validate({**example_breach(), **ids, "opened_at": now})
-    return make_envelope(id=breach_id, tenant_id=tenant, producer="evaluator", time=now, data=data)
-
-
-def key_event(tenant: str, key: str) -> Envelope:
-    data = ApiKeyUpserted(
-        key_id=f"k-{uuid.uuid4().hex[:6]}", key_hash=hash_api_key(key), role="admin"
-    )
-    now = datetime.now(UTC)
-    return make_envelope(id=data.key_id, tenant_id=tenant, producer="goals", time=now, data=data)
 
 
 async def poll(svc: ServiceProcess, key: str, check: Any, timeout_s: float = 60) -> Any:
@@ -77,7 +60,7 @@ async def test_a_killed_notifier_delivers_exactly_once_after_restart(
     }
     doc = load()
     doc["reviews"] = []  # only the breaches' notifications in this test
-    svc = ServiceProcess(spec("notifier"), env, tmp_path / "notifier.log")
+    svc = NotifierProcess(spec("notifier"), env, tmp_path / "notifier.log")
     tenant, key = str(uuid.uuid4()), new_api_key()
     producer = create_producer(infra.kafka_bootstrap)
     await producer.start()

@@ -1,0 +1,49 @@
+"""The notifier as a real process for the e2e tests, and the events they publish."""
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+
+from kpi_common.apikeys import hash_api_key
+from kpi_common.events import ApiKeyUpserted, Envelope, KpiBreachOpened, make_envelope
+
+from tests.integration.kpi_notifier.conftest import example_breach
+from tests.support.procs import ServiceProcess
+
+
+class NotifierProcess(ServiceProcess):
+    """ServiceProcess whose parent closes its copy of the log file once the child has it."""
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env, self.spec.port_env: str(self.port)}
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", self.spec.module],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+
+def breach_event(tenant: str, kpi: str, unit: str, owner: str) -> Envelope:
+    """A `kpi.breach.opened` as the evaluator publishes it, opened now."""
+    breach_id = f"brc-{kpi}-{uuid.uuid4().hex[:6]}"
+    ids = {"breach_id": breach_id, "kpi_id": kpi, "unit_id": unit, "owner": owner}
+    now = datetime.now(UTC)
+    data = KpiBreachOpened.model_validate({**example_breach(), **ids, "opened_at": now})
+    return make_envelope(id=breach_id, tenant_id=tenant, producer="evaluator", time=now, data=data)
+
+
+def key_event(tenant: str, key: str, role: str = "admin") -> Envelope:
+    """An `apikey.upserted` as goals publishes it (the hash, never the key)."""
+    data = ApiKeyUpserted(
+        key_id=f"k-{uuid.uuid4().hex[:6]}",
+        key_hash=hash_api_key(key),
+        role=role,  # type: ignore[arg-type]
+    )
+    now = datetime.now(UTC)
+    return make_envelope(id=data.key_id, tenant_id=tenant, producer="goals", time=now, data=data)
