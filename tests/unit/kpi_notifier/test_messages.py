@@ -79,3 +79,15 @@ def test_review_and_test_messages_render() -> None:
 )  # fmt: skip
 def test_numbers_read_well(value: float | None, text: str) -> None:
     assert number(value) == text
+
+
+def test_a_digest_lists_every_breach_with_its_reason() -> None:
+    one = context()["breach"]
+    two = {**one, "breach_id": "brc-2", "kpi_title": "Qualified leads", "unit_of_measure": "leads"}
+    m = Messages().render("digest", {"kind": "digest", "breaches": [one, two],
+                                     "recipient_name": "Dana Ortiz"})  # fmt: skip
+    assert m.subject == "2 KPIs need your attention"
+    assert "* New client acquisitions is off track for 2026-Q1 (critical)." in m.text
+    assert "* Qualified leads is off track" in m.text
+    assert m.text.count("This KPI matters so that") == 2
+    assert "kpi ack brc-2" in m.text

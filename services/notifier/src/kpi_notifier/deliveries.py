@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, or_, select, update
+from sqlalchemy import Row, and_, case, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,27 @@ class Claimed:
     stale: bool
 
 
+def digestible(row: Row[Any]) -> bool:
+    """Breach notices to a person by email may be merged into one digest."""
+    return bool(row.channel == "email" and row.kind == "breach")
+
+
+def digest_groups(claimed: list[Claimed]) -> list[list[Claimed]]:
+    """Claimed rows in sending order, digestible ones grouped per (tenant, person)."""
+    groups: dict[tuple[str, str], list[Claimed]] = {}
+    out: list[list[Claimed]] = []
+    for item in claimed:
+        if not digestible(item.row):
+            out.append([item])
+            continue
+        key = (item.row.tenant_id, item.row.recipient)
+        if key not in groups:
+            groups[key] = []
+            out.append(groups[key])
+        groups[key].append(item)
+    return out
+
+
 class Deliveries:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -78,9 +99,10 @@ class Deliveries:
             and_(t.c.status == "sending", t.c.lease_until < now),
         )
         query = select(t).where(due).order_by(t.c.id).limit(limit)
-        rows = (await self.session.execute(query.with_for_update(skip_locked=True))).all()
+        rows = list((await self.session.execute(query.with_for_update(skip_locked=True))).all())
         if not rows:
             return []
+        rows += await self._digest_companions(rows)
         stale = [r.id for r in rows if r.status == "sending"]
         await self.session.execute(
             update(t)
@@ -93,6 +115,21 @@ class Deliveries:
             )
         )
         return [Claimed(r, r.attempts + 1, r.status == "sending") for r in rows]
+
+    async def _digest_companions(self, rows: list[Row[Any]]) -> list[Row[Any]]:
+        """Breach emails still waiting out the digest window for the same people as the due
+        ones: they go out together, as one digest per person."""
+        people = {(r.tenant_id, r.recipient) for r in rows if digestible(r)}
+        if not people:
+            return []
+        query = select(t).where(
+            t.c.status == "pending",
+            t.c.channel == "email",
+            t.c.kind == "breach",
+            tuple_(t.c.tenant_id, t.c.recipient).in_(people),
+            t.c.id.not_in([r.id for r in rows]),
+        )
+        return list((await self.session.execute(query.with_for_update(skip_locked=True))).all())
 
     async def mark_sent(self, row_id: int, now: datetime) -> None:
         await self._set(row_id, status="sent", sent_at=now, lease_until=None, last_error=None)

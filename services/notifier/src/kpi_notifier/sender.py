@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kpi_notifier import metrics
 from kpi_notifier.channels import ChannelSender, DeliveryError, Destination, Message, RateLimited
 from kpi_notifier.config import SERVICE, Settings
-from kpi_notifier.deliveries import Claimed, Deliveries
+from kpi_notifier.deliveries import Claimed, Deliveries, digest_groups
 from kpi_notifier.destinations import destination, message_context
 from kpi_notifier.messages import Messages
 from kpi_notifier.models import outbox
@@ -76,46 +76,64 @@ class Sender:
         lease = now + timedelta(seconds=self._settings.send_lease_s)
         async with unit_of_work(self._sessions) as session:
             claimed = await Deliveries(session).claim(now, lease, self._batch)
-        for item in claimed:
-            await self._deliver(item)
+        for group in digest_groups(claimed):
+            await self._deliver(group)
         return len(claimed)
 
-    async def _deliver(self, item: Claimed) -> None:
-        row = item.row
-        if item.stale:
-            metrics.REDELIVERED.inc()
-            log.warning("resending a delivery interrupted mid-send", dedup_key=row.dedup_key)
+    async def _deliver(self, items: list[Claimed]) -> None:
+        """One message for `items`: a single notice, or a digest of one person's breaches."""
+        first = items[0].row
+        for item in items:
+            if item.stale:
+                metrics.REDELIVERED.inc()
+                log.warning(
+                    "resending a delivery interrupted mid-send", dedup_key=item.row.dedup_key
+                )
         try:
-            target, message = await self._prepare(row)
-            with metrics.SEND_SECONDS.labels(row.channel_kind).time():
-                await self._channels[row.channel_kind].send(target, message)
+            target, message = await self._prepare([i.row for i in items])
+            with metrics.SEND_SECONDS.labels(first.channel_kind).time():
+                await self._channels[first.channel_kind].send(target, message)
         except RateLimited as exc:
-            metrics.RATE_LIMITED.labels(row.channel_kind).inc()
-            await self._retry(item, str(exc), timedelta(seconds=exc.retry_after_s), counted=False)
+            metrics.RATE_LIMITED.labels(first.channel_kind).inc()
+            for item in items:
+                await self._retry(
+                    item, str(exc), timedelta(seconds=exc.retry_after_s), counted=False
+                )
         except DeliveryError as exc:
-            await self._failed(item, str(exc))
+            for item in items:
+                await self._failed(item, str(exc))
         except Exception as exc:
-            log.exception("delivery crashed", dedup_key=row.dedup_key)
-            await self._failed(item, f"unexpected error: {exc!r}")
+            log.exception("delivery crashed", dedup_key=first.dedup_key)
+            for item in items:
+                await self._failed(item, f"unexpected error: {exc!r}")
         else:
-            await self._sent(item, target)
+            await self._sent(items, target)
 
-    async def _prepare(self, row: Any) -> tuple[Destination, Message]:
+    async def _prepare(self, rows: list[Any]) -> tuple[Destination, Message]:
+        row = rows[0]
         async with self._sessions() as session:
             directory = await Repository(session).directory(row.tenant_id)
         target = destination(directory, row.channel, row.recipient, self._environ)
-        context = message_context(directory, row.context, row.channel, row.recipient)
-        message = self._messages.render(row.kind, context)
-        payload = {**message.payload, "dedup_key": row.dedup_key, "tenant_id": row.tenant_id}
+        contexts = [message_context(directory, r.context, r.channel, r.recipient) for r in rows]
+        if len(rows) == 1:
+            message = self._messages.render(row.kind, contexts[0])
+        else:
+            digest = {**contexts[0], "kind": "digest", "breaches": [c["breach"] for c in contexts]}
+            message = self._messages.render("digest", digest)
+        keys = [r.dedup_key for r in rows]
+        payload = {**message.payload, "dedup_keys": keys, "tenant_id": row.tenant_id}
         return target, Message(message.subject, message.text, message.html, message.slack, payload)
 
-    async def _sent(self, item: Claimed, target: Destination) -> None:
-        row, now = item.row, self._clock()
+    async def _sent(self, items: list[Claimed], target: Destination) -> None:
+        now = self._clock()
         async with unit_of_work(self._sessions) as session:
-            await Deliveries(session).mark_sent(row.id, now)
-            await add_to_outbox(session, outbox, [self._announcement(row, target, now)])
-        metrics.SENT.labels(row.channel_kind, row.kind).inc()
-        log.info("notification sent", dedup_key=row.dedup_key, attempt=item.attempt)
+            for item in items:
+                await Deliveries(session).mark_sent(item.row.id, now)
+            announcements = [self._announcement(i.row, target, now) for i in items]
+            await add_to_outbox(session, outbox, announcements)
+        for item in items:
+            metrics.SENT.labels(item.row.channel_kind, item.row.kind).inc()
+            log.info("notification sent", dedup_key=item.row.dedup_key, attempt=item.attempt)
         self.published()
 
     def _announcement(self, row: Any, target: Destination, now: datetime) -> Any:
