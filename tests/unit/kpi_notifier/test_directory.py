@@ -67,3 +67,18 @@ def test_durations(text: str, expected: timedelta) -> None:
 def test_a_bad_duration_is_refused() -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("2 days")
+
+
+def test_a_node_that_cannot_be_understood_is_left_out_not_fatal() -> None:
+    d = build_directory(
+        [
+            ("review", "bad", {"cadence": "monthly", "next": "not a date"}),
+            ("review", "ok", {"cadence": "monthly", "next": "2026-01-30"}),
+            ("alert_route", "0", {"notify": ["owner"], "escalate_after": "soon"}),
+            ("alert_route", "1", {"notify": ["owner"]}),
+            ("organization", "organization", {"name": "X", "timezone": "Mars/Olympus"}),
+        ]
+    )
+    assert list(d.reviews) == ["ok"]
+    assert [r.position for r in d.routes] == [1]
+    assert d.timezone == "UTC"

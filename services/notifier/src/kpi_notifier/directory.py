@@ -6,10 +6,16 @@ documented defaults are applied here, since `definition` carries none.
 """
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kpi_common.logging import get_logger
+
+log = get_logger(__name__)
+T = TypeVar("T")
 
 NODE_TYPES = ("organization", "unit", "person", "kpi", "review", "alert_channel", "alert_route")
 ChannelKind = Literal["email", "slack", "webhook"]
@@ -191,24 +197,45 @@ def _review(node_id: str, d: Mapping[str, Any]) -> Review:
     )
 
 
+def _parsed(
+    parse: Callable[[str, Mapping[str, Any]], T | None], nodes: Mapping[str, Mapping[str, Any]]
+) -> dict[str, T]:
+    """Parse each node; one that cannot be understood is left out (and logged), so a bad
+    definition never stops the consumer or the ticker."""
+    out: dict[str, T] = {}
+    for node_id, definition in nodes.items():
+        try:
+            parsed = parse(node_id, definition)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("node ignored", node_id=node_id, error=str(exc)[:200])
+            continue
+        if parsed is not None:
+            out[node_id] = parsed
+    return out
+
+
 def build_directory(nodes: Iterable[tuple[str, str, Mapping[str, Any]]]) -> Directory:
     """A directory from (node_type, node_id, definition) rows of live (not deleted) nodes."""
     by_type: dict[str, dict[str, Mapping[str, Any]]] = {t: {} for t in NODE_TYPES}
     for node_type, node_id, definition in nodes:
-        if node_type in by_type:
+        if node_type in by_type and isinstance(definition, Mapping):
             by_type[node_type][node_id] = definition
-    channels = {n: parse_channel(n, d) for n, d in by_type["alert_channel"].items()}
-    routes = sorted(
-        (_route(n, d) for n, d in by_type["alert_route"].items() if n.isdigit()),
-        key=lambda r: r.position,
-    )
+    routes = _parsed(_route, {n: d for n, d in by_type["alert_route"].items() if n.isdigit()})
     org = by_type["organization"].get("organization", {})
     return Directory(
-        timezone=str(org.get("timezone") or "UTC"),
-        people={n: _person(n, d) for n, d in by_type["person"].items()},
-        units={n: _unit(n, d) for n, d in by_type["unit"].items()},
-        kpis={n: _kpi(n, d) for n, d in by_type["kpi"].items()},
-        channels={n: c for n, c in channels.items() if c is not None},
-        routes=tuple(routes),
-        reviews={n: _review(n, d) for n, d in by_type["review"].items() if "next" in d},
+        timezone=_timezone(org.get("timezone")),
+        people=_parsed(_person, by_type["person"]),
+        units=_parsed(_unit, by_type["unit"]),
+        kpis=_parsed(_kpi, by_type["kpi"]),
+        channels=_parsed(parse_channel, by_type["alert_channel"]),
+        routes=tuple(sorted(routes.values(), key=lambda r: r.position)),
+        reviews=_parsed(_review, by_type["review"]),
     )
+
+
+def _timezone(name: Any) -> str:
+    try:
+        ZoneInfo(str(name or "UTC"))
+    except (ValueError, ZoneInfoNotFoundError):
+        return "UTC"
+    return str(name or "UTC")
