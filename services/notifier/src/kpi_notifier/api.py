@@ -45,6 +45,12 @@ class ReviewHeldIn(BaseModel):
     date: dt.date | None = None
 
 
+class ScorecardDigestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str = Field(min_length=1, description="its owner gets the unit subtree's scorecard")
+
+
 def commands(request: Request) -> Commands:
     result: Commands = request.app.state.notifier.commands
     return result
@@ -103,3 +109,19 @@ async def review_held(
     who: Who, cmd: Cmd, review_id: str, body: ReviewHeldIn | None = None
 ) -> dict[str, Any]:
     return await cmd.review_held(who, review_id, body.date if body else None)
+
+
+@router.post("/scorecard-digests", status_code=201)
+async def subscribe_scorecard(who: Who, cmd: Cmd, body: ScorecardDigestIn) -> dict[str, Any]:
+    return await cmd.subscribe_scorecard(who, body.unit)
+
+
+@router.get("/scorecard-digests")
+async def scorecard_subscriptions(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
+    return await cmd.scorecard_subscriptions(who)
+
+
+@router.delete("/scorecard-digests/{unit_id}", status_code=204)
+async def unsubscribe_scorecard(who: Who, cmd: Cmd, unit_id: str) -> Response:
+    await cmd.unsubscribe_scorecard(who, unit_id)
+    return Response(status_code=204)

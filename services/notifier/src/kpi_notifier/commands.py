@@ -17,6 +17,7 @@ from kpi_notifier.planning import Planned
 from kpi_notifier.repository import Repository
 from kpi_notifier.reviews import due_date
 from kpi_notifier.routing import resolve_names
+from kpi_notifier.scorecard_store import ScorecardStore
 
 DELIVERY_FIELDS = (
     "id", "dedup_key", "kind", "channel", "channel_kind", "recipient", "breach_id", "status",
@@ -130,3 +131,27 @@ class Commands:
             await repo.mark_review_held(who.tenant_id, review_id, day, now, who.key_id)
             upcoming = due_date(review, held | {day})
         return {"review_id": review_id, "held": day, "next_due": upcoming}
+
+    async def subscribe_scorecard(self, who: Principal, unit_id: str) -> dict[str, Any]:
+        """Opt a unit's owner in to the weekly scorecard digest."""
+        who.require_write()
+        async with unit_of_work(self._sessions) as session:
+            directory = await Repository(session).directory(who.tenant_id)
+            if unit_id not in directory.units:
+                raise Invalid("unknown unit", [FieldError("unit", f"no unit {unit_id!r}")])
+            who.require_unit(directory, unit_id)
+            await ScorecardStore(session).subscribe(
+                who.tenant_id, unit_id, self._clock(), who.key_id
+            )
+        return {"unit": unit_id, "owner": directory.unit_owner(unit_id)}
+
+    async def scorecard_subscriptions(self, who: Principal) -> list[dict[str, Any]]:
+        async with self._sessions() as session:
+            pairs = await ScorecardStore(session).subscriptions(who.tenant_id)
+        return [{"unit": unit} for _, unit in pairs]
+
+    async def unsubscribe_scorecard(self, who: Principal, unit_id: str) -> None:
+        who.require_write()
+        async with unit_of_work(self._sessions) as session:
+            if not await ScorecardStore(session).unsubscribe(who.tenant_id, unit_id):
+                raise NotFound(f"scorecard digest of unit {unit_id}")

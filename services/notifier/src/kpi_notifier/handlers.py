@@ -12,6 +12,7 @@ from kpi_common.events import (
     Envelope,
     KpiBreachOpened,
     KpiBreachResolved,
+    KpiStatusChanged,
     NodeDeleted,
     NodeUpserted,
     parse_data,
@@ -26,6 +27,7 @@ from kpi_notifier.directory import NODE_TYPES
 from kpi_notifier.planning import Planned, plan_opened, plan_resolved
 from kpi_notifier.repository import Repository
 from kpi_notifier.routing import Breach
+from kpi_notifier.scorecard_store import ScorecardStore
 
 log = get_logger(__name__)
 
@@ -87,6 +89,11 @@ class EventHandler:
             await repo.upsert_node(env.tenant_id, data.node_type, data.node_id, data.revision, None)
         elif isinstance(data, ApiKeyUpserted):
             await repo.upsert_api_key(env.tenant_id, data.model_dump())
+        elif isinstance(data, KpiStatusChanged):
+            facts = data.model_dump(mode="json")
+            await ScorecardStore(session).record_status(
+                env.tenant_id, data.kpi_id, facts, data.evaluated_at
+            )
         elif isinstance(data, KpiBreachResolved):
             await self._resolved(repo, breach_from_event(env, data))
         elif isinstance(data, KpiBreachOpened):

@@ -19,7 +19,7 @@ from kpi_common.kafka import BatchConsumer, dead_letter_topic
 from kpi_common.outbox import OutboxRelay
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
-from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES, NOTIFICATIONS_SENT
+from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES, KPI_STATUS, NOTIFICATIONS_SENT
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.api import router
@@ -99,7 +99,7 @@ def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None
         await runtime.kafka.connected.wait()
         consumer = BatchConsumer(
             bootstrap=settings.kafka_bootstrap,
-            topics=[runtime.topic(GOALS_CHANGES.name), runtime.topic(KPI_BREACHES.name)],
+            topics=[runtime.topic(t.name) for t in (GOALS_CHANGES, KPI_BREACHES, KPI_STATUS)],
             group_id=f"{settings.topic_prefix}{settings.consumer_group}",
             producer=runtime.kafka.producer,
             dead_letter_topic=dead_letter_topic(settings.topic_prefix),

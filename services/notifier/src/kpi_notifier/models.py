@@ -136,3 +136,25 @@ reviews_held = Table(
     Column("recorded_by", String(100), nullable=True),
     PrimaryKeyConstraint("tenant_id", "review_id", "due_date"),
 )
+
+# The latest `kpi.status.changed` of each KPI, for the weekly scorecard digest.
+kpi_status = Table(
+    "kpi_status",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("kpi_id", String(200), nullable=False),
+    Column("facts", JSONB, nullable=False),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "kpi_id"),
+)
+
+# Units whose owner opted in to a weekly scorecard digest.
+scorecard_subscriptions = Table(
+    "scorecard_subscriptions",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("unit_id", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "unit_id"),
+)

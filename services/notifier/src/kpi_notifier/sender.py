@@ -116,7 +116,7 @@ class Sender:
         target = destination(directory, row.channel, row.recipient, self._environ)
         contexts = [message_context(directory, r.context, r.channel, r.recipient) for r in rows]
         if len(rows) == 1:
-            message = self._messages.render(row.kind, contexts[0])
+            message = self._messages.render(contexts[0].get("kind", row.kind), contexts[0])
         else:
             digest = {**contexts[0], "kind": "digest", "breaches": [c["breach"] for c in contexts]}
             message = self._messages.render("digest", digest)

@@ -15,6 +15,8 @@ from kpi_notifier.planning import escalation_due, plan_escalation, plan_reminder
 from kpi_notifier.repository import Repository
 from kpi_notifier.reviews import notice_due, plan_review
 from kpi_notifier.routing import Breach, Silence
+from kpi_notifier.scorecard_store import ScorecardStore
+from kpi_notifier.scorecards import plan_scorecard, week_due
 
 
 class Ticker:
@@ -47,6 +49,8 @@ class Ticker:
                 added += await self._breach(repo, breach, now)
             for tenant_id in await repo.tenants_with("review"):
                 added += await self._reviews(repo, tenant_id, now)
+            for tenant_id, unit_id in await ScorecardStore(session).subscriptions():
+                added += await self._scorecard(repo, tenant_id, unit_id, now)
         self._planned()
         return added
 
@@ -68,6 +72,17 @@ class Ticker:
             added += await record(repo.session, breach.tenant_id, planned, now)
             await repo.update_breach(breach.tenant_id, breach.breach_id, escalated_at=now)
         return added
+
+    async def _scorecard(
+        self, repo: Repository, tenant_id: str, unit_id: str, now: datetime
+    ) -> int:
+        directory = await repo.directory(tenant_id)
+        week = week_due(now, directory.timezone)
+        if week is None:
+            return 0
+        statuses = await ScorecardStore(repo.session).statuses(tenant_id)
+        planned = plan_scorecard(directory, unit_id, week, statuses)
+        return await record(repo.session, tenant_id, planned, now)
 
     async def _reviews(self, repo: Repository, tenant_id: str, now: datetime) -> int:
         directory = await repo.directory(tenant_id)
