@@ -5,7 +5,7 @@ real local HTTP server that answers 429 with Retry-After once), exactly once eac
 from datetime import UTC, datetime
 
 import pytest
-from kpi_common.topics import NOTIFICATIONS_SENT
+from kpi_common.topics import DEAD_LETTER, KPI_BREACHES, NOTIFICATIONS_SENT
 
 from tests.conftest import Infra
 from tests.integration.kpi_common.test_kafka import _read_all
@@ -112,3 +112,25 @@ async def test_a_missing_webhook_variable_is_a_clear_error_then_a_dead_letter(
     assert dead["last_error"] == (
         "environment variable ACME_FINANCE_SLACK_WEBHOOK is not set (alert channel finance-slack)"
     )
+
+
+async def test_an_event_the_tables_refuse_is_dead_lettered_and_the_next_one_goes_through(
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer
+) -> None:
+    prefix = f"{infra.topic_prefix}{unique}."
+    settings = settings_for(infra, database_url, prefix, smtp)
+    async with harness(infra, unique, settings, now, {}) as h:
+        await h.strategy()
+        await h.api_key("admin")
+        refused = await h.breach("csat", "u" * 300, "sam")  # a unit id longer than the column
+        after = await h.breach("engagement", "people", "jo")
+
+        async def delivered() -> bool:
+            return [r["status"] for r in await h.rows(breach_id=after)] == ["sent"]
+
+        await until(delivered)
+        [dead] = await _read_all(infra.kafka_bootstrap, DEAD_LETTER.qualified(prefix), 1)
+        assert await h.rows(breach_id=refused) == []
+    assert "value too long for type character varying(200)" in dead.data["reason"]
+    assert dead.data["topic"] == KPI_BREACHES.qualified(prefix)
+    assert [str(m["To"]) for m in smtp.messages] == ["jo@acme.example"]

@@ -13,23 +13,58 @@ from kpi_common.events import (
     KpiBreachOpened,
     KpiBreachResolved,
     KpiStatusChanged,
+    MessageDeadLettered,
     NodeDeleted,
     NodeUpserted,
+    encode,
+    make_envelope,
     parse_data,
 )
 from kpi_common.kafka import Message
 from kpi_common.logging import get_logger
+from kpi_common.outbox import add_to_outbox
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier import metrics
+from kpi_notifier.config import SERVICE
 from kpi_notifier.deliveries import Deliveries
 from kpi_notifier.directory import NODE_TYPES
+from kpi_notifier.models import outbox
 from kpi_notifier.planning import Planned, plan_opened, plan_resolved
 from kpi_notifier.repository import Repository
 from kpi_notifier.routing import Breach
 from kpi_notifier.scorecard_store import ScorecardStore
 
 log = get_logger(__name__)
+
+
+def is_poison(exc: Exception) -> bool:
+    """An event that will fail the same way every time: bad data, or a Postgres data or
+    integrity error (SQLSTATE class 22 or 23). Connection trouble is not."""
+    if isinstance(exc, ValueError | TypeError | KeyError):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return isinstance(exc, DBAPIError) and sqlstate[:2] in ("22", "23")
+
+
+def dead_letter(topic: str, message: Message, exc: Exception) -> tuple[str, str, Envelope]:
+    data = MessageDeadLettered(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        reason=f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"[:2000],
+        raw=encode(message.envelope).decode()[:100_000],
+    )
+    where = f"{message.topic}:{message.partition}:{message.offset}"
+    env = make_envelope(
+        id=where,
+        tenant_id=message.envelope.tenant_id,
+        producer=SERVICE,
+        time=message.envelope.time,
+        data=data,
+    )
+    return topic, f"{message.topic}:{message.partition}", env
 
 
 def breach_from_event(env: Envelope, data: KpiBreachOpened | KpiBreachResolved) -> Breach:
@@ -65,18 +100,34 @@ class EventHandler:
         clock: Callable[[], datetime],
         planned: Callable[[], None] = lambda: None,
         digest_window_s: float = 0,
+        dead_letter_topic: str = "consumers.dead-letter",
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._planned = planned
         self._delay = digest_window_s
+        self._dlq = dead_letter_topic
 
     async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
         async with unit_of_work(self._sessions) as session:
             for message in messages:
-                await self.handle(session, message.envelope)
+                await self._handle_one(session, message)
             await Repository(session).store_offsets(offsets)
         self._planned()
+
+    async def _handle_one(self, session: AsyncSession, message: Message) -> None:
+        """Handle one event in a savepoint: an event that can never be applied (data the
+        tables refuse) goes to the dead-letter topic, through the outbox, instead of
+        stalling the consumer. Connection trouble still fails the batch, to be retried."""
+        try:
+            async with session.begin_nested():
+                await self.handle(session, message.envelope)
+        except Exception as exc:
+            if not is_poison(exc):
+                raise
+            log.warning("event dead-lettered", id=message.envelope.id, error=str(exc)[:300])
+            metrics.DEAD_LETTERED.inc()
+            await add_to_outbox(session, outbox, [dead_letter(self._dlq, message, exc)])
 
     async def handle(self, session: AsyncSession, env: Envelope) -> None:
         data = parse_data(env)

@@ -82,7 +82,13 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         settings=settings,
         topic=runtime.topic(NOTIFICATIONS_SENT.name),
     )
-    handler = EventHandler(sessions, clock, sender.wake, settings.digest_window_s)
+    handler = EventHandler(
+        sessions,
+        clock,
+        sender.wake,
+        settings.digest_window_s,
+        dead_letter_topic(settings.topic_prefix),
+    )
     ticker = Ticker(
         sessions, clock, settings.reminder_interval, settings.tick_interval_s, sender.wake
     )

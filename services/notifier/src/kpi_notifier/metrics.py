@@ -17,3 +17,6 @@ SEND_SECONDS = Histogram(
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+DEAD_LETTERED = Counter(
+    "notifier_events_dead_lettered_total", "Consumed events that could never be applied"
+)
