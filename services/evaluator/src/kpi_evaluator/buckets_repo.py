@@ -4,7 +4,6 @@ statement per batch each, never one round trip per event."""
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,12 +12,8 @@ from kpi_evaluator.folding import BucketKey, Observation
 from kpi_evaluator.strategy_repo import Executor
 
 _INSERT_SEEN = text("""
-INSERT INTO evaluator.seen_events
-  (tenant_id, event_id, metric, value, event_time, dimensions, received_at)
-SELECT t, i, m, v, ts, CAST(d AS jsonb), r
-FROM unnest(CAST(:t AS text[]), CAST(:i AS text[]), CAST(:m AS text[]),
-            CAST(:v AS float8[]), CAST(:ts AS timestamptz[]), CAST(:d AS text[]),
-            CAST(:r AS timestamptz[])) AS u(t, i, m, v, ts, d, r)
+INSERT INTO evaluator.seen_events (tenant_id, event_id)
+SELECT * FROM unnest(CAST(:t AS text[]), CAST(:i AS text[]))
 ON CONFLICT (tenant_id, event_id) DO NOTHING
 RETURNING tenant_id, event_id
 """)
@@ -60,11 +55,6 @@ async def insert_seen(
     params = {
         "t": [o.tenant_id for o in observations],
         "i": [o.event_id for o in observations],
-        "m": [o.metric for o in observations],
-        "v": [o.value for o in observations],
-        "ts": [o.time for o in observations],
-        "d": [orjson.dumps(o.dimensions).decode() for o in observations],
-        "r": [o.received_at for o in observations],
     }
     rows = (await session.execute(_INSERT_SEEN, params)).all()
     return {(str(r[0]), str(r[1])) for r in rows}

@@ -46,6 +46,7 @@ class FiscalCalendar:
         self._month = month
         self._day = day
         self.tz = ZoneInfo(timezone)
+        self._last: dict[str, Bucket] = {}
 
     def _utc(self, d: date) -> datetime:
         return datetime.combine(d, time.min, tzinfo=self.tz).astimezone(UTC)
@@ -61,6 +62,14 @@ class FiscalCalendar:
 
     def bucket(self, kind: str, at: datetime) -> Bucket:
         """The bucket of kind `kind` that contains the instant `at`."""
+        last = self._last.get(kind)
+        if last is not None and last.start <= at < last.end:
+            return last  # events of a batch mostly share their period: skip the date maths
+        found = self._bucket(kind, at)
+        self._last[kind] = found
+        return found
+
+    def _bucket(self, kind: str, at: datetime) -> Bucket:
         local = at.astimezone(self.tz).date()
         if kind == "year":
             return self.year(self._fiscal_year_of(local))

@@ -8,7 +8,7 @@ fiscal calendar. Late events therefore land in (and restate) the period they bel
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from kpi_common.events import Envelope
 
@@ -20,8 +20,7 @@ BucketKey = tuple[str, str, str, str]  # tenant, kpi, component, period key
 PeriodRef = tuple[str, str, str]  # tenant, kpi, period key
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     tenant_id: str
     event_id: str
     metric: str
@@ -45,15 +44,51 @@ def observation_of(env: Envelope) -> Observation:
     )
 
 
+class _Acc:
+    """A mutable AggState while a batch is folded (the hot loop avoids new objects)."""
+
+    __slots__ = ("count", "last_id", "last_time", "last_value", "max", "min", "total")
+
+    def __init__(self, value: float, at: datetime, event_id: str) -> None:
+        self.count, self.total, self.min, self.max = 1, value, value, value
+        self.last_value, self.last_time, self.last_id = value, at, event_id
+
+    def add(self, value: float, at: datetime, event_id: str) -> None:
+        self.count += 1
+        self.total += value
+        self.min = min(self.min, value)
+        self.max = max(self.max, value)
+        if (at, event_id) > (self.last_time, self.last_id):
+            self.last_value, self.last_time, self.last_id = value, at, event_id
+
+    def state(self) -> AggState:
+        return AggState(
+            self.count,
+            self.total,
+            self.min,
+            self.max,
+            self.last_value,
+            self.last_time,
+            self.last_id,
+        )
+
+
 @dataclass
 class Folded:
-    deltas: dict[BucketKey, AggState] = field(default_factory=dict)
+    acc: dict[BucketKey, _Acc] = field(default_factory=dict)
     touched: dict[PeriodRef, Bucket] = field(default_factory=dict)
     seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
-    def add(self, key: BucketKey, state: AggState) -> None:
-        current = self.deltas.get(key)
-        self.deltas[key] = state if current is None else current.merge(state)
+    @property
+    def deltas(self) -> dict[BucketKey, AggState]:
+        return {k: a.state() for k, a in self.acc.items()}
+
+    def add(self, key: BucketKey, value: float, at: datetime, event_id: str) -> None:
+        current = self.acc.get(key)
+        if current is None:
+            self.acc[key] = _Acc(value, at, event_id)
+        else:
+            current.add(value, at, event_id)
 
     def saw(self, tenant: str, kpi: str, at: datetime) -> None:
         previous = self.seen.get((tenant, kpi))
@@ -80,10 +115,7 @@ def _fold_one(out: Folded, obs: Observation, strategy: Strategy) -> None:
         if value is None:
             continue
         bucket = strategy.calendar.bucket(kpi.period_kind, obs.time)
-        out.add(
-            (obs.tenant_id, kpi.id, component, bucket.key),
-            AggState.of(value, obs.time, obs.event_id),
-        )
+        out.add((obs.tenant_id, kpi.id, component, bucket.key), value, obs.time, obs.event_id)
         out.touched[(obs.tenant_id, kpi.id, bucket.key)] = bucket
         out.saw(obs.tenant_id, kpi.id, obs.received_at)
 
