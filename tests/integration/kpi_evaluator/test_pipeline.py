@@ -5,6 +5,7 @@ through 2026-Q1 (45 of 90 days)."""
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from kpi_evaluator.config import Settings
 
 from tests.integration.kpi_evaluator.conftest import (
@@ -144,6 +145,43 @@ async def test_each_aggregation_target_form_and_direction(settings: Settings) ->
         margin = await status(app, tenant, "profit-margin", "2026")
         assert margin["actual"] == (350 - 70) / 350
         assert margin["status"] == "on_track"
+        await check_scorecard_and_series(app, tenant)
+        scrape = (await app.client.get("/metrics")).text
+        assert _gauge(scrape, 'evaluator_kpis{status="off_track"}') >= 1  # ar-days
+        assert _gauge(scrape, 'evaluator_kpis{status="at_risk"}') >= 2  # new-clients, leads
+        assert _gauge(scrape, "evaluator_breaches_open") >= 1
+        assert _gauge(scrape, "evaluator_events_processed_total") >= len(events)
+        assert 'evaluator_kpi_score_ratio{perspective="customer"}' in scrape
+
+
+async def check_scorecard_and_series(app: Running, tenant: Tenant) -> None:
+    resp = await app.client.get(
+        "/v1/scorecard", params={"unit": "sales", "period": "2026-Q1"}, headers=tenant.auth
+    )
+    assert resp.status_code == 200, resp.text
+    card = resp.json()
+    kpis = {k["id"]: k for k in card["kpis"]}
+    assert sorted(kpis) == ["new-clients", "revenue-amer", "revenue-emea"]
+    assert (kpis["new-clients"]["actual"], kpis["new-clients"]["status"]) == (23, "at_risk")
+    # revenue-emea 300 of 7M at 45/365 of the year: p = 300 / 863013.7 -> score 0.000347...
+    assert kpis["revenue-emea"]["score"] == pytest.approx(300 / (7_000_000 * 45 / 365))
+    pipeline = next(g for g in card["goals"] if g["id"] == "grow-revenue")
+    assert pipeline["score"] is not None
+    resp = await app.client.get(
+        "/v1/kpis/qualified-leads/series",
+        params={"from": "2026-01-01T00:00:00Z", "to": "2026-07-01T00:00:00Z"},
+        headers=tenant.auth,
+    )
+    points = [(p["period"], p["actual"], p["target"]) for p in resp.json()["points"]]
+    assert points == [("2026-Q1", 95, 200), ("2026-Q2", 1, 150)]
+    other = await app.client.get("/v1/kpis/nope/status", headers=tenant.auth)
+    assert other.status_code == 404
+    assert (await app.client.get("/v1/scorecard")).status_code == 401
+
+
+def _gauge(scrape: str, name: str) -> float:
+    line = next(x for x in scrape.splitlines() if x.startswith(name + " "))
+    return float(line.split()[-1])
 
 
 async def test_an_event_id_counts_once_ever(settings: Settings) -> None:

@@ -1,16 +1,17 @@
 """Read API: scorecard, KPI status and series. Thin routes; keys learned from goals.changes
 (any role may read). A key of another tenant sees nothing (404)."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from kpi_common.apikeys import bearer_token, hash_api_key
 from kpi_common.errors import Invalid, NotFound, Unauthorized
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kpi_evaluator import status_repo, strategy_repo
+from kpi_evaluator import health, status_repo, strategy_repo
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.pipeline import Clock
 from kpi_evaluator.rollup import KpiResult, scorecard
@@ -56,6 +57,14 @@ def _result(row: StatusRow) -> KpiResult:
 
 
 def install(app: FastAPI, deps: Deps) -> None:
+    @app.middleware("http")
+    async def health_at_scrape(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.url.path == "/metrics":
+            await health.refresh(deps.engine, deps.clock())
+        return await call_next(request)
+
     async def tenant_strategy(request: Request) -> Strategy:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
