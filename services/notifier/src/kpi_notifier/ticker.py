@@ -33,6 +33,7 @@ class Ticker:
         self._reminder_every = parse_duration(reminder_interval)
         self._interval_s = interval_s
         self._planned = planned
+        self._seen: dict[str, tuple[Directory, list[Silence]]] = {}
 
     async def run(self) -> None:
         while True:
@@ -42,6 +43,7 @@ class Ticker:
     async def tick(self) -> int:
         """Plan everything due at the clock's now; returns how many deliveries are new."""
         now = self._clock()
+        self._seen = {}
         async with unit_of_work(self._sessions) as session:
             repo = Repository(session)
             added = 0
@@ -57,7 +59,11 @@ class Ticker:
     async def _context(
         self, repo: Repository, tenant_id: str, now: datetime
     ) -> tuple[Directory, list[Silence]]:
-        return await repo.directory(tenant_id), await repo.active_silences(tenant_id, now)
+        """A tenant's directory and silences, read once per tick."""
+        if tenant_id not in self._seen:
+            silences = await repo.active_silences(tenant_id, now)
+            self._seen[tenant_id] = (await repo.directory(tenant_id), silences)
+        return self._seen[tenant_id]
 
     async def _breach(self, repo: Repository, breach: Breach, now: datetime) -> int:
         directory, silences = await self._context(repo, breach.tenant_id, now)
@@ -76,7 +82,7 @@ class Ticker:
     async def _scorecard(
         self, repo: Repository, tenant_id: str, unit_id: str, now: datetime
     ) -> int:
-        directory = await repo.directory(tenant_id)
+        directory, _ = await self._context(repo, tenant_id, now)
         week = week_due(now, directory.timezone)
         if week is None:
             return 0
@@ -85,7 +91,7 @@ class Ticker:
         return await record(repo.session, tenant_id, planned, now)
 
     async def _reviews(self, repo: Repository, tenant_id: str, now: datetime) -> int:
-        directory = await repo.directory(tenant_id)
+        directory, _ = await self._context(repo, tenant_id, now)
         held = await repo.held_reviews(tenant_id)
         added = 0
         for review in directory.reviews.values():
