@@ -1,4 +1,114 @@
-"""`kpi` commands for the evaluator service."""
+"""`kpi` commands for the evaluator service: the scorecard as a tree, one KPI's status."""
 
-from kpi_cli.app import app  # noqa: F401
+import json
+from typing import Annotated, Any
 
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from kpi_cli.app import app
+from kpi_cli.client import CliSettings, check, client
+
+console = Console()
+
+COLOURS = {
+    "achieved": "bold green",
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "bold red",
+    "no_data": "dim",
+    "stale": "magenta",
+}
+
+
+def _evaluator() -> httpx.Client:
+    settings = CliSettings()
+    return client(settings.evaluator_url, settings.api_key, settings)
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and abs(value) < 10 and value != int(value):
+        return f"{value:.3g}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+
+
+def _score(value: Any) -> str:
+    return "  -" if value is None else f"{value:.0%}"
+
+
+def _kpi_label(k: dict[str, Any]) -> str:
+    status = k.get("status") or "no_data"
+    colour = COLOURS.get(status, "white")
+    uom = f" {k['unit_of_measure']}" if k.get("unit_of_measure") else ""
+    return (
+        f"[{colour}]{status:<9}[/{colour}] {_score(k.get('score'))}  {k['title']} "
+        f"[dim]({k['id']}, {k.get('period') or '-'})[/dim]: {_num(k.get('actual'))}"
+        f" / {_num(k.get('target'))}{uom}, expected {_num(k.get('expected'))},"
+        f" forecast {_num(k.get('forecast'))}"
+    )
+
+
+def _add(tree: Tree, node: dict[str, Any]) -> None:
+    if node["type"] == "kpi":
+        tree.add(_kpi_label(node))
+        return
+    branch = tree.add(
+        f"{_score(node.get('score'))}  [bold]{node['title']}[/bold] [dim]{node['type']}[/dim]"
+    )
+    for child in node.get("children", []):
+        _add(branch, child)
+
+
+def render(card: dict[str, Any]) -> Tree:
+    """The cascade goal -> objective -> success factor -> KPI with scores and statuses."""
+    title = f"Scorecard {card.get('unit') or 'all units'} {card.get('period') or ''}".strip()
+    tree = Tree(f"[bold]{title}[/bold]: score {_score(card.get('score'))}")
+    for goal in card.get("goals", []):
+        _add(tree, goal)
+    return tree
+
+
+def summary(card: dict[str, Any], key: str) -> Table:
+    table = Table(title=f"per {key}")
+    for column in (key, "score", "KPIs", "statuses"):
+        table.add_column(column)
+    for row in card.get(f"{key}s", []):
+        statuses = ", ".join(f"{s} {n}" for s, n in sorted(row["statuses"].items()))
+        table.add_row(str(row[key]), _score(row["score"]), str(row["kpis"]), statuses)
+    return table
+
+
+@app.command("scorecard")
+def scorecard(
+    unit: Annotated[str | None, typer.Option(help="a unit and the units below it")] = None,
+    period: Annotated[str | None, typer.Option(help="a period key: 2026, 2026-Q1, 2026-03")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
+) -> None:
+    """The balanced scorecard: the cascade with actuals, targets, status and scores."""
+    params = {k: v for k, v in (("unit", unit), ("period", period)) if v}
+    with _evaluator() as http:
+        card = check(http.get("/v1/scorecard", params=params))
+    if as_json:
+        console.print_json(json.dumps(card))
+        return
+    console.print(render(card))
+    console.print(summary(card, "unit"))
+    console.print(summary(card, "perspective"))
+
+
+@app.command("kpi-status")
+def status(
+    kpi: Annotated[str, typer.Argument(help="KPI id")],
+    period: Annotated[str | None, typer.Option(help="a period key")] = None,
+) -> None:
+    """One KPI's actual, target, expected, forecast, status and score."""
+    with _evaluator() as http:
+        body = check(
+            http.get(f"/v1/kpis/{kpi}/status", params={"period": period} if period else {})
+        )
+    console.print_json(json.dumps(body))
