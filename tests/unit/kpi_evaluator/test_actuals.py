@@ -1,0 +1,70 @@
+"""Actuals from stored bucket states: rolling windows, ratios and formulas over KPIs."""
+
+from datetime import UTC, datetime
+
+from kpi_evaluator.actuals import actual, needed, window
+from kpi_evaluator.aggregation import AggState
+from kpi_evaluator.definitions import Strategy
+
+T = datetime(2026, 3, 1, tzinfo=UTC)
+NODES = {
+    ("organization", "organization"): {"name": "x", "timezone": "Europe/Berlin"},
+    ("kpi", "signups-7d"): {
+        "title": "Signups, last 7 days",
+        "period": {"rolling_days": 7},
+        "measure": {"metric": "signup", "aggregation": "sum"},
+        "target": 70,
+    },
+    ("kpi", "a"): {
+        "title": "a",
+        "period": "month",
+        "measure": {"metric": "m", "aggregation": "sum"},
+    },
+    ("kpi", "b"): {
+        "title": "b",
+        "period": "month",
+        "measure": {"metric": "n", "aggregation": "max"},
+    },
+    ("kpi", "f"): {"title": "f", "period": "month", "measure": {"formula": "(a - b) / b"}},
+    ("kpi", "r"): {
+        "title": "r",
+        "period": "month",
+        "measure": {
+            "ratio": {
+                "numerator": {"metric": "m", "aggregation": "count"},
+                "denominator": {"metric": "n", "aggregation": "last"},
+            }
+        },
+    },
+}
+S = Strategy.build("t", NODES)
+
+
+def state(total: float, count: int = 1) -> AggState:
+    return AggState(count, total, total, total, total, T, "x")
+
+
+def test_a_rolling_window_sums_the_last_seven_local_days() -> None:
+    kpi = S.kpis["signups-7d"]
+    day = S.calendar.bucket("day", datetime(2026, 3, 10, 12, tzinfo=UTC))
+    states = {("t", "signups-7d", "value", f"2026-03-{d:02d}"): state(d) for d in range(1, 11)}
+    # days 4..10 -> 4+5+6+7+8+9+10 = 49
+    assert actual(S, kpi, day, states) == 49
+    span = window(S, kpi, day)
+    assert span.start == datetime(2026, 3, 3, 23, tzinfo=UTC)  # 2026-03-04 00:00 in Berlin
+    assert span.end == day.end
+    assert len(needed(S, kpi, day)) == 7
+
+
+def test_ratio_and_formula_over_other_kpis() -> None:
+    month = S.calendar.bucket("month", datetime(2026, 3, 10, tzinfo=UTC))
+    states = {
+        ("t", "a", "value", "2026-03"): state(30),
+        ("t", "b", "value", "2026-03"): state(10),
+        ("t", "r", "num", "2026-03"): state(6, count=3),
+        ("t", "r", "den", "2026-03"): state(12),
+    }
+    assert actual(S, S.kpis["f"], month, states) == 2  # (30 - 10) / 10
+    assert actual(S, S.kpis["r"], month, states) == 0.25  # 3 / 12
+    assert needed(S, S.kpis["f"], month) == {("a", "2026-03"), ("b", "2026-03")}
+    assert actual(S, S.kpis["f"], month, {}) is None
