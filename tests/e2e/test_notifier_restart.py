@@ -57,6 +57,7 @@ async def test_a_killed_notifier_delivers_exactly_once_after_restart(
         "KPI_NOTIFIER_MAX_ATTEMPTS": "1000",
         "KPI_NOTIFIER_SENDER_POLL_S": "0.1",
         "KPI_NOTIFIER_REMINDER_INTERVAL": "52w",
+        "KPI_NOTIFIER_SEND_LEASE_S": "2",
     }
     doc = load()
     doc["reviews"] = []  # only the breaches' notifications in this test
@@ -96,5 +97,7 @@ async def test_a_killed_notifier_delivers_exactly_once_after_restart(
 
     assert sorted(str(m["To"]) for m in smtp.messages) == ["jo@acme.example", "sam@acme.example"]
     by_breach = {r["breach_id"]: r for r in rows}
-    assert by_breach[first.data["breach_id"]]["redelivered"] == 0
+    # The kill may land while a retry held the row (`sending`): then it is taken again after
+    # the lease and counted, though SMTP was down so nothing had reached anyone.
+    assert by_breach[first.data["breach_id"]]["redelivered"] in (0, 1)
     assert by_breach[first.data["breach_id"]]["attempts"] >= 2
