@@ -38,6 +38,7 @@ async def test_a_breach_reaches_email_and_slack_once_each(
         await until(delivered)
         rows = {r["channel"]: r for r in await h.rows(breach_id=breach_id)}
         sent = await _read_all(infra.kafka_bootstrap, NOTIFICATIONS_SENT.qualified(prefix), 2)
+        metrics = (await h.api.get("/metrics")).text
 
     assert rows["email"]["dedup_key"] == f"{breach_id}:opened:email:dana"
     assert rows["email"]["attempts"] == 1
@@ -60,6 +61,8 @@ async def test_a_breach_reaches_email_and_slack_once_each(
         r["dedup_key"] for r in rows.values()
     )
     assert {e.data["recipient"] for e in sent} == {"dana@acme.example", "sales-slack"}
+    assert 'notifier_notifications_sent_total{channel="slack",kind="breach"}' in metrics
+    assert 'notifier_rate_limited_total{channel="slack"}' in metrics
 
 
 async def test_a_repeated_breach_event_plans_nothing_new(
