@@ -4,7 +4,7 @@ the outbox onto the real Kafka, staleness, and fiscal quarters in a non-UTC time
 from datetime import UTC, datetime
 from typing import Any
 
-from kpi_common.topics import KPI_BREACHES, KPI_STATUS
+from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES, KPI_STATUS
 from kpi_evaluator.config import Settings
 
 from tests.conftest import Infra
@@ -14,6 +14,7 @@ from tests.integration.kpi_evaluator.conftest import (
     metric,
     read_topic,
     running_app,
+    send,
     send_metrics,
     wait_until,
 )
@@ -139,3 +140,24 @@ async def test_fiscal_quarters_in_new_york_with_an_april_year(settings: Settings
         assert q1["period_start"].startswith("2026-04-01T04:00:00")
         assert (await status(app, tenant, "revenue", "2025"))["actual"] == 5
         assert (await status(app, tenant, "revenue", "2026"))["actual"] == 7
+
+
+async def test_a_new_target_is_applied_without_waiting_for_events_or_the_tick(
+    settings: Settings,
+) -> None:
+    clock = Clock(datetime(2026, 2, 15, tzinfo=UTC))
+    async with running_app(settings, clock) as app:
+        tenant = await start(app, settings)
+        await send_metrics(settings, deals(tenant.tenant_id, 23, "2026-01-20T10:00:00+00:00"))
+        await app.wait_consumed(23)
+        assert (await status(app, tenant, "new-clients", "2026-Q1"))["status"] == "at_risk"
+        lowered = strategy_events.load()
+        lowered["kpis"][3]["target"] = 46  # expected 23 half way: on pace
+        events = strategy_events.events(tenant.tenant_id, lowered, revision=2)
+        await send(settings, GOALS_CHANGES.name, [(f"{tenant.tenant_id}:kpi", e) for e in events])
+
+        async def on_pace() -> bool:
+            row = await status(app, tenant, "new-clients", "2026-Q1")
+            return bool(row["target"] == 46 and row["status"] == "on_track")
+
+        await wait_until(on_pace)

@@ -58,6 +58,7 @@ def build(settings: Settings, clock: Clock) -> Parts:
     metrics = MetricsHandler(runtime.sessions, strategies, evaluator, metrics_group, clock, notify)
     parts.loops = ConsumerLoops(runtime, settings, goals, metrics)
     parts.ticker = Ticker(runtime.sessions, strategies, evaluator, clock, settings.tick_s, notify)
+    goals.on_change = parts.ticker.notify  # a new target or KPI shows without waiting
     return parts
 
 

@@ -8,6 +8,7 @@ offsets) or keeps it whole.
 """
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -110,6 +111,7 @@ class Ticker:
         self._clock = clock
         self._interval_s = interval_s
         self._on_commit = on_commit
+        self._wake = asyncio.Event()
 
     async def tick_once(self, tenants: Iterable[str] | None = None) -> None:
         now = self._clock()
@@ -123,7 +125,13 @@ class Ticker:
                 await self._evaluator.run(session, strategy, periods_to_tick(strategy, now), now)
         self._on_commit()
 
+    def notify(self) -> None:
+        """Tick now (the strategy changed: new targets, new KPIs)."""
+        self._wake.set()
+
     async def run(self) -> None:
         while True:
+            self._wake.clear()
             await self.tick_once()
-            await asyncio.sleep(self._interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval_s)

@@ -5,7 +5,7 @@ one transaction; `StrategyCache` keeps each tenant's parsed `Strategy` in memory
 it when the tenant's `strategy_version` moved (one cheap query per use).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiokafka import TopicPartition
 from kpi_common.db import unit_of_work
@@ -38,9 +38,15 @@ def node_rows(messages: Sequence[Message]) -> list[repo.NodeRow]:
 
 
 class GoalsChangesHandler:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], group_id: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        group_id: str,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
         self._sessions = sessions
         self._group_id = group_id
+        self.on_change = on_change
 
     async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
         async with unit_of_work(self._sessions) as session:
@@ -50,6 +56,7 @@ class GoalsChangesHandler:
             await repo.save_offsets(session, self._group_id, offsets)
         if changed:
             log.info("strategy updated", tenants=sorted(changed))
+            self.on_change()
 
     async def _apply_other(self, session: AsyncSession, message: Message) -> None:
         env = message.envelope
