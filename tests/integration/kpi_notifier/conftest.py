@@ -46,6 +46,7 @@ class Harness:
     notifier: Notifier
     producer: AIOKafkaProducer
     keys: dict[str, str] = field(default_factory=dict)
+    key_ids: dict[str, str] = field(default_factory=dict)
 
     async def publish(self, topic: str, key: str, envs: list[Envelope]) -> None:
         await publish(self.producer, [Outgoing(self.prefix + topic, key, e) for e in envs])
@@ -58,17 +59,42 @@ class Harness:
                 GOALS_CHANGES.name, f"{self.tenant_id}:{d['node_type']}:{d['node_id']}", [env]
             )
 
+    async def _publish_key(self, role: str, key: str, key_id: str, revoked: bool = False) -> None:
+        data = ApiKeyUpserted(key_id=key_id, key_hash=hash_api_key(key), role=role, revoked=revoked)  # type: ignore[arg-type]
+        env = make_envelope(id=f"apikey:{key_id}:{revoked}", tenant_id=self.tenant_id,
+                            producer="goals", time=datetime.now(UTC), data=data)  # fmt: skip
+        await self.publish(GOALS_CHANGES.name, f"{self.tenant_id}:apikey:{key_id}", [env])
+
     async def api_key(self, role: str = "admin") -> str:
-        key = new_api_key()
-        data = ApiKeyUpserted(
-            key_id=f"key-{uuid.uuid4().hex[:8]}", key_hash=hash_api_key(key), role=role
-        )  # type: ignore[arg-type]
-        env = make_envelope(id=f"apikey:{data.key_id}", tenant_id=self.tenant_id, producer="goals",
-                            time=datetime.now(UTC), data=data)  # fmt: skip
-        await self.publish(GOALS_CHANGES.name, f"{self.tenant_id}:apikey:{data.key_id}", [env])
+        """A key of `role`, published as goals does, once the notifier accepts it."""
+        key, key_id = new_api_key(), f"key-{uuid.uuid4().hex[:8]}"
+        await self._publish_key(role, key, key_id)
         self.keys[role] = key
+        self.key_ids[key] = key_id
         await until(lambda: self._knows(key))
         return key
+
+    async def api_key_refused(self, role: str) -> int:
+        """Publish a key of `role` and return the status the API answers it once learned."""
+        key = new_api_key()
+        await self._publish_key(role, key, f"key-{uuid.uuid4().hex[:8]}")
+        answers: list[int] = []
+
+        async def learned() -> bool:
+            r = await self.api.get("/v1/notifications", headers=auth(key))
+            answers.append(r.status_code)
+            return r.status_code != 401
+
+        await until(learned)
+        return answers[-1]
+
+    async def revoke(self, key: str, role: str) -> None:
+        await self._publish_key(role, key, self.key_ids[key], revoked=True)
+
+        async def refused() -> bool:
+            return not await self._knows(key)
+
+        await until(refused)
 
     async def _knows(self, key: str) -> bool:
         r = await self.api.get("/v1/notifications", headers=auth(key))

@@ -70,6 +70,9 @@ async def test_roles_tenants_and_silences(
         sid = created.json()["id"]
         deleted = await api.delete(f"/v1/silences/{sid}", headers=auth(admin))
         missing = await api.delete(f"/v1/silences/{sid}", headers=auth(admin))
+        ingest = await h.api_key_refused("ingest")
+        await h.revoke(viewer, "viewer")
+        revoked = await api.get("/v1/notifications", headers=auth(viewer))
 
     assert ack.status_code == 200
     assert again.json()["acked_at"] == ack.json()["acked_at"]
@@ -78,6 +81,8 @@ async def test_roles_tenants_and_silences(
     assert refused.json()["error"]["errors"][0]["path"] == "ends_at"
     assert [s["matchers"] for s in listed] == [{"unit": "sales"}]
     assert (deleted.status_code, missing.status_code) == (204, 404)
+    assert ingest == 403
+    assert revoked.status_code == 401
 
 
 async def _has_rows(h: Harness, breach_id: str) -> bool:
