@@ -37,7 +37,7 @@ async def settled(h: Harness) -> None:
 
     async def nothing_pending() -> bool:
         rows = await h.rows(limit=1000)
-        return all(r["status"] in ("sent", "suppressed", "dead") for r in rows)
+        return all(r["status"] in ("sent", "suppressed", "dead", "cancelled") for r in rows)
 
     await until(nothing_pending)
 
@@ -144,3 +144,33 @@ async def test_review_reminders_at_each_offset_then_overdue_unless_held(
         "Overdue: quarterly-business-review was due 2026-03-31 and is not recorded as held",
         "Coming up: quarterly-business-review on 2026-06-30",
     ]
+
+
+async def test_reminders_already_planned_are_cancelled_by_an_ack_and_held_by_a_new_silence(
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer
+) -> None:
+    clock = FakeClock(T0)
+    doc = load()
+    doc["reviews"] = []
+    doc["alerts"]["routes"] = []  # the owner by email
+    settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
+    async with harness(infra, unique, settings, clock, {}) as h:
+        await h.strategy(doc)
+        admin = await h.api_key("admin")
+        acked = await h.breach("csat", "service", "sam")
+        quiet = await h.breach("engagement", "people", "jo")
+        await settled(h)
+        sender = h.notifier.sender
+        await h.notifier.runtime.supervisor.stop()  # from here on the test drives the sender
+        clock.advance(DAY)
+        assert await h.notifier.ticker.tick() == 2
+        await h.api.post(f"/v1/breaches/{acked}/ack", headers=auth(admin))
+        body = {"matchers": {"unit": "people"}, "ends_at": (T0 + 5 * DAY).isoformat()}
+        await h.api.post("/v1/silences", json=body, headers=auth(admin))
+        assert await sender.run_once() == 2
+        [cancelled] = await h.rows(breach_id=acked, kind="reminder")
+        [suppressed] = await h.rows(breach_id=quiet, kind="reminder")
+    assert (cancelled["status"], cancelled["last_error"]) == ("cancelled", "acknowledged")
+    assert suppressed["status"] == "suppressed"
+    assert suppressed["suppressed_by"].startswith("sil-")
+    assert len(smtp.messages) == 2  # the two opened notices only

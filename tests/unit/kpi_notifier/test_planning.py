@@ -3,6 +3,7 @@ from datetime import timedelta
 from kpi_notifier.directory import Match
 from kpi_notifier.planning import (
     escalation_due,
+    hold_back,
     plan_escalation,
     plan_opened,
     plan_reminder,
@@ -66,3 +67,14 @@ def test_escalation_after_the_routes_delay_to_the_parent_owner_once() -> None:
     assert [(p.kind, p.dedup_key) for p in planned] == [
         ("escalation", "brc-new-clients:escalation:email:morgan")
     ]
+
+
+def test_a_waiting_notice_is_held_back_after_an_ack_a_resolution_or_a_new_silence() -> None:
+    d, now = acme(), T0 + DAY
+    assert hold_back("reminder", breach(acked_at=T0), d, [], now) == ("cancelled", "acknowledged")
+    assert hold_back("escalation", breach(resolved_at=T0), d, [], now) == ("cancelled", "resolved")
+    assert hold_back("resolved", breach(resolved_at=T0), d, [], now) is None
+    assert hold_back("reminder", breach(), d, [], now) is None
+    s = Silence("s1", Match(units=frozenset({"sales"})), ends_at=now + DAY)
+    assert hold_back("breach", breach(), d, [s], now) == ("suppressed", "s1")
+    assert hold_back("test", None, d, [s], now) is None

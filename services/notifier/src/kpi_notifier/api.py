@@ -57,7 +57,7 @@ def commands(request: Request) -> Commands:
 
 
 Cmd = Annotated[Commands, Depends(commands)]
-Status = Literal["pending", "sending", "sent", "dead", "suppressed"]
+Status = Literal["pending", "sending", "sent", "dead", "suppressed", "cancelled"]
 
 
 @router.get("/notifications")

@@ -146,6 +146,19 @@ class Deliveries:
             values["attempts"] = t.c.attempts - 1
         await self._set(row_id, lease_until=None, **values)
 
+    async def mark_held_back(self, row_id: int, status: str, reason: str) -> None:
+        """Not sent after all (`cancelled` or `suppressed`); the claim's attempt is undone."""
+        suppressed_by = reason if status == "suppressed" else None
+        last_error = None if status == "suppressed" else reason
+        await self._set(
+            row_id,
+            status=status,
+            suppressed_by=suppressed_by,
+            last_error=last_error,
+            lease_until=None,
+            attempts=t.c.attempts - 1,
+        )
+
     async def mark_dead(self, row_id: int, error: str) -> None:
         await self._set(row_id, status="dead", last_error=error, lease_until=None)
 

@@ -116,3 +116,24 @@ def plan_escalation(
     silence = silenced_by(directory, silences, breach, now)
     to = [Recipient(kind="email", to=target)]
     return _plan(breach, "escalation", "escalation", to, silence, escalated_to=target)
+
+
+BREACH_KINDS = ("breach", "reminder", "escalation", "resolved")
+
+
+def hold_back(
+    kind: str,
+    breach: Breach | None,
+    directory: Directory,
+    silences: Iterable[Silence],
+    now: datetime,
+) -> tuple[str, str] | None:
+    """Checked again just before sending, since rows can wait (digest window, retries):
+    a reminder or escalation of a breach acknowledged or resolved meanwhile is `cancelled`;
+    a breach notice under a silence created meanwhile is `suppressed`. None: send it."""
+    if breach is None or kind not in BREACH_KINDS:
+        return None
+    if kind in ("reminder", "escalation") and (breach.acked_at or breach.resolved_at):
+        return "cancelled", "acknowledged" if breach.acked_at else "resolved"
+    silence = silenced_by(directory, silences, breach, now)
+    return ("suppressed", silence.id) if silence else None

@@ -21,9 +21,12 @@ from kpi_notifier.channels import ChannelSender, DeliveryError, Destination, Mes
 from kpi_notifier.config import SERVICE, Settings
 from kpi_notifier.deliveries import Claimed, Deliveries, digest_groups
 from kpi_notifier.destinations import destination, message_context
+from kpi_notifier.directory import Directory
 from kpi_notifier.messages import Messages
 from kpi_notifier.models import outbox
+from kpi_notifier.planning import hold_back
 from kpi_notifier.repository import Repository
+from kpi_notifier.routing import Silence
 
 log = get_logger(__name__)
 Clock = Callable[[], datetime]
@@ -76,9 +79,31 @@ class Sender:
         lease = now + timedelta(seconds=self._settings.send_lease_s)
         async with unit_of_work(self._sessions) as session:
             claimed = await Deliveries(session).claim(now, lease, self._batch)
-        for group in digest_groups(claimed):
+            wanted = await self._screen(session, claimed, now)
+        for group in digest_groups(wanted):
             await self._deliver(group)
         return len(claimed)
+
+    async def _screen(
+        self, session: AsyncSession, claimed: list[Claimed], now: datetime
+    ) -> list[Claimed]:
+        """Drop breach notices that an ack, a resolution or a new silence made moot."""
+        repo, wanted = Repository(session), []
+        tenants: dict[str, tuple[Directory, list[Silence]]] = {}
+        for item in claimed:
+            row = item.row
+            breach = await repo.breach(row.tenant_id, row.breach_id) if row.breach_id else None
+            if breach is not None and row.tenant_id not in tenants:
+                silences = await repo.active_silences(row.tenant_id, now)
+                tenants[row.tenant_id] = (await repo.directory(row.tenant_id), silences)
+            directory, silences = tenants.get(row.tenant_id, (Directory(), []))
+            verdict = hold_back(row.kind, breach, directory, silences, now)
+            if verdict is None:
+                wanted.append(item)
+            else:
+                log.info("notification held back", dedup_key=row.dedup_key, status=verdict[0])
+                await Deliveries(session).mark_held_back(row.id, *verdict)
+        return wanted
 
     async def _deliver(self, items: list[Claimed]) -> None:
         """One message for `items`: a single notice, or a digest of one person's breaches."""
