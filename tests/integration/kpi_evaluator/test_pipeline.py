@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from kpi_evaluator.config import Settings
+from sqlalchemy import text
 
 from tests.integration.kpi_evaluator.conftest import (
     Clock,
@@ -146,6 +147,7 @@ async def test_each_aggregation_target_form_and_direction(settings: Settings) ->
         assert margin["actual"] == (350 - 70) / 350
         assert margin["status"] == "on_track"
         await check_scorecard_and_series(app, tenant)
+        await check_grafana_views(app, tenant)
         scrape = (await app.client.get("/metrics")).text
         assert _gauge(scrape, 'evaluator_kpis{status="off_track"}') >= 1  # ar-days
         assert _gauge(scrape, 'evaluator_kpis{status="at_risk"}') >= 2  # new-clients, leads
@@ -177,6 +179,25 @@ async def check_scorecard_and_series(app: Running, tenant: Tenant) -> None:
     other = await app.client.get("/v1/kpis/nope/status", headers=tenant.auth)
     assert other.status_code == 404
     assert (await app.client.get("/v1/scorecard")).status_code == 401
+
+
+async def check_grafana_views(app: Running, tenant: Tenant) -> None:
+    async with app.parts.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            text("""SELECT period_key, actual, target, status FROM evaluator.v_kpi_series
+                    WHERE tenant_id = :t AND kpi_id = 'qualified-leads' ORDER BY time"""),
+            {"t": tenant.tenant_id},
+        )
+        # 2025-Q4 is the period before the current one, evaluated by the tick: no data
+        assert [tuple(r) for r in rows] == [
+            ("2025-Q4", None, None, "no_data"),
+            ("2026-Q1", 95, 200, "at_risk"),
+            ("2026-Q2", 1, 150, "on_track"),  # not started yet: nothing expected so far
+        ]
+        current = await conn.execute(text("SELECT * FROM evaluator.v_kpi_status LIMIT 0"))
+        assert {"title", "unit", "perspective", "status", "score", "breached"} <= set(
+            current.keys()
+        )
 
 
 def _gauge(scrape: str, name: str) -> float:

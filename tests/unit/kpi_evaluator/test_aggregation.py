@@ -38,3 +38,20 @@ def test_empty_and_unknown() -> None:
     assert merge_all([]) is None
     with pytest.raises(ValueError, match="unknown aggregation"):
         AggState.of(1.0, T0, "x").value("median")
+
+
+def test_folding_skips_a_time_the_calendar_cannot_place_instead_of_failing() -> None:
+    from kpi_evaluator.definitions import Strategy
+    from kpi_evaluator.folding import Observation, fold
+
+    from tests.support import strategy_events
+
+    nodes = {(t, i): d for t, i, d in strategy_events.nodes(strategy_events.load())}
+    nodes[("organization", "organization")] = {"name": "x", "fiscal_year_start": "04-01"}
+    strategy = Strategy.build("t", nodes)
+    ancient = datetime(1, 1, 2, tzinfo=UTC)  # fiscal year 0 does not exist
+    good = Observation("t", "a", "erp.expense.posted", 5.0, T0, {}, T0)
+    bad = Observation("t", "b", "erp.expense.posted", 7.0, ancient, {}, T0)
+    folded = fold([good, bad], {"t": strategy})
+    assert folded.unplaceable == 1
+    assert [s.total for s in folded.deltas.values()] == [5.0]

@@ -78,6 +78,7 @@ class Folded:
     acc: dict[BucketKey, _Acc] = field(default_factory=dict)
     touched: dict[PeriodRef, Bucket] = field(default_factory=dict)
     seen: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    unplaceable: int = 0
 
     @property
     def deltas(self) -> dict[BucketKey, AggState]:
@@ -114,7 +115,11 @@ def _fold_one(out: Folded, obs: Observation, strategy: Strategy) -> None:
         )
         if value is None:
             continue
-        bucket = strategy.calendar.bucket(kpi.period_kind, obs.time)
+        try:
+            bucket = strategy.calendar.bucket(kpi.period_kind, obs.time)
+        except (ValueError, OverflowError):  # a date the calendar cannot place (year 1)
+            out.unplaceable += 1
+            continue
         out.add((obs.tenant_id, kpi.id, component, bucket.key), value, obs.time, obs.event_id)
         out.touched[(obs.tenant_id, kpi.id, bucket.key)] = bucket
         out.saw(obs.tenant_id, kpi.id, obs.received_at)

@@ -6,6 +6,10 @@ from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS = Counter("evaluator_events_processed_total", "Metric events applied (first time seen)")
 DUPLICATES = Counter("evaluator_events_duplicate_total", "Metric events dropped as already seen")
+UNPLACEABLE = Counter(
+    "evaluator_events_unplaceable_total",
+    "Event/KPI pairs skipped because the event time fits no period of the calendar",
+)
 BATCH_SECONDS = Histogram(
     "evaluator_batch_duration_seconds",
     "Time to apply one consumer batch, offsets included",

@@ -24,7 +24,7 @@ from kpi_evaluator.calendar import Bucket
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.evaluation import Evaluator, Ref
 from kpi_evaluator.folding import PeriodRef, dedup, fold, observation_of
-from kpi_evaluator.metrics import BATCH_SECONDS, DUPLICATES, EVENTS, LATENCY
+from kpi_evaluator.metrics import BATCH_SECONDS, DUPLICATES, EVENTS, LATENCY, UNPLACEABLE
 from kpi_evaluator.strategy import StrategyCache
 
 Clock = Callable[[], datetime]
@@ -77,6 +77,7 @@ class MetricsHandler:
         self._on_commit()
         EVENTS.inc(len(fresh))
         DUPLICATES.inc(len(observations) - len(fresh))
+        UNPLACEABLE.inc(folded.unplaceable)
         BATCH_SECONDS.observe(time.perf_counter() - started)
         for obs in fresh[-1:]:
             LATENCY.set(max(0.0, (now - obs.received_at).total_seconds()))
