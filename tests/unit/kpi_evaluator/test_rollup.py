@@ -51,6 +51,13 @@ def test_balanced_scorecard_per_unit_and_perspective() -> None:
     assert sorted(k["id"] for k in card["kpis"]) == ["new-clients", "revenue-amer", "revenue-emea"]
     units = {u["unit"]: u for u in card["units"]}
     assert units["sales-amer"]["score"] == pytest.approx(0.8)
+    # sales holds new-clients itself and the two regions below it
+    assert units["sales"]["kpis"] == 3
+    assert units["sales"]["score"] == pytest.approx((0.9 + 0.8 + 1.0) / 3)
+    sales = {p["perspective"]: p["score"] for p in units["sales"]["perspectives"]}
+    assert sales == {"customer": pytest.approx(0.9), "financial": pytest.approx(0.9)}
+    acme = {u["unit"]: u for u in scorecard(STRATEGY, RESULTS)["units"]}["acme"]
+    assert acme["kpis"] == 14
     assert card["score"] == pytest.approx((0.9 + 0.8 + 1.0) / 3)
     perspectives = {p["perspective"]: p for p in scorecard(STRATEGY, RESULTS)["perspectives"]}
     assert perspectives["financial"]["score"] == pytest.approx((1 + 1 + 0.8) / 3)

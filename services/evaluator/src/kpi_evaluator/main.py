@@ -24,6 +24,17 @@ from kpi_evaluator.strategy import GoalsChangesHandler, StrategyCache
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+class RelayWaker:
+    """Holds the outbox relay once Kafka is up; wakes it after commits that wrote rows."""
+
+    def __init__(self) -> None:
+        self.relay: OutboxRelay | None = None
+
+    def __call__(self) -> None:
+        if self.relay is not None:
+            self.relay.notify()
+
+
 @dataclass
 class Parts:
     """What the lifespan starts; kept on `app.state.parts` for tests and the API."""
@@ -32,7 +43,17 @@ class Parts:
     strategies: StrategyCache
     loops: ConsumerLoops
     ticker: Ticker
-    relay: OutboxRelay | None = None
+    waker: RelayWaker
+
+
+def _evaluator(runtime: ServiceRuntime, settings: Settings) -> Evaluator:
+    config = EvaluationConfig(
+        status_topic=runtime.topic(KPI_STATUS.name),
+        breaches_topic=runtime.topic(KPI_BREACHES.name),
+        stale_after=settings.stale_after,
+        policy=BreachPolicy(settings.breach_on, settings.breach_for, settings.breach_hysteresis),
+    )
+    return Evaluator(config, outbox)
 
 
 def build(settings: Settings, clock: Clock) -> Parts:
@@ -44,37 +65,30 @@ def build(settings: Settings, clock: Clock) -> Parts:
         pool_size=settings.db_pool_size,
     )
     strategies = StrategyCache(runtime.engine)
-    config = EvaluationConfig(
-        status_topic=runtime.topic(KPI_STATUS.name),
-        breaches_topic=runtime.topic(KPI_BREACHES.name),
-        stale_after=settings.stale_after,
-        policy=BreachPolicy(settings.breach_on, settings.breach_for, settings.breach_hysteresis),
-    )
-    evaluator = Evaluator(config, outbox)
-    parts = Parts(runtime, strategies, None, None)  # type: ignore[arg-type]
-    notify = lambda: parts.relay.notify() if parts.relay else None  # noqa: E731
+    evaluator = _evaluator(runtime, settings)
+    waker = RelayWaker()
     strategy_group, metrics_group = group_ids(settings)
-    goals = GoalsChangesHandler(runtime.sessions, strategy_group)
-    metrics = MetricsHandler(runtime.sessions, strategies, evaluator, metrics_group, clock, notify)
-    parts.loops = ConsumerLoops(runtime, settings, goals, metrics)
-    parts.ticker = Ticker(runtime.sessions, strategies, evaluator, clock, settings.tick_s, notify)
-    goals.on_change = parts.ticker.notify  # a new target or KPI shows without waiting
-    return parts
+    ticker = Ticker(runtime.sessions, strategies, evaluator, clock, settings.tick_s, waker)
+    # a strategy change wakes the tick, so a new target or KPI shows without waiting
+    goals = GoalsChangesHandler(runtime.sessions, strategy_group, ticker.notify)
+    metrics = MetricsHandler(runtime.sessions, strategies, evaluator, metrics_group, clock, waker)
+    loops = ConsumerLoops(runtime, settings, goals, metrics)
+    return Parts(runtime, strategies, loops, ticker, waker)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     settings = settings or Settings()
     parts = build(settings, clock)
-    runtime = parts.runtime
+    runtime, loops, ticker = parts.runtime, parts.loops, parts.ticker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         app.state.runtime = runtime
         sup = runtime.supervisor
-        sup.spawn("goals-changes", parts.loops.goals)
-        sup.spawn("metrics-events", parts.loops.metrics)
-        sup.spawn("tick", parts.ticker.run)
+        sup.spawn("goals-changes", loops.goals)
+        sup.spawn("metrics-events", loops.metrics)
+        sup.spawn("tick", ticker.run)
         sup.spawn("outbox-relay", lambda: _relay(parts))
         try:
             yield
@@ -96,10 +110,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 async def _relay(parts: Parts) -> None:
     runtime = parts.runtime
     await runtime.kafka.connected.wait()
-    parts.relay = OutboxRelay(
+    relay = OutboxRelay(
         engine=runtime.engine, table=outbox, producer=runtime.kafka.producer, service=SERVICE
     )
-    await parts.relay.run()
+    parts.waker.relay = relay
+    await relay.run()
 
 
 def run() -> None:

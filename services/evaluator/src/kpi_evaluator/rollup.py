@@ -4,7 +4,8 @@
 - A success factor, objective or goal scores the weighted mean of its children that have a
   score: KPIs linked to it by `so_that` (weight: the KPI's `weight`, default 1) and nodes
   that `support` it (weight 1). A node without any scored child has no score.
-- Per unit and per perspective: the mean score of the KPIs there, and a count by status.
+- Per unit (the KPIs of the unit and of the units below it, split by perspective too: a
+  balanced scorecard per unit) and per perspective: the mean KPI score and a count by status.
   A KPI's perspective is its own, else that of the goal at the end of its so-that chain.
 """
 
@@ -123,12 +124,23 @@ class Scorecard:
         goals = sorted(nid for (t, nid) in self.s.nodes if t == "goal")
         return [n for g in goals if (n := self.node("goal", g, frozenset({g}))) is not None]
 
-    def summary(self, key: str) -> list[dict[str, Any]]:
+    def by_perspective(self, kpis: list[str] | None = None) -> list[dict[str, Any]]:
         groups: dict[str, list[str]] = {}
-        for kpi in sorted(self.kpis):
-            name = self.s.kpis[kpi].text("unit") if key == "unit" else perspective_of(self.s, kpi)
-            groups.setdefault(name or "(none)", []).append(kpi)
-        return [self._group(key, name, ids) for name, ids in sorted(groups.items())]
+        for kpi in sorted(self.kpis if kpis is None else kpis):
+            groups.setdefault(perspective_of(self.s, kpi) or "(none)", []).append(kpi)
+        return [self._group("perspective", name, ids) for name, ids in sorted(groups.items())]
+
+    def by_unit(self) -> list[dict[str, Any]]:
+        """One balanced scorecard per unit: the KPIs of the unit and of the units below it."""
+        out = []
+        for unit in sorted(nid for (t, nid) in self.s.nodes if t == "unit"):
+            below = unit_subtree(self.s, unit)
+            ids = [k for k in sorted(self.kpis) if self.s.kpis[k].text("unit") in below]
+            if ids:
+                out.append(
+                    {**self._group("unit", unit, ids), "perspectives": self.by_perspective(ids)}
+                )
+        return out
 
     def _group(self, key: str, name: str, ids: list[str]) -> dict[str, Any]:
         results = [self.results.get(i) for i in ids]
@@ -153,7 +165,7 @@ def scorecard(
         "unit": unit,
         "score": _mean(scored),
         "goals": card.tree(),
-        "units": card.summary("unit"),
-        "perspectives": card.summary("perspective"),
+        "units": card.by_unit(),
+        "perspectives": card.by_perspective(),
         "kpis": [card._kpi_leaf(k) for k in sorted(kpis)],
     }
