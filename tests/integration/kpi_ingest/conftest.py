@@ -52,7 +52,17 @@ async def running_app(settings: Settings, **kwargs: Any) -> AsyncIterator[httpx.
     async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            await _wait_ready(client)
             yield client
+
+
+async def _wait_ready(client: httpx.AsyncClient) -> None:
+    """Like a load balancer: send traffic only once /readyz says Postgres and Kafka are up."""
+
+    async def ready() -> bool:
+        return (await client.get("/readyz")).status_code == 200
+
+    await wait_until(ready, 60)
 
 
 @pytest.fixture

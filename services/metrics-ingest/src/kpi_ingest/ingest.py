@@ -122,12 +122,13 @@ class Intake:
 
 async def probe_kafka(kafka: ProducerHandle, gate: KafkaGate, every_s: float) -> None:
     """Open the gate while the broker answers, close it while it does not."""
+    await kafka.connected.wait()
     while True:
-        await asyncio.sleep(every_s)
         if await kafka.reachable():
             gate.open()
         else:
             gate.close(time.monotonic())
+        await asyncio.sleep(every_s)
 
 
 async def prune_loop(
@@ -138,8 +139,8 @@ async def prune_loop(
 ) -> None:
     """Forget claims older than the dedup horizon, in batches."""
     while True:
-        await prune_once(sessions, clock() - horizon)
         await asyncio.sleep(every_s)
+        await prune_once(sessions, clock() - horizon)
 
 
 async def prune_once(sessions: async_sessionmaker[AsyncSession], before: datetime) -> int:

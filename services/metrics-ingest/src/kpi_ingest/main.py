@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         await keys.refresh()
-        _spawn_loops(runtime, settings, keys, gate)
+        _spawn_loops(runtime, settings, keys, gate, clock)
         app.state.runtime = runtime
         try:
             yield
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
 
 def _spawn_loops(
-    runtime: ServiceRuntime, settings: Settings, keys: KeyCache, gate: KafkaGate
+    runtime: ServiceRuntime, settings: Settings, keys: KeyCache, gate: KafkaGate, clock: Clock
 ) -> None:
     horizon = timedelta(days=settings.dedup_horizon_days)
     sup = runtime.supervisor
@@ -75,7 +75,7 @@ def _spawn_loops(
     sup.spawn("kafka-probe", lambda: probe_kafka(runtime.kafka, gate, settings.kafka_probe_s))
     sup.spawn(
         "dedup-prune",
-        lambda: prune_loop(runtime.sessions, horizon, settings.dedup_prune_interval_s),
+        lambda: prune_loop(runtime.sessions, horizon, settings.dedup_prune_interval_s, clock),
     )
 
 
@@ -92,8 +92,8 @@ async def _consume_goals(runtime: ServiceRuntime, keys: KeyCache) -> None:
         handler=GoalsChangesHandler(runtime.sessions, keys),
         service=SERVICE,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         await consumer.run()
     finally:
         await consumer.stop()
