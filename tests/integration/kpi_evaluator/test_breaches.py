@@ -161,3 +161,28 @@ async def test_a_new_target_is_applied_without_waiting_for_events_or_the_tick(
             return bool(row["target"] == 46 and row["status"] == "on_track")
 
         await wait_until(on_pace)
+
+
+async def test_breaches_on_at_risk_when_configured(infra: Infra, settings: Settings) -> None:
+    clock = Clock(datetime(2026, 2, 15, tzinfo=UTC))
+    strict = make_settings(infra, settings.topic_prefix, breach_on="at_risk")
+    async with running_app(strict, clock) as app:
+        tenant = await start(app, strict)
+        # 23 against 25 expected: p = 0.92 -> at_risk, which now opens a warning breach
+        await send_metrics(strict, deals(tenant.tenant_id, 23, "2026-01-20T10:00:00+00:00"))
+        await app.wait_consumed(23)
+        row = await status(app, tenant, "new-clients", "2026-Q1")
+        assert (row["status"], row["breach_id"] is not None) == ("at_risk", True)
+        topic = f"{strict.topic_prefix}{KPI_BREACHES.name}"
+
+        async def opened() -> list[Any]:
+            envs = await read_topic(strict.kafka_bootstrap, topic)
+            return [e for e in envs if e.tenant_id == tenant.tenant_id]
+
+        async def one() -> bool:
+            return len(await opened()) == 1
+
+        await wait_until(one)
+        (event,) = await opened()
+        assert (event.data["severity"], event.data["status"]) == ("warning", "at_risk")
+        assert event.data["breach_id"] == row["breach_id"]

@@ -102,11 +102,19 @@ async def status(app: Running, tenant: Tenant, kpi: str, period: str) -> dict[st
 
 
 async def start(app: Running, settings: Settings, doc: dict[str, Any] | None = None) -> Tenant:
+    """Publish the strategy and wait until all of it (organization included) is known."""
+    doc = doc or strategy_events.load()
     tenant = await publish_strategy(settings, doc)
 
     async def known() -> bool:
         r = await app.client.get("/v1/kpis/revenue/status", headers=tenant.auth)
-        return r.status_code == 200
+        strategy = await app.parts.strategies.get(tenant.tenant_id)
+        complete = strategy is not None and len(strategy.kpis) == len(doc["kpis"])
+        return bool(
+            r.status_code == 200
+            and complete
+            and strategy.node("organization", "organization") == doc["organization"]
+        )
 
     await wait_until(known)
     return tenant

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from kpi_evaluator.actuals import actual, needed, window
+from kpi_evaluator.actuals import actual, needed, orphans, window
 from kpi_evaluator.aggregation import AggState
 from kpi_evaluator.definitions import Strategy
 
@@ -68,3 +68,15 @@ def test_ratio_and_formula_over_other_kpis() -> None:
     assert actual(S, S.kpis["r"], month, states) == 0.25  # 3 / 12
     assert needed(S, S.kpis["f"], month) == {("a", "2026-03"), ("b", "2026-03")}
     assert actual(S, S.kpis["f"], month, {}) is None
+
+
+def test_rows_left_by_an_older_calendar_or_a_deleted_kpi_are_orphans() -> None:
+    month = S.calendar.bucket("month", datetime(2026, 3, 10, tzinfo=UTC))
+    utc_month = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+    rows = [
+        ("a", "2026-03", month.start, month.end),  # Berlin month: current
+        ("b", "2026-03", *utc_month),  # the same key on an older (UTC) calendar
+        ("gone", "2026-03", month.start, month.end),  # a deleted KPI
+        ("a", "2026-Q1", month.start, month.end),  # a period kind the KPI no longer has
+    ]
+    assert orphans(S, rows) == [("b", "2026-03"), ("gone", "2026-03"), ("a", "2026-Q1")]

@@ -7,7 +7,7 @@ the day buckets of the last N days.
 """
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kpi_evaluator.aggregation import AggState, merge_all
 from kpi_evaluator.calendar import Bucket
@@ -117,3 +117,28 @@ def dependents(strategy: Strategy, kpi_ids: set[str]) -> list[KpiDef]:
         out.update(found)
         frontier = set(found)
     return list(out.values())
+
+
+def orphans(
+    strategy: Strategy, rows: list[tuple[str, str, datetime, datetime]]
+) -> list[tuple[str, str]]:
+    """Status rows that no longer match the strategy: their KPI is gone, or their period key
+    has other bounds on the current calendar / period definition (a changed fiscal year
+    start, time zone or KPI period)."""
+    out = []
+    for kpi_id, key, start, end in rows:
+        kpi = strategy.kpis.get(kpi_id)
+        if kpi is None or _bounds(strategy, kpi, key) != (start, end):
+            out.append((kpi_id, key))
+    return out
+
+
+def _bounds(strategy: Strategy, kpi: KpiDef, key: str) -> tuple[datetime, datetime] | None:
+    try:
+        kind, bucket = strategy.calendar.parse(key)
+    except ValueError:
+        return None
+    if kind != kpi.period_kind:
+        return None
+    span = window(strategy, kpi, bucket)
+    return span.start, span.end

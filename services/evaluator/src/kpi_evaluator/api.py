@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request, Response
 from kpi_common.apikeys import bearer_token, hash_api_key
 from kpi_common.errors import Invalid, NotFound, Unauthorized
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kpi_evaluator import health, status_repo, strategy_repo
+from kpi_evaluator.actuals import window
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.pipeline import Clock
 from kpi_evaluator.rollup import KpiResult, scorecard
@@ -56,6 +57,23 @@ def _result(row: StatusRow) -> KpiResult:
     )
 
 
+async def rows_at(conn: AsyncConnection, strategy: Strategy, at: datetime) -> dict[str, StatusRow]:
+    """Each KPI's row for its period containing `at` on the CURRENT calendar (a row left by an
+    older calendar or period definition is never shown)."""
+    spans = {
+        k.id: window(strategy, k, strategy.calendar.bucket(k.period_kind, at))
+        for k in strategy.kpis.values()
+    }
+    keys = {span.key for span in spans.values()}
+    stored = await status_repo.load(conn, strategy.tenant_id, spans, keys)
+    return {
+        kpi: row
+        for kpi, span in spans.items()
+        if (row := stored.get((kpi, span.key))) is not None
+        and (row.period_start, row.period_end) == (span.start, span.end)
+    }
+
+
 def install(app: FastAPI, deps: Deps) -> None:
     @app.middleware("http")
     async def health_at_scrape(
@@ -97,8 +115,8 @@ def install(app: FastAPI, deps: Deps) -> None:
         if unit is not None and strategy.node("unit", unit) is None:
             raise NotFound(f"unit {unit}")
         async with deps.engine.connect() as conn:
-            rows = await status_repo.current(conn, strategy.tenant_id, at_of(strategy, period))
-        results = {r.kpi_id: _result(r) for r in rows if r.kpi_id in strategy.kpis}
+            rows = await rows_at(conn, strategy, at_of(strategy, period))
+        results = {kpi: _result(r) for kpi, r in rows.items()}
         return {"period": period, **scorecard(strategy, results, unit)}
 
     @app.get("/v1/kpis/{kpi_id}/status")
@@ -108,8 +126,7 @@ def install(app: FastAPI, deps: Deps) -> None:
         if kpi_id not in strategy.kpis:
             raise NotFound(f"KPI {kpi_id}")
         async with deps.engine.connect() as conn:
-            rows = await status_repo.current(conn, strategy.tenant_id, at_of(strategy, period))
-        row = next((r for r in rows if r.kpi_id == kpi_id), None)
+            row = (await rows_at(conn, strategy, at_of(strategy, period))).get(kpi_id)
         if row is None:
             return {"kpi_id": kpi_id, "status": "no_data", "actual": None, "score": None}
         return _row_json(row)

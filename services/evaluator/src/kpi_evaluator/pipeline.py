@@ -19,7 +19,8 @@ from kpi_common.db import unit_of_work
 from kpi_common.kafka import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kpi_evaluator import buckets_repo, strategy_repo
+from kpi_evaluator import buckets_repo, status_repo, strategy_repo
+from kpi_evaluator.actuals import orphans
 from kpi_evaluator.calendar import Bucket
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.evaluation import Evaluator, Ref
@@ -114,7 +115,8 @@ class Ticker:
         self._on_commit = on_commit
         self._wake = asyncio.Event()
 
-    async def tick_once(self, tenants: Iterable[str] | None = None) -> None:
+    async def tick_once(self, tenants: Iterable[str] | None = None, cleanup: bool = True) -> None:
+        """Re-evaluate; with `cleanup`, first drop status rows the strategy no longer has."""
         now = self._clock()
         strategies = await (
             self._strategies.get_many(list(tenants))
@@ -123,6 +125,9 @@ class Ticker:
         )
         for strategy in strategies.values():
             async with unit_of_work(self._sessions) as session:
+                if cleanup:
+                    stale = orphans(strategy, await status_repo.bounds(session, strategy.tenant_id))
+                    await status_repo.delete(session, strategy.tenant_id, stale)
                 await self._evaluator.run(session, strategy, periods_to_tick(strategy, now), now)
         self._on_commit()
 
@@ -131,8 +136,10 @@ class Ticker:
         self._wake.set()
 
     async def run(self) -> None:
+        cleanup = True  # at start and after each strategy change
         while True:
             self._wake.clear()
-            await self.tick_once()
+            await self.tick_once(cleanup=cleanup)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval_s)
+            cleanup = self._wake.is_set()

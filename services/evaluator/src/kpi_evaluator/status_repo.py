@@ -97,15 +97,24 @@ async def save(session: AsyncSession, rows: Sequence[StatusRow]) -> None:
         await session.execute(_SAVE, [r.as_params() for r in ordered])
 
 
-async def current(conn: Executor, tenant_id: str, at: datetime) -> list[StatusRow]:
-    """Each KPI's row for its period containing `at` (a rolling KPI: the window ending then)."""
+async def bounds(conn: Executor, tenant_id: str) -> list[tuple[str, str, datetime, datetime]]:
+    """(kpi, period key, start, end) of every stored row of the tenant."""
     rows = await conn.execute(
-        text(f"""SELECT DISTINCT ON (kpi_id) {COLUMNS} FROM evaluator.kpi_status
-                 WHERE tenant_id = :t AND period_start <= :at AND :at < period_end
-                 ORDER BY kpi_id, period_end"""),
-        {"t": tenant_id, "at": at},
+        text("""SELECT kpi_id, period_key, period_start, period_end FROM evaluator.kpi_status
+                WHERE tenant_id = :t"""),
+        {"t": tenant_id},
     )
-    return [_row(tuple(r)) for r in rows]
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def delete(session: AsyncSession, tenant_id: str, refs: Sequence[tuple[str, str]]) -> None:
+    if refs:
+        await session.execute(
+            text("""DELETE FROM evaluator.kpi_status
+                    WHERE tenant_id = :t AND (kpi_id, period_key) IN
+                      (SELECT * FROM unnest(CAST(:k AS text[]), CAST(:p AS text[])))"""),
+            {"t": tenant_id, "k": [r[0] for r in refs], "p": [r[1] for r in refs]},
+        )
 
 
 async def series(
