@@ -52,6 +52,18 @@ def with_dependents(strategy: Strategy, refs: Iterable[Ref]) -> list[Ref]:
     return list(out.values())
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """What one evaluation reads, loaded in three queries."""
+
+    states: Mapping[BucketKey, AggState]
+    last_seen: Mapping[str, datetime]
+    stored: Mapping[tuple[str, str], StatusRow]
+
+
+Outgoing = tuple[str, str, Envelope]
+
+
 class Evaluator:
     def __init__(self, config: EvaluationConfig, outbox: Table) -> None:
         self._config = config
@@ -64,97 +76,89 @@ class Evaluator:
         todo = with_dependents(strategy, refs)
         if not todo:
             return []
-        tenant = strategy.tenant_id
-        await session.execute(_LOCK, {"k": zlib.crc32(f"evaluator:{tenant}".encode())})
-        pairs = set().union(*(needed(strategy, k, b) for k, b in todo))
-        states = await buckets_repo.load_states(
-            session, tenant, {p[0] for p in pairs}, {p[1] for p in pairs}
-        )
-        seen = await buckets_repo.last_seen(session, tenant)
-        stored = await status_repo.load(
-            session, tenant, {k.id for k, _ in todo}, {b.key for _, b in todo}
-        )
+        lock = zlib.crc32(f"evaluator:{strategy.tenant_id}".encode())
+        await session.execute(_LOCK, {"k": lock})
+        inputs = await _load(session, strategy, todo)
         rows: list[StatusRow] = []
-        events: list[tuple[str, str, Envelope]] = []
+        events: list[Outgoing] = []
         for kpi, bucket in todo:
-            ev = self._judge(strategy, kpi, bucket, states, seen.get(kpi.id), now)
-            row, out = self._transition(
-                strategy,
-                kpi,
-                window(strategy, kpi, bucket),
-                ev,
-                stored.get((kpi.id, bucket.key)),
-                now,
-            )
+            row, out = self._evaluate_one(strategy, kpi, bucket, inputs, now)
             rows.append(row)
             events.extend(out)
         await status_repo.save(session, rows)
         await add_to_outbox(session, self._outbox, events)
         return rows
 
-    def _judge(
-        self,
-        strategy: Strategy,
-        kpi: KpiDef,
-        bucket: Bucket,
-        states: Mapping[BucketKey, AggState],
-        last_seen: datetime | None,
-        now: datetime,
-    ) -> Evaluation:
-        value = actual(strategy, kpi, bucket, states)
-        target = target_for(kpi.definition, bucket.key)
+    def _evaluate_one(
+        self, strategy: Strategy, kpi: KpiDef, bucket: Bucket, inputs: _Inputs, now: datetime
+    ) -> tuple[StatusRow, list[Outgoing]]:
         span = window(strategy, kpi, bucket)
-        return evaluate(
+        ev = evaluate(
             judged(kpi),
-            target,
-            value,
+            target_for(kpi.definition, bucket.key),
+            actual(strategy, kpi, bucket, inputs.states),
             span,
             now,
-            last_seen=last_seen,
+            last_seen=inputs.last_seen.get(kpi.id),
             stale_after=self._config.stale_after,
         )
+        previous = inputs.stored.get((kpi.id, bucket.key))
+        old = previous.breach if previous else BreachState()
+        ref = (strategy.tenant_id, kpi.id, span.key)
+        breach, change = step(old, ev, now, self._config.policy, ref)
+        row = _row(strategy.tenant_id, kpi.id, span, ev, now, breach)
+        changed = previous is None or previous.status != ev.status
+        return row, self._events(strategy, kpi, row, changed, change, old)
 
-    def _transition(
+    def _events(
         self,
         strategy: Strategy,
         kpi: KpiDef,
-        bucket: Bucket,
-        ev: Evaluation,
-        previous: StatusRow | None,
-        now: datetime,
-    ) -> tuple[StatusRow, list[tuple[str, str, Envelope]]]:
-        old = previous.breach if previous else BreachState()
-        ref = (strategy.tenant_id, kpi.id, bucket.key)
-        breach, change = step(old, ev, now, self._config.policy, ref)
-        row = StatusRow(
-            strategy.tenant_id,
-            kpi.id,
-            bucket.key,
-            bucket.start,
-            bucket.end,
-            ev.actual,
-            ev.target,
-            ev.expected,
-            ev.forecast,
-            ev.status,
-            ev.score,
-            now,
-            breach,
-        )
+        row: StatusRow,
+        status_changed: bool,
+        change: str | None,
+        old: BreachState,
+    ) -> list[Outgoing]:
         key = f"{strategy.tenant_id}:{kpi.id}"
-        out: list[tuple[str, str, Envelope]] = []
-        if previous is None or previous.status != ev.status:
+        now = row.evaluated_at
+        out: list[Outgoing] = []
+        if status_changed:
             out.append((self._config.status_topic, key, status_event(row)))
         if change == "opened":
-            out.append(
-                (
-                    self._config.breaches_topic,
-                    key,
-                    breach_event(strategy, kpi, row, breach, now, None),
-                )
-            )
+            event = breach_event(strategy, kpi, row, row.breach, now, None)
+            out.append((self._config.breaches_topic, key, event))
         elif change == "resolved":
-            out.append(
-                (self._config.breaches_topic, key, breach_event(strategy, kpi, row, old, now, now))
-            )
-        return row, out
+            event = breach_event(strategy, kpi, row, old, now, now)
+            out.append((self._config.breaches_topic, key, event))
+        return out
+
+
+async def _load(session: AsyncSession, strategy: Strategy, todo: list[Ref]) -> _Inputs:
+    tenant = strategy.tenant_id
+    pairs = set().union(*(needed(strategy, k, b) for k, b in todo))
+    kpis, keys = {p[0] for p in pairs}, {p[1] for p in pairs}
+    states = await buckets_repo.load_states(session, tenant, kpis, keys)
+    seen = await buckets_repo.last_seen(session, tenant)
+    refs = {k.id for k, _ in todo}, {b.key for _, b in todo}
+    stored = await status_repo.load(session, tenant, *refs)
+    return _Inputs(states, seen, stored)
+
+
+def _row(
+    tenant: str, kpi_id: str, span: Bucket, ev: Evaluation, now: datetime, breach: BreachState
+) -> StatusRow:
+    return StatusRow(
+        tenant,
+        kpi_id,
+        span.key,
+        span.start,
+        span.end,
+        ev.actual,
+        ev.target,
+        ev.expected,
+        ev.forecast,
+        ev.status,
+        ev.score,
+        now,
+        breach,
+    )
