@@ -53,7 +53,7 @@ class Event:
 
 @dataclass(frozen=True)
 class Rejection:
-    index: int
+    index: int | None
     reason: str
 
     def as_dict(self) -> dict[str, Any]:

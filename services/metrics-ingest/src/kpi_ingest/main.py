@@ -10,7 +10,7 @@ from kpi_common.http import OrjsonResponse, install_common
 from kpi_common.kafka import BatchConsumer, dead_letter_topic
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
-from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
+from kpi_common.topics import GOALS_CHANGES, METRICS_DEAD_LETTER, METRICS_EVENTS
 
 from kpi_ingest import api
 from kpi_ingest.config import SCHEMA, SERVICE, Settings
@@ -18,6 +18,8 @@ from kpi_ingest.gate import KafkaGate
 from kpi_ingest.ingest import Clock, Intake, probe_kafka, prune_loop, utcnow
 from kpi_ingest.keycache import GoalsChangesHandler, KeyCache
 from kpi_ingest.ratelimit import RateLimiter
+from kpi_ingest.sources import api as sources_api
+from kpi_ingest.sources.webhooks import Webhooks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -42,6 +44,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     limiter = RateLimiter(settings.rate_events_per_s, settings.rate_burst)
     deps = api.Deps(settings=settings, keys=keys, limiter=limiter, intake=intake, clock=clock)
+    webhooks = Webhooks(
+        sessions=runtime.sessions,
+        intake=intake,
+        kafka=runtime.kafka,
+        dead_letter_topic=runtime.topic(METRICS_DEAD_LETTER.name),
+        limits=api.limits_of(settings),
+        tolerance_s=settings.webhook_tolerance_s,
+        clock=clock,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,6 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     install_common(app, SERVICE, runtime.readiness)
     api.install(app, deps)
+    app.include_router(sources_api.build_router(deps, runtime.sessions, webhooks))
     return app
 
 
