@@ -70,6 +70,7 @@ def test_missing_time_means_received_now() -> None:
         ([1], "event: must be a JSON object"),
         (_plain(id=""), "id: required"),
         (_plain(id="x" * 201), "id: longer than the limit of 200 characters"),
+        (_plain(id="a\x00b"), "id: must not contain control characters"),
         (_plain(metric="Deal Won"), "metric: must match the pattern"),
         (_plain(metric=None), "metric: required"),
         (_plain(value="3"), "value: required, a number"),

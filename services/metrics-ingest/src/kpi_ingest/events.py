@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 METRIC_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 DIMENSION_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 MAX_ID_CHARS = 200
 MAX_METRIC_CHARS = 128
@@ -130,6 +131,8 @@ def _id(value: object) -> str:
         raise EventError("id: required, a non-empty string")
     if len(value) > MAX_ID_CHARS:
         raise EventError(f"id: longer than the limit of {MAX_ID_CHARS} characters")
+    if CONTROL_CHARS.search(value):
+        raise EventError("id: must not contain control characters")
     return value
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kpi_ingest.sources.mapping import Rule
 
@@ -33,6 +33,12 @@ class SourceDefinition(BaseModel):
     kind: Kind
     signature: Signature
     mapping: list[Rule] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _storable(self) -> "SourceDefinition":
+        if "\\u0000" in self.model_dump_json():
+            raise ValueError("must not contain NUL characters")
+        return self
 
     def public(self) -> dict[str, Any]:
         """The definition as shown back: never the secret."""

@@ -128,7 +128,7 @@ class Webhooks:
         if not rejected:
             return
         now = self._clock()
-        payload = d.body.decode("utf-8", errors="replace")[:100_000]
+        payload = _text(d.body.decode("utf-8", errors="replace")[:100_000])
         digest = hashlib.sha256(d.body).hexdigest()[:24]
         messages = [
             Outgoing(
@@ -160,3 +160,8 @@ class Webhooks:
         data = MetricRejected(source_id=source_id, reason=r.reason, payload=payload, index=r.index)
         env_id = f"rej:{source_id}:{digest}:{r.index if r.index is not None else 'all'}"
         return make_envelope(id=env_id, tenant_id=tenant_id, producer=SERVICE, time=now, data=data)
+
+
+def _text(value: str) -> str:
+    """Postgres text cannot hold NUL; keep everything else as received."""
+    return value.replace("\x00", "\ufffd")
