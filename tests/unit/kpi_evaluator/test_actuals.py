@@ -80,3 +80,21 @@ def test_rows_left_by_an_older_calendar_or_a_deleted_kpi_are_orphans() -> None:
         ("a", "2026-Q1", month.start, month.end),  # a period kind the KPI no longer has
     ]
     assert orphans(S, rows) == [("b", "2026-03"), ("gone", "2026-03"), ("a", "2026-Q1")]
+
+
+def test_a_malformed_definition_is_ignored_rather_than_failing_every_batch() -> None:
+    nodes = {
+        ("organization", "organization"): {"name": "x", "timezone": "Mars/Olympus"},
+        ("kpi", "ok"): {"title": "ok", "measure": {"metric": "m", "aggregation": "sum"}},
+        ("kpi", "no-metric"): {"title": "x", "measure": {"aggregation": "sum", "where": 3}},
+        ("kpi", "odd-period"): {"title": "y", "period": "fortnight", "measure": {"metric": "m"}},
+        ("kpi", "bad-rolling"): {"title": "z", "period": {"rolling_days": "x"}},
+        ("kpi", "median"): {"title": "m", "measure": {"metric": "m", "aggregation": "median"}},
+    }
+    strategy = Strategy.build("t", nodes)
+    assert sorted(strategy.kpis) == ["no-metric", "ok"]  # no measure: kept, never matches
+    assert str(strategy.calendar.tz) == "UTC"
+    no_metric = strategy.kpis["no-metric"]
+    month = strategy.calendar.bucket("month", T)
+    assert (no_metric.kind, no_metric.cumulative) == ("none", False)
+    assert actual(strategy, no_metric, month, {}) is None

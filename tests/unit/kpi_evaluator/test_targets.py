@@ -35,3 +35,4 @@ def test_absolute_range_and_plain_amount() -> None:
     assert rng.headline == 3
     assert target_for({"baseline": 100, "target": {"increase_by": 5}}, "2026") == Target(105)
     assert target_for({"target": {"increase_by": "10%"}}, "2026") is None
+    assert target_for({"baseline": 1, "target": {"increase_by": "ten%"}}, "2026") is None

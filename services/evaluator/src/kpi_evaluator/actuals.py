@@ -84,6 +84,8 @@ def actual(
 ) -> float | None:
     if kpi.kind == "metric":
         return _component(strategy, kpi, bucket, "value", states)
+    if kpi.kind == "none":  # no measure: nothing to compute
+        return None
     if kpi.kind == "ratio":
         num = _component(strategy, kpi, bucket, "num", states)
         den = _component(strategy, kpi, bucket, "den", states)

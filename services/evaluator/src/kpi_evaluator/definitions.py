@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kpi_evaluator.calendar import FiscalCalendar
+from kpi_evaluator.calendar import PERIOD_KINDS, FiscalCalendar
 
 Scalar = str | int | float | bool
 CUMULATIVE = frozenset({"sum", "count"})
+AGGREGATIONS = frozenset({"sum", "count", "avg", "min", "max", "last"})
 
 
 def _norm(value: Any) -> str:
@@ -81,7 +82,9 @@ class KpiDef:
     def kind(self) -> str:
         if self.formula is not None:
             return "formula"
-        return "ratio" if "num" in self.components else "metric"
+        if "num" in self.components:
+            return "ratio"
+        return "metric" if "value" in self.components else "none"
 
     @property
     def cumulative(self) -> bool:
@@ -113,6 +116,27 @@ class KpiDef:
         return None if value is None else str(value)
 
 
+def _calendar(org: Mapping[str, Any]) -> FiscalCalendar:
+    """The organisation's calendar; UTC with a January year if it cannot be read (goals
+    validates documents, so this only guards the consumer against a poison definition)."""
+    try:
+        return FiscalCalendar(
+            str(org.get("fiscal_year_start", "01-01")), str(org.get("timezone", "UTC"))
+        )
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return FiscalCalendar()
+
+
+def _parse_kpi(kpi_id: str, definition: Mapping[str, Any]) -> KpiDef | None:
+    """A KPI the evaluator can use, or None (it is then ignored, never a poison batch)."""
+    try:
+        kpi = KpiDef.parse(kpi_id, definition)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    known = all(m.aggregation in AGGREGATIONS for m in kpi.components.values())
+    return kpi if known and kpi.period_kind in PERIOD_KINDS else None
+
+
 @dataclass(frozen=True)
 class Strategy:
     """One tenant's strategy as the evaluator needs it."""
@@ -128,15 +152,16 @@ class Strategy:
         cls, tenant_id: str, nodes: Mapping[tuple[str, str], Mapping[str, Any]]
     ) -> "Strategy":
         org = nodes.get(("organization", "organization"), {})
-        cal = FiscalCalendar(
-            str(org.get("fiscal_year_start", "01-01")), str(org.get("timezone", "UTC"))
-        )
-        kpis = {nid: KpiDef.parse(nid, d) for (t, nid), d in nodes.items() if t == "kpi"}
+        kpis = {
+            nid: kpi
+            for (t, nid), d in nodes.items()
+            if t == "kpi" and (kpi := _parse_kpi(nid, d)) is not None
+        }
         by_metric: dict[str, list[tuple[KpiDef, str, MetricMeasure]]] = {}
         for kpi in kpis.values():
             for component, measure in kpi.components.items():
                 by_metric.setdefault(measure.metric, []).append((kpi, component, measure))
-        return cls(tenant_id, nodes, kpis, cal, by_metric)
+        return cls(tenant_id, nodes, kpis, _calendar(org), by_metric)
 
     def node(self, node_type: str, node_id: str) -> Mapping[str, Any] | None:
         return self.nodes.get((node_type, node_id))

@@ -41,7 +41,10 @@ def _number(value: Any) -> float | None:
 
 def _amount(value: Any, baseline: float) -> float | None:
     if isinstance(value, str) and value.strip().endswith("%"):
-        return baseline * float(value.strip()[:-1]) / 100
+        try:
+            return baseline * float(value.strip()[:-1]) / 100
+        except ValueError:
+            return None
     return _number(value)
 
 
@@ -56,7 +59,10 @@ def _relative(target: Mapping[str, Any], baseline: float | None) -> Target | Non
 
 
 def target_for(definition: Mapping[str, Any], period_key: str) -> Target | None:
-    for entry in definition.get("targets") or []:
+    entries = definition.get("targets")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
         if str(entry.get("period")) == period_key and _number(entry.get("value")) is not None:
             return Target(value=_number(entry["value"]))
     raw = definition.get("target")
