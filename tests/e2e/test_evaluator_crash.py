@@ -88,7 +88,7 @@ async def stored_buckets(engine: AsyncEngine, tenant: str) -> dict[tuple[str, st
     async with engine.connect() as conn:
         rows = await conn.execute(
             text("""SELECT kpi_id, component, period_key, count, total FROM evaluator.buckets
-                    WHERE tenant_id = :t"""),
+                    WHERE tenant_id = :t AND component <> 'day'"""),
             {"t": tenant},
         )
         return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}

@@ -67,7 +67,7 @@ async def test_a_late_event_restates_a_closed_quarter_and_resolves_its_breach(
             50,
             25,
         )
-        assert opened.data["forecast"] == 44  # 22 / 0.5
+        assert opened.data["forecast"] == 33  # 22 + 45 days * (22 / 45 + 0) / 2
         assert (opened.data["owner"], opened.data["unit_id"]) == ("dana", "sales")
         assert (opened.data["perspective"], opened.data["unit_of_measure"]) == (
             "customer",

@@ -133,7 +133,9 @@ async def test_each_aggregation_target_form_and_direction(settings: Settings) ->
         # count 23, expected 50 * 45/90 = 25, p = 0.92 -> at_risk (at_risk_below 0.9)
         assert (clients["actual"], clients["expected"], clients["status"]) == (23, 25, "at_risk")
         assert clients["score"] == 0.92
-        assert clients["forecast"] == 46  # 23 / 0.5
+        # forecast: 23 + 45 days left at the mean of the pace (23 / 45 a day) and the last
+        # 6 days' rate (none since Jan 23): 23 + 45 * (23 / 45) / 2 = 34.5
+        assert clients["forecast"] == 34.5
         revenue = await status(app, tenant, "revenue", "2026")
         assert (revenue["actual"], revenue["target"]) == (350, 12_000_000)  # increase_by 20%
         assert (await status(app, tenant, "revenue-emea", "2026"))["actual"] == 300

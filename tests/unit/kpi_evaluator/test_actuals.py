@@ -98,3 +98,18 @@ def test_a_malformed_definition_is_ignored_rather_than_failing_every_batch() -> 
     month = strategy.calendar.bucket("month", T)
     assert (no_metric.kind, no_metric.cumulative) == ("none", False)
     assert actual(strategy, no_metric, month, {}) is None
+
+
+def test_recent_days_of_a_cumulative_kpi_stop_at_the_period_start() -> None:
+    from kpi_evaluator.actuals import recent, recent_days
+
+    s = Strategy.build("t", {k: v for k, v in NODES.items() if k[0] != "organization"})
+    month = s.calendar.bucket("month", datetime(2026, 3, 10, tzinfo=UTC))
+    now = datetime(2026, 3, 3, 12, tzinfo=UTC)
+    days = recent_days(s, s.kpis["a"], month, now)
+    assert [d.key for d in days] == ["2026-03-03", "2026-03-02", "2026-03-01"]
+    states = {("t", "a", "day", "2026-03-02"): state(8), ("t", "a", "day", "2026-03-03"): state(2)}
+    r = recent(s, s.kpis["a"], days, now, states)
+    assert r is not None
+    assert (r.total, r.days) == (10, 2.5)
+    assert recent_days(s, s.kpis["b"], month, now) == []  # max is a level, no trend

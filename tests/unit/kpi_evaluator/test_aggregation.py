@@ -54,4 +54,7 @@ def test_folding_skips_a_time_the_calendar_cannot_place_instead_of_failing() -> 
     bad = Observation("t", "b", "erp.expense.posted", 7.0, ancient, {}, T0)
     folded = fold([good, bad], {"t": strategy})
     assert folded.unplaceable == 1
-    assert [s.total for s in folded.deltas.values()] == [5.0]
+    assert {k[2:]: s.total for k, s in folded.deltas.items()} == {
+        ("value", "2025"): 5.0,  # operating costs: fiscal 2025 runs 2025-04-01..2026-03-31
+        ("day", "2026-02-01"): 5.0,  # and its day, for the recent trend
+    }

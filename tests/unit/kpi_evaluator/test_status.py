@@ -86,3 +86,16 @@ def test_range_no_data_and_stale() -> None:
         SUM_UP, Target(50), 25, Q1, MID_Q1, last_seen=seen, stale_after=timedelta(days=4)
     )
     assert fresh.status == "on_track"
+
+
+def test_the_forecast_blends_the_pace_with_the_recent_trend() -> None:
+    # 23 in 45 days, 45 days left. Pace alone: 46. With 14 in the last 7 days (2 a day):
+    # 23 + 45 * (23/45 + 2) / 2 = 23 + 11.5 + 45 = 79.5
+    from kpi_evaluator.status import Recent
+
+    assert evaluate(SUM_UP, Target(50), 23, Q1, MID_Q1).forecast == pytest.approx(46)
+    trend = evaluate(SUM_UP, Target(50), 23, Q1, MID_Q1, recent=Recent(14, 7))
+    assert trend.forecast == pytest.approx(79.5)
+    assert trend.gap == pytest.approx(29.5)
+    level = evaluate(AVG_DOWN, Target(30), 33, Q1, MID_Q1, recent=Recent(14, 7))
+    assert level.forecast == 33

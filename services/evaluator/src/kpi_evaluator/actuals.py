@@ -14,6 +14,7 @@ from kpi_evaluator.calendar import Bucket
 from kpi_evaluator.definitions import KpiDef, Strategy
 from kpi_evaluator.folding import BucketKey
 from kpi_evaluator.formula import FormulaError, evaluate, references
+from kpi_evaluator.status import Recent
 
 MAX_DEPTH = 8
 
@@ -144,3 +145,33 @@ def _bounds(strategy: Strategy, kpi: KpiDef, key: str) -> tuple[datetime, dateti
         return None
     span = window(strategy, kpi, bucket)
     return span.start, span.end
+
+
+RECENT_DAYS = 7
+
+
+def recent_days(strategy: Strategy, kpi: KpiDef, bucket: Bucket, now: datetime) -> list[Bucket]:
+    """The local days of the last week up to `now`, inside an open period of a cumulative
+    KPI (none otherwise): where its recent trend is read."""
+    if not kpi.cumulative or kpi.period_kind == "day" or not bucket.start <= now < bucket.end:
+        return []
+    day = strategy.calendar.bucket("day", now)
+    out = [day]
+    while len(out) < RECENT_DAYS and day.start > bucket.start:
+        day = strategy.calendar.previous("day", day)
+        out.append(day)
+    return out
+
+
+def recent(
+    strategy: Strategy,
+    kpi: KpiDef,
+    days: list[Bucket],
+    now: datetime,
+    states: Mapping[BucketKey, AggState],
+) -> Recent | None:
+    if not days:
+        return None
+    found = [s for d in days if (s := states.get((strategy.tenant_id, kpi.id, "day", d.key)))]
+    total = sum(s.total if kpi.components["value"].aggregation == "sum" else s.count for s in found)
+    return Recent(total, (now - days[-1].start).total_seconds() / 86_400)

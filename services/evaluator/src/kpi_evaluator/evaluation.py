@@ -13,7 +13,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kpi_evaluator import buckets_repo, status_repo
-from kpi_evaluator.actuals import actual, dependents, needed, window
+from kpi_evaluator.actuals import actual, dependents, needed, recent, recent_days, window
 from kpi_evaluator.aggregation import AggState
 from kpi_evaluator.breaches import BreachPolicy, BreachState, step
 from kpi_evaluator.calendar import Bucket
@@ -78,7 +78,7 @@ class Evaluator:
             return []
         lock = zlib.crc32(f"evaluator:{strategy.tenant_id}".encode())
         await session.execute(_LOCK, {"k": lock})
-        inputs = await _load(session, strategy, todo)
+        inputs = await _load(session, strategy, todo, now)
         rows: list[StatusRow] = []
         events: list[Outgoing] = []
         for kpi, bucket in todo:
@@ -101,6 +101,9 @@ class Evaluator:
             now,
             last_seen=inputs.last_seen.get(kpi.id),
             stale_after=self._config.stale_after,
+            recent=recent(
+                strategy, kpi, recent_days(strategy, kpi, bucket, now), now, inputs.states
+            ),
         )
         previous = inputs.stored.get((kpi.id, bucket.key))
         old = previous.breach if previous else BreachState()
@@ -133,9 +136,12 @@ class Evaluator:
         return out
 
 
-async def _load(session: AsyncSession, strategy: Strategy, todo: list[Ref]) -> _Inputs:
+async def _load(
+    session: AsyncSession, strategy: Strategy, todo: list[Ref], now: datetime
+) -> _Inputs:
     tenant = strategy.tenant_id
     pairs = set().union(*(needed(strategy, k, b) for k, b in todo))
+    pairs |= {(k.id, d.key) for k, b in todo for d in recent_days(strategy, k, b, now)}
     kpis, keys = {p[0] for p in pairs}, {p[1] for p in pairs}
     states = await buckets_repo.load_states(session, tenant, kpis, keys)
     seen = await buckets_repo.last_seen(session, tenant)

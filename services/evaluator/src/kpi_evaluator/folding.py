@@ -121,6 +121,9 @@ def _fold_one(out: Folded, obs: Observation, strategy: Strategy) -> None:
             out.unplaceable += 1
             continue
         out.add((obs.tenant_id, kpi.id, component, bucket.key), value, obs.time, obs.event_id)
+        if kpi.cumulative and kpi.period_kind != "day":  # day totals give the recent trend
+            day = strategy.calendar.bucket("day", obs.time)
+            out.add((obs.tenant_id, kpi.id, "day", day.key), value, obs.time, obs.event_id)
         out.touched[(obs.tenant_id, kpi.id, bucket.key)] = bucket
         out.saw(obs.tenant_id, kpi.id, obs.received_at)
 

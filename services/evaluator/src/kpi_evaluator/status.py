@@ -4,7 +4,8 @@ Rules (docs/evaluator.md, "Status"):
 - Cumulative KPIs (sum, count) grow through the period: the expected value to date is the
   target times the elapsed fraction of the period (linear pace), for `increase` and for
   `decrease` (a budget: spending to date may reach its share of the cap). The forecast is
-  the run rate, actual / elapsed fraction.
+  the actual plus the remaining days at the mean of the period's daily pace so far and the
+  daily rate of the last 7 days (the pace alone when there is no recent data).
 - Level KPIs (avg, min, max, last, ratio, formula) do not accumulate: the expected value is
   the target itself at any moment, in either direction, and the forecast is the actual.
 - The performance ratio p is actual/expected (increase) or expected/actual (decrease);
@@ -54,10 +55,28 @@ def expected_to_date(kpi: Judged, target: float, fraction: float) -> float:
     return target * fraction if kpi.cumulative else target
 
 
-def forecast_of(kpi: Judged, actual: float, fraction: float) -> float:
-    if kpi.cumulative and 0 < fraction < 1:
-        return actual / fraction
-    return actual
+@dataclass(frozen=True)
+class Recent:
+    """What a cumulative KPI added over its recent window (the last days up to now)."""
+
+    total: float
+    days: float
+
+
+def forecast_of(
+    kpi: Judged, actual: float, bucket: Bucket, now: datetime, recent: Recent | None = None
+) -> float:
+    """Period-end value: the actual plus the remaining days at a daily rate that is the
+    period's pace so far, averaged with the recent trend when there is one."""
+    fraction = bucket.fraction_elapsed(now)
+    if not kpi.cumulative or not 0 < fraction < 1:
+        return actual
+    elapsed = (now - bucket.start).total_seconds() / 86_400
+    remaining = (bucket.end - now).total_seconds() / 86_400
+    rate = actual / elapsed
+    if recent is not None and recent.days > 0:
+        rate = (rate + recent.total / recent.days) / 2
+    return actual + rate * remaining
 
 
 def performance(direction: str, actual: float, expected: float) -> float:
@@ -109,6 +128,7 @@ def evaluate(
     *,
     last_seen: datetime | None = None,
     stale_after: timedelta | None = None,
+    recent: Recent | None = None,
 ) -> Evaluation:
     closed = now >= bucket.end
     fraction = bucket.fraction_elapsed(now)
@@ -126,7 +146,7 @@ def evaluate(
     if actual is None or target is None or headline is None or stale:
         status = "stale" if stale else "no_data"
         return Evaluation(actual, headline, expected, None, status, None, None)
-    forecast = forecast_of(kpi, actual, fraction)
+    forecast = forecast_of(kpi, actual, bucket, now, recent)
     if is_range:
         status, p = _range(kpi, actual, target, closed)
         return Evaluation(actual, headline, None, forecast, status, min(1.0, p), p)
