@@ -49,6 +49,8 @@ class Settings(ServiceSettings):
     # Kafka outage handling
     kafka_retry_after_s: int = Field(default=5, ge=1, validation_alias=_env("KAFKA_RETRY_AFTER_S"))
     kafka_probe_s: float = Field(default=1.0, gt=0, validation_alias=_env("KAFKA_PROBE_S"))
+    # Debezium sources: how often the list of CDC sources is re-read
+    cdc_refresh_s: float = Field(default=5.0, gt=0, validation_alias=_env("CDC_REFRESH_S"))
     # Webhook sources
     webhook_tolerance_s: int = Field(
         default=300, ge=1, validation_alias=_env("WEBHOOK_TOLERANCE_S")

@@ -19,6 +19,8 @@ from kpi_ingest.ingest import Clock, Intake, probe_kafka, prune_loop, utcnow
 from kpi_ingest.keycache import GoalsChangesHandler, KeyCache
 from kpi_ingest.ratelimit import RateLimiter
 from kpi_ingest.sources import api as sources_api
+from kpi_ingest.sources.debezium import DebeziumRunner
+from kpi_ingest.sources.pipeline import SourcePipeline
 from kpi_ingest.sources.webhooks import Webhooks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,14 +46,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     limiter = RateLimiter(settings.rate_events_per_s, settings.rate_burst)
     deps = api.Deps(settings=settings, keys=keys, limiter=limiter, intake=intake, clock=clock)
-    webhooks = Webhooks(
+    pipeline = SourcePipeline(
         sessions=runtime.sessions,
         intake=intake,
         kafka=runtime.kafka,
         dead_letter_topic=runtime.topic(METRICS_DEAD_LETTER.name),
         limits=api.limits_of(settings),
+        clock=clock,
+    )
+    webhooks = Webhooks(
+        sessions=runtime.sessions,
+        pipeline=pipeline,
         tolerance_s=settings.webhook_tolerance_s,
         clock=clock,
+    )
+    cdc = DebeziumRunner(
+        sessions=runtime.sessions,
+        pipeline=pipeline,
+        bootstrap=settings.kafka_bootstrap,
+        group_prefix=settings.topic_prefix,
+        refresh_s=settings.cdc_refresh_s,
     )
 
     @asynccontextmanager
@@ -59,6 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         await runtime.start()
         await keys.refresh()
         _spawn_loops(runtime, settings, keys, gate, clock)
+        runtime.supervisor.spawn("cdc-sources", cdc.run)
         app.state.runtime = runtime
         try:
             yield

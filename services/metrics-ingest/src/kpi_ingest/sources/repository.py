@@ -75,3 +75,9 @@ async def list_rejects(session: AsyncSession, source_id: str, limit: int) -> lis
         {"id": r.id, "reason": r.reason, "payload": r.payload, "received_at": r.received_at}
         for r in rows
     ]
+
+
+async def cdc_sources(session: AsyncSession) -> list[tuple[str, str, SourceDefinition]]:
+    """(source_id, tenant_id, definition) of every Debezium source, of all tenants."""
+    rows = await session.execute(select(sources).where(sources.c.kind == "debezium"))
+    return [(r.source_id, r.tenant_id, SourceDefinition.model_validate(r.definition)) for r in rows]

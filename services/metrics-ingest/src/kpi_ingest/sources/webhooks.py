@@ -1,29 +1,20 @@
 """Receiving a source's raw payloads: check the signature, refuse replays, map to metric
 events, hand them to the intake, and dead-letter whatever cannot be mapped."""
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import orjson
 from kpi_common.db import unit_of_work
 from kpi_common.errors import NotFound
-from kpi_common.events import MetricRejected, make_envelope
-from kpi_common.kafka import Outgoing, publish
 from kpi_common.logging import get_logger
-from kpi_common.runtime import ProducerHandle
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kpi_ingest import metrics
-from kpi_ingest.config import SERVICE
 from kpi_ingest.errors import BadSignature
-from kpi_ingest.events import Limits, Rejection, check_all
-from kpi_ingest.ingest import Clock, Intake, Outcome
+from kpi_ingest.ingest import Clock, Outcome
 from kpi_ingest.sources import repository, signatures
-from kpi_ingest.sources.mapping import MappingError, apply
-from kpi_ingest.sources.model import Signature, SourceDefinition
+from kpi_ingest.sources.model import Signature
+from kpi_ingest.sources.pipeline import Source, SourcePipeline
 
 log = get_logger(__name__)
 
@@ -59,18 +50,12 @@ class Webhooks:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        intake: Intake,
-        kafka: ProducerHandle,
-        dead_letter_topic: str,
-        limits: Limits,
+        pipeline: SourcePipeline,
         tolerance_s: int,
         clock: Clock,
     ) -> None:
         self._sessions = sessions
-        self._intake = intake
-        self._kafka = kafka
-        self._dlq = dead_letter_topic
-        self._limits = limits
+        self._pipeline = pipeline
         self._tolerance_s = tolerance_s
         self._clock = clock
 
@@ -80,19 +65,22 @@ class Webhooks:
         if found is None:
             raise NotFound(f"source {d.source_id}")
         tenant_id, definition = found
-        signature = await self._check_signature(d, definition)
+        if definition.signature is None:
+            raise NotFound(f"webhook of source {d.source_id}")
+        signature = await self._check_signature(d, definition.signature)
+        source = Source(tenant_id, d.source_id, definition.kind, definition.mapping)
         try:
-            return await self._map_and_accept(tenant_id, definition, d)
+            return await self._pipeline.process(source, [d.body])
         except Exception:
             if signature is not None:  # let the sender's retry through
                 async with unit_of_work(self._sessions) as session:
                     await repository.release_signature(session, d.source_id, signature)
             raise
 
-    async def _check_signature(self, d: Delivery, definition: SourceDefinition) -> str | None:
+    async def _check_signature(self, d: Delivery, sig: Signature) -> str | None:
         now = self._clock()
         try:
-            signature = verify(definition.signature, d, now, self._tolerance_s)
+            signature = verify(sig, d, now, self._tolerance_s)
         except signatures.SignatureError as exc:
             log.warning("webhook signature refused", source_id=d.source_id, reason=str(exc))
             raise BadSignature(str(exc)) from None
@@ -104,64 +92,3 @@ class Webhooks:
             log.warning("webhook replay refused", source_id=d.source_id)
             raise BadSignature("this signature was already used (replayed delivery)")
         return signature
-
-    async def _map_and_accept(
-        self, tenant_id: str, definition: SourceDefinition, d: Delivery
-    ) -> Outcome:
-        try:
-            raw = apply(definition.mapping, orjson.loads(d.body))
-        except (orjson.JSONDecodeError, MappingError) as exc:
-            rejection = Rejection(None, str(exc))
-            await self._dead_letter(tenant_id, definition.kind, d, [rejection])
-            metrics.count(definition.kind, 0, 0, 1)
-            return Outcome(0, 0, [rejection])
-        checked = check_all(raw, self._limits, self._clock())
-        outcome = await self._intake.accept(
-            tenant_id, definition.kind, checked.events, checked.rejected, source_id=d.source_id
-        )
-        await self._dead_letter(tenant_id, definition.kind, d, checked.rejected)
-        return outcome
-
-    async def _dead_letter(
-        self, tenant_id: str, kind: str, d: Delivery, rejected: list[Rejection]
-    ) -> None:
-        if not rejected:
-            return
-        now = self._clock()
-        payload = _text(d.body.decode("utf-8", errors="replace")[:100_000])
-        digest = hashlib.sha256(d.body).hexdigest()[:24]
-        messages = [
-            Outgoing(
-                self._dlq,
-                f"{tenant_id}:{d.source_id}",
-                self._rejected(tenant_id, d.source_id, digest, r, payload, now),
-            )
-            for r in rejected
-        ]
-        await publish(self._kafka.producer, messages)
-        rows: list[dict[str, Any]] = [
-            {
-                "source_id": d.source_id,
-                "tenant_id": tenant_id,
-                "reason": r.reason,
-                "payload": payload,
-                "received_at": now,
-            }
-            for r in rejected
-        ]
-        async with unit_of_work(self._sessions) as session:
-            await repository.add_rejects(session, rows)
-        metrics.DEAD_LETTERS.labels(kind).inc(len(rejected))
-
-    @staticmethod
-    def _rejected(
-        tenant_id: str, source_id: str, digest: str, r: Rejection, payload: str, now: datetime
-    ) -> Any:
-        data = MetricRejected(source_id=source_id, reason=r.reason, payload=payload, index=r.index)
-        env_id = f"rej:{source_id}:{digest}:{r.index if r.index is not None else 'all'}"
-        return make_envelope(id=env_id, tenant_id=tenant_id, producer=SERVICE, time=now, data=data)
-
-
-def _text(value: str) -> str:
-    """Postgres text cannot hold NUL; keep everything else as received."""
-    return value.replace("\x00", "\ufffd")
