@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,8 +27,45 @@ from kpi_ingest.sources.webhooks import Webhooks
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+@dataclass(frozen=True)
+class Components:
+    """Everything the process holds, built once here and passed in."""
+
+    runtime: ServiceRuntime
+    keys: KeyCache
+    gate: KafkaGate
+    deps: api.Deps
+    webhooks: Webhooks
+    cdc: DebeziumRunner
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
-    settings = settings or Settings()
+    c = build(settings or Settings(), clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await c.runtime.start()
+        await c.keys.refresh()
+        _spawn_loops(c, clock)
+        app.state.runtime = c.runtime
+        try:
+            yield
+        finally:
+            await c.runtime.stop()
+
+    app = FastAPI(
+        title="kpi-cascade metrics-ingest",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+    )
+    install_common(app, SERVICE, c.runtime.readiness)
+    api.install(app, c.deps)
+    app.include_router(sources_api.build_router(c.deps, c.runtime.sessions, c.webhooks))
+    return app
+
+
+def build(settings: Settings, clock: Clock) -> Components:
     runtime = ServiceRuntime(
         name=SERVICE,
         settings=settings,
@@ -46,6 +84,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     limiter = RateLimiter(settings.rate_events_per_s, settings.rate_burst)
     deps = api.Deps(settings=settings, keys=keys, limiter=limiter, intake=intake, clock=clock)
+    webhooks, cdc = _build_sources(runtime, settings, intake, clock)
+    return Components(runtime, keys, gate, deps, webhooks, cdc)
+
+
+def _build_sources(
+    runtime: ServiceRuntime, settings: Settings, intake: Intake, clock: Clock
+) -> tuple[Webhooks, DebeziumRunner]:
     pipeline = SourcePipeline(
         sessions=runtime.sessions,
         intake=intake,
@@ -67,43 +112,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         group_prefix=settings.topic_prefix,
         refresh_s=settings.cdc_refresh_s,
     )
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
-        await keys.refresh()
-        _spawn_loops(runtime, settings, keys, gate, clock)
-        runtime.supervisor.spawn("cdc-sources", cdc.run)
-        app.state.runtime = runtime
-        try:
-            yield
-        finally:
-            await runtime.stop()
-
-    app = FastAPI(
-        title="kpi-cascade metrics-ingest",
-        version="0.1.0",
-        lifespan=lifespan,
-        default_response_class=OrjsonResponse,
-    )
-    install_common(app, SERVICE, runtime.readiness)
-    api.install(app, deps)
-    app.include_router(sources_api.build_router(deps, runtime.sessions, webhooks))
-    return app
+    return webhooks, cdc
 
 
-def _spawn_loops(
-    runtime: ServiceRuntime, settings: Settings, keys: KeyCache, gate: KafkaGate, clock: Clock
-) -> None:
+def _spawn_loops(c: Components, clock: Clock) -> None:
+    settings = c.deps.settings
     horizon = timedelta(days=settings.dedup_horizon_days)
-    sup = runtime.supervisor
-    sup.spawn("key-cache", keys.run)
-    sup.spawn("goals-changes", lambda: _consume_goals(runtime, keys))
-    sup.spawn("kafka-probe", lambda: probe_kafka(runtime.kafka, gate, settings.kafka_probe_s))
+    sup = c.runtime.supervisor
+    sup.spawn("key-cache", c.keys.run)
+    sup.spawn("goals-changes", lambda: _consume_goals(c.runtime, c.keys))
+    sup.spawn("kafka-probe", lambda: probe_kafka(c.runtime.kafka, c.gate, settings.kafka_probe_s))
     sup.spawn(
         "dedup-prune",
-        lambda: prune_loop(runtime.sessions, horizon, settings.dedup_prune_interval_s, clock),
+        lambda: prune_loop(c.runtime.sessions, horizon, settings.dedup_prune_interval_s, clock),
     )
+    sup.spawn("cdc-sources", c.cdc.run)
 
 
 async def _consume_goals(runtime: ServiceRuntime, keys: KeyCache) -> None:
