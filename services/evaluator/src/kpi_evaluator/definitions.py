@@ -6,6 +6,7 @@ module applies the documented defaults and gives the rest of the domain typed va
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from kpi_evaluator.calendar import PERIOD_KINDS, FiscalCalendar
@@ -38,6 +39,8 @@ class MetricMeasure:
         return cls(str(raw["metric"]), str(raw.get("aggregation", "sum")), raw.get("field"), where)
 
     def matches(self, dimensions: Mapping[str, Any]) -> bool:
+        if not self.where:
+            return True
         return all(k in dimensions and _norm(dimensions[k]) == v for k, v in self.where)
 
     def value_of(self, value: float, dimensions: Mapping[str, Any]) -> float | None:
@@ -86,7 +89,7 @@ class KpiDef:
             return "ratio"
         return "metric" if "value" in self.components else "none"
 
-    @property
+    @cached_property  # read for every matching event
     def cumulative(self) -> bool:
         """Sums and counts grow through the period; everything else is a level."""
         return self.kind == "metric" and self.components["value"].aggregation in CUMULATIVE
