@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiokafka.errors import KafkaError
+from aiokafka.protocol.metadata import MetadataRequest
 from kpi_common.db import unit_of_work
 from kpi_common.errors import Unavailable
 from kpi_common.kafka import Outgoing, publish
 from kpi_common.logging import get_logger
 from kpi_common.runtime import ProducerHandle
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_ingest import metrics, repository
@@ -85,6 +87,15 @@ class Intake:
         self, tenant_id: str, source_id: str, events: list[Event]
     ) -> list[Event]:
         self._check_kafka()
+        try:
+            return await self._in_transaction(tenant_id, source_id, events)
+        except DBAPIError as exc:  # Postgres unreachable, deadlock, ...: nothing was committed
+            log.warning("claim transaction failed; rolled back", error=str(exc)[:200])
+            raise Unavailable("the database is unavailable; retry later") from None
+
+    async def _in_transaction(
+        self, tenant_id: str, source_id: str, events: list[Event]
+    ) -> list[Event]:
         now = self._clock()
         async with unit_of_work(self._sessions) as session:
             claimed = await repository.claim_ids(session, tenant_id, [e.id for e in events], now)
@@ -120,15 +131,29 @@ class Intake:
         metrics.PRODUCE_SECONDS.observe(time.perf_counter() - start)
 
 
-async def probe_kafka(kafka: ProducerHandle, gate: KafkaGate, every_s: float) -> None:
+async def probe_kafka(kafka: ProducerHandle, gate: KafkaGate, topic: str, every_s: float) -> None:
     """Open the gate while the broker answers, close it while it does not."""
     await kafka.connected.wait()
     while True:
-        if await kafka.reachable():
+        if await topic_reachable(kafka, topic):
             gate.open()
         else:
             gate.close(time.monotonic())
         await asyncio.sleep(every_s)
+
+
+async def topic_reachable(kafka: ProducerHandle, topic: str, timeout_s: float = 2.0) -> bool:
+    """A metadata request for one topic: cheap even on a cluster with thousands of topics
+    (fetching all metadata every second cost most of the CPU of a busy replica)."""
+    try:
+        client = kafka.producer.client
+        node = client.get_random_node()
+        if node is None:
+            return False
+        await asyncio.wait_for(client.send(node, MetadataRequest([topic], False)), timeout_s)
+    except (TimeoutError, KafkaError, OSError, Unavailable):
+        return False
+    return True
 
 
 async def prune_loop(
