@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiokafka.errors import KafkaError
-from aiokafka.protocol.metadata import MetadataRequest
 from kpi_common.db import unit_of_work
 from kpi_common.errors import Unavailable
 from kpi_common.kafka import Outgoing, publish
@@ -131,29 +130,15 @@ class Intake:
         metrics.PRODUCE_SECONDS.observe(time.perf_counter() - start)
 
 
-async def probe_kafka(kafka: ProducerHandle, gate: KafkaGate, topic: str, every_s: float) -> None:
+async def probe_kafka(kafka: ProducerHandle, gate: KafkaGate, every_s: float) -> None:
     """Open the gate while the broker answers, close it while it does not."""
     await kafka.connected.wait()
     while True:
-        if await topic_reachable(kafka, topic):
+        if await kafka.reachable():
             gate.open()
         else:
             gate.close(time.monotonic())
         await asyncio.sleep(every_s)
-
-
-async def topic_reachable(kafka: ProducerHandle, topic: str, timeout_s: float = 2.0) -> bool:
-    """A metadata request for one topic: cheap even on a cluster with thousands of topics
-    (fetching all metadata every second cost most of the CPU of a busy replica)."""
-    try:
-        client = kafka.producer.client
-        node = client.get_random_node()
-        if node is None:
-            return False
-        await asyncio.wait_for(client.send(node, MetadataRequest([topic], False)), timeout_s)
-    except (TimeoutError, KafkaError, OSError, Unavailable):
-        return False
-    return True
 
 
 async def prune_loop(

@@ -121,10 +121,7 @@ def _spawn_loops(c: Components, clock: Clock) -> None:
     sup = c.runtime.supervisor
     sup.spawn("key-cache", c.keys.run)
     sup.spawn("goals-changes", lambda: _consume_goals(c.runtime, c.keys))
-    topic = c.runtime.topic(METRICS_EVENTS.name)
-    sup.spawn(
-        "kafka-probe", lambda: probe_kafka(c.runtime.kafka, c.gate, topic, settings.kafka_probe_s)
-    )
+    sup.spawn("kafka-probe", lambda: probe_kafka(c.runtime.kafka, c.gate, settings.kafka_probe_s))
     sup.spawn(
         "dedup-prune",
         lambda: prune_loop(c.runtime.sessions, horizon, settings.dedup_prune_interval_s, clock),
