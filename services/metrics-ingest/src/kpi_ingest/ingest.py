@@ -1,9 +1,11 @@
 """The intake handler: claim ids, produce, and answer only after Kafka acknowledged.
 
 Exact semantics (see docs/ingest.md, "Delivery and idempotency"):
-one Postgres transaction per request claims the request's new ids with a single
-`INSERT ... ON CONFLICT DO NOTHING RETURNING`, then the claimed events are produced and
-awaited (idempotent producer, acks=all), and only then the claims commit and 202 is answered.
+one Postgres transaction claims the new ids with a single `INSERT ... ON CONFLICT DO NOTHING
+RETURNING`, then the claimed events are produced and awaited (idempotent producer,
+acks=all), and only then the claims commit and 202 is answered. Requests that arrive while
+others are in flight are settled together (one transaction and one produce for the group;
+workers run in parallel), so under load the round trips are shared.
 If producing fails the transaction rolls back, so the ids stay unclaimed and a retry can
 succeed; the answer is 503 with Retry-After. A concurrent request carrying the same id (any
 replica) waits on the uncommitted claim and then sees it as a duplicate, or claims it if the
@@ -51,6 +53,25 @@ class Outcome:
         }
 
 
+@dataclass(frozen=True)
+class Claim:
+    """One request's events (unique ids) waiting to be claimed and produced."""
+
+    tenant_id: str
+    source_id: str
+    events: list[Event]
+
+
+def owners(claims: list[Claim]) -> dict[tuple[str, str], int]:
+    """Which request of a group owns each (tenant, id): the first that carries it. Later
+    requests of the same group see the id as a duplicate, as if they had come after."""
+    owned: dict[tuple[str, str], int] = {}
+    for n, claim in enumerate(claims):
+        for event in claim.events:
+            owned.setdefault((claim.tenant_id, event.id), n)
+    return owned
+
+
 class Intake:
     def __init__(
         self,
@@ -60,12 +81,15 @@ class Intake:
         gate: KafkaGate,
         topic: str,
         clock: Clock = utcnow,
+        group_events: int = 5000,
     ) -> None:
         self._sessions = sessions
         self._kafka = kafka
         self._gate = gate
         self._topic = topic
         self._clock = clock
+        self._group_events = group_events
+        self._queue: asyncio.Queue[tuple[Claim, asyncio.Future[list[Event]]]] = asyncio.Queue()
 
     async def accept(
         self,
@@ -77,37 +101,75 @@ class Intake:
         source_id: str = "api",
     ) -> Outcome:
         unique, repeats = first_occurrences(events)
-        fresh = await self._claim_and_produce(tenant_id, source_id, unique) if unique else []
+        fresh = await self._submit(Claim(tenant_id, source_id, unique)) if unique else []
         outcome = Outcome(len(fresh), repeats + len(unique) - len(fresh), rejected)
         metrics.count(source, outcome.accepted, outcome.duplicates, len(rejected))
         return outcome
 
-    async def _claim_and_produce(
-        self, tenant_id: str, source_id: str, events: list[Event]
-    ) -> list[Event]:
+    async def _submit(self, claim: "Claim") -> list[Event]:
         self._check_kafka()
+        done: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((claim, done))
+        return await done
+
+    async def run_worker(self) -> None:
+        """Take whatever requests are waiting (up to `group_events` events) and settle them
+        in one transaction and one produce: under load, many requests share the round trips."""
+        while True:
+            group = [await self._queue.get()]
+            size = len(group[0][0].events)
+            while not self._queue.empty() and size < self._group_events:
+                group.append(self._queue.get_nowait())
+                size += len(group[-1][0].events)
+            await self._settle([c for c, _ in group], [f for _, f in group])
+
+    async def _settle(
+        self, claims: list["Claim"], futures: list[asyncio.Future[list[Event]]]
+    ) -> None:
         try:
-            return await self._in_transaction(tenant_id, source_id, events)
+            results = await self._claim_and_produce(claims)
+        except Exception as exc:
+            for future in futures:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for future, fresh in zip(futures, results, strict=True):
+            if not future.done():
+                future.set_result(fresh)
+
+    async def _claim_and_produce(self, claims: list["Claim"]) -> list[list[Event]]:
+        try:
+            return await self._in_transaction(claims)
         except DBAPIError as exc:  # Postgres unreachable, deadlock, ...: nothing was committed
             log.warning("claim transaction failed; rolled back", error=str(exc)[:200])
             raise Unavailable("the database is unavailable; retry later") from None
 
-    async def _in_transaction(
-        self, tenant_id: str, source_id: str, events: list[Event]
-    ) -> list[Event]:
+    async def _in_transaction(self, claims: list["Claim"]) -> list[list[Event]]:
         now = self._clock()
+        owned = owners(claims)
         async with unit_of_work(self._sessions) as session:
-            claimed = await repository.claim_ids(session, tenant_id, [e.id for e in events], now)
-            fresh = [e for e in events if e.id in claimed]
-            messages = observed(
-                fresh,
-                tenant_id=tenant_id,
-                source_id=source_id,
-                received_at=now,
-                topic=self._topic,
-            )
+            claimed = await repository.claim_pairs(session, list(owned), now)
+            results = [
+                [
+                    e
+                    for e in c.events
+                    if owned.get((c.tenant_id, e.id)) == n and (c.tenant_id, e.id) in claimed
+                ]
+                for n, c in enumerate(claims)
+            ]
+            messages = [
+                m
+                for c, fresh in zip(claims, results, strict=True)
+                for m in observed(
+                    fresh,
+                    tenant_id=c.tenant_id,
+                    source_id=c.source_id,
+                    received_at=now,
+                    topic=self._topic,
+                )
+            ]
             await self._produce(messages)
-        return fresh
+        return results
 
     def _check_kafka(self) -> None:
         _ = self._kafka.producer  # raises Unavailable until the first connection

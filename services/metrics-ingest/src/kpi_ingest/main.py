@@ -120,6 +120,8 @@ def _spawn_loops(c: Components, clock: Clock) -> None:
     horizon = timedelta(days=settings.dedup_horizon_days)
     sup = c.runtime.supervisor
     sup.spawn("key-cache", c.keys.run)
+    for n in range(settings.intake_workers):
+        sup.spawn(f"intake-{n}", c.deps.intake.run_worker)
     sup.spawn("goals-changes", lambda: _consume_goals(c.runtime, c.keys))
     sup.spawn("kafka-probe", lambda: probe_kafka(c.runtime.kafka, c.gate, settings.kafka_probe_s))
     sup.spawn(

@@ -11,27 +11,30 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from kpi_ingest.keys import KeyGrant
 from kpi_ingest.models import api_keys, tenants
 
-_CLAIM = text(
+_CLAIM_PAIRS = text(
     "INSERT INTO ingest.seen_events (tenant_id, event_id, seen_at) "
-    "SELECT :tenant_id, ids.id, :now FROM unnest(CAST(:ids AS text[])) AS ids(id) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
+    "SELECT p.t, p.e, :now FROM unnest(CAST(:tenants AS text[]), CAST(:ids AS text[])) AS p(t, e) "
+    "ON CONFLICT DO NOTHING RETURNING tenant_id, event_id"
 )
-
 _PRUNE = text(
     "DELETE FROM ingest.seen_events WHERE ctid IN ("
     "SELECT ctid FROM ingest.seen_events WHERE seen_at < :before LIMIT :batch)"
 )
 
 
-async def claim_ids(
-    session: AsyncSession, tenant_id: str, ids: Sequence[str], now: datetime
-) -> set[str]:
-    """Claim event ids in one statement; returns those not seen before. Ids are claimed in
-    sorted order so concurrent overlapping requests lock rows in the same order."""
-    if not ids:
+async def claim_pairs(
+    session: AsyncSession, pairs: Sequence[tuple[str, str]], now: datetime
+) -> set[tuple[str, str]]:
+    """Claim (tenant, event id) pairs in one statement; returns those not seen before.
+    Pairs are claimed in sorted order so overlapping concurrent groups cannot deadlock."""
+    if not pairs:
         return set()
-    rows = await session.execute(_CLAIM, {"tenant_id": tenant_id, "ids": sorted(ids), "now": now})
-    return {r[0] for r in rows}
+    ordered = sorted(set(pairs))
+    rows = await session.execute(
+        _CLAIM_PAIRS,
+        {"tenants": [t for t, _ in ordered], "ids": [e for _, e in ordered], "now": now},
+    )
+    return {(r[0], r[1]) for r in rows}
 
 
 async def prune_seen(conn: AsyncConnection, before: datetime, batch: int = 10_000) -> int:
