@@ -43,7 +43,7 @@ def kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def wait_sent(url: str, key: str, n: int) -> None:
-    async with asyncio.timeout(60), httpx.AsyncClient(base_url=url) as http:
+    async with asyncio.timeout(120), httpx.AsyncClient(base_url=url) as http:
         while True:
             r = await http.get(
                 "/v1/notifications",
@@ -78,7 +78,7 @@ async def test_kpi_notifications_ack_silence_and_test_notification(
     await producer.start()
     try:
         svc.start()
-        await asyncio.to_thread(svc.wait_ready)
+        await asyncio.to_thread(svc.wait_ready, 120)
         goals = [*events(tenant, doc), key_event(tenant, key)]
         await publish(producer, [Outgoing(prefix + GOALS_CHANGES.name, "k", e) for e in goals])
         await publish(producer, [Outgoing(prefix + KPI_BREACHES.name, "k", breach)])

@@ -32,7 +32,7 @@ def database_url(infra: Infra, unique: str) -> Iterator[str]:
     _psql(infra.admin_database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def poll(svc: ServiceProcess, key: str, check: Any, timeout_s: float = 60) -> Any:
+async def poll(svc: ServiceProcess, key: str, check: Any, timeout_s: float = 120) -> Any:
     """GET the delivery log until `check` accepts it (bounded)."""
     async with asyncio.timeout(timeout_s), httpx.AsyncClient(base_url=svc.url) as http:
         while True:
@@ -71,7 +71,7 @@ async def test_a_killed_notifier_delivers_exactly_once_after_restart(
 
     try:
         svc.start()
-        await asyncio.to_thread(svc.wait_ready)
+        await asyncio.to_thread(svc.wait_ready, 120)
         await send(GOALS_CHANGES.name, [*events(tenant, doc), key_event(tenant, key)])
         first = breach_event(tenant, "csat", "service", "sam")
         await send(KPI_BREACHES.name, [first])
@@ -81,12 +81,12 @@ async def test_a_killed_notifier_delivers_exactly_once_after_restart(
 
         smtp.start()
         svc.start()
-        await asyncio.to_thread(svc.wait_ready)
+        await asyncio.to_thread(svc.wait_ready, 120)
         await poll(svc, key, lambda rows: [r["status"] for r in rows] == ["sent"])
         svc.kill()  # after the delivery
 
         svc.start()
-        await asyncio.to_thread(svc.wait_ready)
+        await asyncio.to_thread(svc.wait_ready, 120)
         marker = breach_event(tenant, "engagement", "people", "jo")
         await send(KPI_BREACHES.name, [marker])
         rows = await poll(svc, key, lambda rows: len(rows) == 2 and rows[0]["status"] == "sent")
