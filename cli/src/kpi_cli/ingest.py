@@ -8,6 +8,7 @@ their Retry-After."""
 import csv
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -62,10 +63,26 @@ def csv_event(row: dict[str, str]) -> dict[str, Any]:
         event["value"] = value  # ingest rejects it with the reason
     if row.get("time"):
         event["time"] = row["time"]
-    dims = {k: v for k, v in row.items() if k not in CORE_COLUMNS and k and v not in ("", None)}
+    dims = {
+        k: typed(v) for k, v in row.items() if k not in CORE_COLUMNS and k and v not in ("", None)
+    }
     if dims:
         event["dimensions"] = dims
     return event
+
+
+def typed(cell: str) -> str | int | float | bool:
+    """CSV cells are text; `true`/`false` and numbers become JSON booleans and numbers, so a
+    KPI filter such as `where: {new_customer: true}` or `field: days_to_pay` matches."""
+    if cell.lower() in ("true", "false"):
+        return cell.lower() == "true"
+    for kind in (int, float):
+        try:
+            number = kind(cell)
+        except ValueError:
+            continue
+        return number if math.isfinite(number) else cell
+    return cell
 
 
 @dataclass

@@ -23,6 +23,26 @@ def test_csv_columns_become_an_event_and_other_columns_dimensions() -> None:
     assert csv_event({"id": "r2", "metric": "a.b", "value": "lots"})["value"] == "lots"
 
 
+def test_csv_dimension_cells_become_booleans_and_numbers_where_they_look_so() -> None:
+    row = {
+        "id": "r",
+        "metric": "a.b",
+        "value": "1",
+        "new_customer": "true",
+        "days_to_pay": "31",
+        "ratio": "0.5",
+        "region": "emea",
+        "odd": "nan",
+    }
+    assert csv_event(row)["dimensions"] == {
+        "new_customer": True,
+        "days_to_pay": 31,
+        "ratio": 0.5,
+        "region": "emea",
+        "odd": "nan",
+    }
+
+
 def test_read_events_from_jsonl_and_csv(tmp_path: Path) -> None:
     jsonl = tmp_path / "e.jsonl"
     jsonl.write_text(
