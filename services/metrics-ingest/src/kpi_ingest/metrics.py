@@ -10,11 +10,11 @@ EVENTS = Counter(
 )
 PRODUCE_SECONDS = Histogram(
     "metrics_ingest_produce_duration_seconds",
-    "Time from handing a request's events to the producer until Kafka acknowledged all",
+    "Time from handing a group of requests' events to the producer until Kafka acknowledged all",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 PRODUCE_FAILURES = Counter(
-    "metrics_ingest_produce_failures_total", "Requests answered 503 because Kafka failed"
+    "metrics_ingest_produce_failures_total", "Failed produces (every request of the group got 503)"
 )
 RATE_LIMITED = Counter(
     "metrics_ingest_rate_limited_total", "Requests refused with 429 by the per-key rate limit"
