@@ -7,7 +7,7 @@ import httpx
 import pytest
 from kpi_localinfra import KafkaServer
 
-from tests.support.procs import free_port, running
+from tests.support.procs import free_ports, running
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,7 @@ def test_service_answers_health_readiness_and_metrics(
 def test_readiness_turns_503_naming_kafka_while_it_is_down_and_recovers(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    kafka = KafkaServer(tmp_path / "kafka", free_port(), free_port())
+    kafka = KafkaServer(tmp_path / "kafka", *free_ports(2))
     kafka.start()
     try:
         env = {**service_env, "KPI_KAFKA_BOOTSTRAP": kafka.bootstrap}

@@ -1,5 +1,4 @@
 import pytest
-
 from kpi_common.db import create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from kpi_common.events import Envelope, NodeUpserted, make_envelope
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +34,9 @@ def load(path: Path = ACME) -> dict[str, Any]:
 
 
 def nodes(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    out: list[tuple[str, str, dict[str, Any]]] = [("organization", "organization", doc["organization"])]
+    out: list[tuple[str, str, dict[str, Any]]] = [
+        ("organization", "organization", doc["organization"])
+    ]
     for section, node_type in SECTIONS.items():
         for entry in doc.get(section, []):
             definition = dict(entry)

@@ -5,14 +5,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from kpi_common.db import run_migrations, service_metadata, session_factory, unit_of_work
 from kpi_common.events import TenantCreated, make_envelope
 from kpi_common.kafka import create_producer, ensure_topics
 from kpi_common.outbox import OutboxRelay, add_to_outbox, outbox_table
 from kpi_common.topics import GOALS_CHANGES
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tests.conftest import Infra
 from tests.integration.kpi_common.test_kafka import _read_all
 
@@ -64,12 +64,21 @@ async def test_outbox_rows_are_relayed_in_order_after_commit_and_removed(
     topic = GOALS_CHANGES.qualified(prefix)
     now = datetime.now(UTC)
     items = [
-        (topic, "t:tenant", make_envelope(id=f"e{i}", tenant_id="t", producer="test", time=now,
-                                          data=TenantCreated(slug=f"s{i}")))
+        (
+            topic,
+            "t:tenant",
+            make_envelope(
+                id=f"e{i}",
+                tenant_id="t",
+                producer="test",
+                time=now,
+                data=TenantCreated(slug=f"s{i}"),
+            ),
+        )
         for i in range(5)
     ]
     sessions = session_factory(engine)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError):  # noqa: PT012 (the rollback is what is tested)
         async with unit_of_work(sessions) as session:
             await add_to_outbox(session, table, items[:1])
             raise RuntimeError("rolled back: nothing may be relayed")

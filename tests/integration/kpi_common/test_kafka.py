@@ -6,10 +6,17 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-
 from kpi_common.events import MetricObserved, decode, make_envelope
-from kpi_common.kafka import BatchConsumer, Message, Outgoing, create_producer, ensure_topics, publish
+from kpi_common.kafka import (
+    BatchConsumer,
+    Message,
+    Outgoing,
+    create_producer,
+    ensure_topics,
+    publish,
+)
 from kpi_common.topics import DEAD_LETTER, METRICS_EVENTS
+
 from tests.conftest import Infra
 
 pytestmark = pytest.mark.integration
@@ -49,7 +56,7 @@ async def test_published_events_are_consumed_once_and_garbage_is_dead_lettered(
         task = asyncio.create_task(consumer.run())
         try:
             async with asyncio.timeout(30):
-                while len(seen) < 50 or consumer.dead_lettered < 1:
+                while len(seen) < 50 or consumer.dead_lettered < 1:  # noqa: ASYNC110
                     await asyncio.sleep(0.1)
         finally:
             task.cancel()
@@ -96,9 +103,15 @@ async def test_consumer_commits_so_a_restart_resumes_after_the_last_batch(
     producer = create_producer(infra.kafka_bootstrap)
     await producer.start()
     try:
-        await publish(producer, [Outgoing(topic, m.key, m.envelope) for m in (_event(i, "t") for i in range(10))])
+        await publish(
+            producer,
+            [Outgoing(topic, m.key, m.envelope) for m in (_event(i, "t") for i in range(10))],
+        )
         first = await _drain(infra, topic, unique, producer, 10)
-        await publish(producer, [Outgoing(topic, m.key, m.envelope) for m in (_event(i, "t") for i in range(10, 15))])
+        await publish(
+            producer,
+            [Outgoing(topic, m.key, m.envelope) for m in (_event(i, "t") for i in range(10, 15))],
+        )
         second = await _drain(infra, topic, unique, producer, 5)
     finally:
         await producer.stop()
@@ -122,7 +135,7 @@ async def _drain(infra: Infra, topic: str, unique: str, producer, n: int) -> lis
     task = asyncio.create_task(consumer.run())
     try:
         async with asyncio.timeout(30):
-            while len(seen) < n:
+            while len(seen) < n:  # noqa: ASYNC110 (filled by the consumer task)
                 await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)
     finally:

@@ -22,7 +22,7 @@ from tests.integration.kpi_ingest.conftest import (
     running_app,
     wait_key_known,
 )
-from tests.support.procs import free_port
+from tests.support.procs import free_ports
 
 
 def _events(ids: range, prefix: str = "e") -> list[dict[str, object]]:
@@ -81,7 +81,7 @@ async def test_two_replicas_racing_on_the_same_ids_produce_each_once(settings: S
 async def test_while_kafka_is_down_requests_get_503_and_no_acknowledged_event_is_lost(
     settings: Settings, tmp_path: Path
 ) -> None:
-    kafka = KafkaServer(tmp_path / "kafka", free_port(), free_port())
+    kafka = KafkaServer(tmp_path / "kafka", *free_ports(2))
     await asyncio.to_thread(kafka.start)
     try:
         own = make_settings(settings.database_url, kafka.bootstrap, settings.topic_prefix)

@@ -159,6 +159,11 @@ async def test_reminders_already_planned_are_cancelled_by_an_ack_and_held_by_a_n
         admin = await h.api_key("admin")
         acked = await h.breach("csat", "service", "sam")
         quiet = await h.breach("engagement", "people", "jo")
+
+        async def both_opened() -> bool:
+            return len(await h.rows()) == 2
+
+        await until(both_opened)
         await settled(h)
         sender = h.notifier.sender
         await h.notifier.runtime.supervisor.stop()  # from here on the test drives the sender

@@ -1,5 +1,4 @@
 import pytest
-
 from kpi_common.apikeys import bearer_token, hash_api_key, key_matches, new_api_key
 from kpi_common.errors import FieldError, Invalid, loc_to_path
 

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from importlib import resources
 
 import pytest
-
 from kpi_common.events import (
     EVENT_MODELS,
     MetricObserved,
@@ -94,6 +93,4 @@ def test_unregistered_model_cannot_be_wrapped() -> None:
         x: int
 
     with pytest.raises(UnknownEvent):
-        make_envelope(
-            id="1", tenant_id="t", producer="p", time=datetime.now(UTC), data=Stray(x=1)
-        )
+        make_envelope(id="1", tenant_id="t", producer="p", time=datetime.now(UTC), data=Stray(x=1))
