@@ -46,5 +46,5 @@ test: infra-up  ## Every test against the real Kafka and PostgreSQL; a skipped t
 demo: infra-up  ## The main job, end to end
 	@$(STACK_ENV) $(UV) python -m demo
 
-bench: up  ## Speed and memory figures, printed as one table
+bench: infra-up  ## Speed and memory figures, printed as one table
 	@$(STACK_ENV) $(UV) python -m bench

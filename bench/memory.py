@@ -1,0 +1,28 @@
+"""(f) Resident memory of each service process (current and peak), from /proc."""
+
+from pathlib import Path
+
+from kpi_localinfra.processes import SERVICES
+
+from bench.table import Row
+
+RUN = Path(".local/run")
+LIMIT_MIB = 300
+
+
+def measure() -> list[Row]:
+    rows = []
+    for spec in SERVICES:
+        pid = int((RUN / f"{spec.name}.pid").read_text())
+        peak = _status_kib(pid, "VmHWM") / 1024
+        rows.append(
+            Row(f"(f) {spec.name} peak RSS", peak, "MiB", f"< {LIMIT_MIB}", peak < LIMIT_MIB)
+        )
+    return rows
+
+
+def _status_kib(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return float(line.split()[1])
+    raise RuntimeError(f"no {field} for pid {pid}")

@@ -1,0 +1,25 @@
+"""One row per figure, rendered as a Markdown table."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    value: float
+    unit: str
+    target: str = ""
+    ok: bool | None = None
+
+
+def render(rows: list[Row], machine: str) -> str:
+    lines = [
+        f"kpi-cascade benchmarks on {machine}",
+        "",
+        "| figure | value | unit | target | met |",
+        "|---|---:|---|---|---|",
+    ]
+    for r in rows:
+        met = "" if r.ok is None else ("yes" if r.ok else "NO")
+        lines.append(f"| {r.figure} | {r.value:,.1f} | {r.unit} | {r.target} | {met} |")
+    return "\n".join(lines)
