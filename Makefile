@@ -7,7 +7,7 @@ SERVICES := $(UV) python -m kpi_localinfra.processes
 # Point everything at the local stack unless the caller already named running servers.
 STACK_ENV = eval "$$($(INFRA) env)";
 
-.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench
+.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench docs
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,3 +48,6 @@ demo: infra-up  ## The main job, end to end
 
 bench: infra-up  ## Speed and memory figures, printed as one table
 	@$(STACK_ENV) $(UV) python -m bench
+
+docs:  ## Regenerate docs/strategy-reference.md from the strategy JSON Schema
+	@$(UV) python -m kpi_goals.reference > docs/strategy-reference.md
