@@ -1,6 +1,6 @@
-"""The alert rules pass their promtool unit tests, and the deployed Prometheus configuration
-(with its targets on this machine) is valid, both checked by the promtool of the Prometheus
-that scripts/bootstrap.sh installs."""
+"""The alert rules pass their promtool unit tests and name only metrics the services export,
+and the deployed Prometheus configuration (with its targets on this machine) is valid, both
+checked by the promtool of the Prometheus that scripts/bootstrap.sh installs."""
 
 import shutil
 import subprocess
@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from tests.support.prometheus import local_config
+from tests.unit.deploy import metric_names
 from tests.unit.deploy._paths import PROMETHEUS, SERVICES
 
 
@@ -32,3 +33,11 @@ def test_the_configuration_and_its_rules_check(tmp_path: Path) -> None:
     done = promtool("check", "config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "rules found" in done.stdout
+
+
+def test_every_metric_a_rule_names_is_one_a_service_exports() -> None:
+    for path in sorted((PROMETHEUS / "rules").glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                used = metric_names.used(rule["expr"])
+                assert used <= metric_names.exported(), (rule.get("alert"), used)
