@@ -1,21 +1,21 @@
 """`make demo`: the main job, end to end, on the local stack.
 
-Starts a local SMTP sink and Slack stand-in, (re)starts the four services wired to them,
-creates the acme tenant, applies examples/acme/strategy.yaml, replays a seeded quarter of
-traffic with a few planted breaches, then prints the scorecard, the alignment findings, the
-notifications that went out, and the URLs to open.
+Starts a local SMTP sink and Slack stand-in and the four services on the demo clock,
+creates the acme tenant, applies examples/acme/strategy.yaml, configures its sources, replays
+a seeded quarter through the real source adapters (HubSpot and billing webhooks, Debezium
+rows, CloudEvents), then prints the scorecard, the alignment findings, the notifications that
+went out, and the URLs to open. See docs/demo.md.
 """
 
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
-from demo import report, stack
+from demo import report, stack, traffic
+from demo.clock import DEMO_NOW, QUARTER_START, set_clock
 from demo.tenant import DemoTenant
-from demo.traffic import send_events, simulated_events, wait_for_evaluation
 
 STRATEGY = Path("examples/acme/strategy.yaml")
 console = Console()
@@ -24,18 +24,27 @@ console = Console()
 def main() -> int:
     started = time.monotonic()
     console.rule("[bold]kpi-cascade demo")
-    console.print("starting the SMTP sink and Slack stand-in, and the four services ...")
+    console.print(f"demo clock: the quarter replays from {QUARTER_START:%Y-%m-%d} to {DEMO_NOW}")
+    console.print("starting the SMTP sink, the Slack stand-in, goals and metrics-ingest ...")
+    stack.stop_all()
+    set_clock(stack.CLOCK_FILE, QUARTER_START)
     sinks = stack.start_sinks()
-    stack.restart_services()
+    stack.start(("goals", "metrics-ingest"))
     tenant = DemoTenant.open(stack.operator_token())
     console.print(f"tenant [bold]acme[/bold] ({tenant.tenant_id})")
     report.applied(console, tenant.apply(STRATEGY))
-    events = simulated_events(STRATEGY, datetime.now(UTC))
-    send_events(console, tenant, events)
-    wait_for_evaluation(console, tenant, expected=len(events))
-    report.scorecard(console, tenant.scorecard())
-    report.alignment(console, tenant.alignment())
-    report.notifications(console, tenant, sinks)
+    tenant.wait_until("metrics-ingest to learn the demo's keys", tenant.ingest_knows_key)
+    console.print("sources: " + ", ".join(tenant.configure_sources()))
+    events = traffic.simulated_events(STRATEGY)
+    report.sent(console, len(events), traffic.replay(console, tenant, events))
+    traffic.wait_for_cdc(tenant)
+    console.print("starting the evaluator and the notifier on the demo clock ...")
+    stack.start(("evaluator", "notifier"))
+    traffic.wait_for_evaluation(console, tenant)
+    card = tenant.scorecard()
+    report.scorecard(console, card)
+    report.alignment(console, tenant.alignment(), card)
+    report.notifications(console, sinks)
     report.urls(console)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s")
     return 0

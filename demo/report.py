@@ -1,15 +1,17 @@
-"""What the demo prints: the applied changes, the scorecard tree, alignment findings, the
-notifications that went out, and where to look next."""
+"""What the demo prints: the applied changes, the replay's counts, the scorecard tree, the
+alignment findings (the strategy's and the data's), the notifications that reached the
+sinks, and where to look next."""
 
 from pathlib import Path
 from typing import Any
 
+from kpi_cli.feed_delivery import Tally
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
 from demo import stack
-from demo.tenant import DemoTenant
+from demo.clock import DEMO_NOW
 
 COLOURS = {
     "achieved": "bold green",
@@ -24,6 +26,16 @@ COLOURS = {
 def applied(console: Console, body: dict[str, Any]) -> None:
     summary = body.get("summary") or {k: v for k, v in body.items() if isinstance(v, int)}
     console.print(f"applied examples/acme/strategy.yaml: {summary}")
+
+
+def sent(console: Console, events: int, tally: Tally) -> None:
+    console.print(
+        f"replayed {events} business events: {tally.accepted} accepted over HTTP, "
+        f"{tally.duplicates} duplicates, {tally.replayed} webhook deliveries refused as "
+        f"replays of an earlier run, {tally.produced} Debezium rows written"
+    )
+    for reason in tally.rejected[:5]:
+        console.print(f"[yellow]rejected:[/yellow] {reason}")
 
 
 def _number(value: Any) -> str:
@@ -53,7 +65,7 @@ def _branch(parent: Tree, node: dict[str, Any]) -> None:
 
 
 def scorecard(console: Console, card: dict[str, Any]) -> None:
-    console.rule("scorecard")
+    console.rule(f"scorecard at {DEMO_NOW:%Y-%m-%d %H:%M} UTC (each KPI in its current period)")
     tree = Tree(f"[bold]Acme Corp[/bold]  score {_number(card.get('score'))}")
     for goal in card.get("goals", []):
         _branch(tree, goal)
@@ -63,49 +75,67 @@ def scorecard(console: Console, card: dict[str, Any]) -> None:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(row["statuses"].items()))
         table.add_row(row["perspective"], _number(row["score"]), str(row["kpis"]), statuses)
     console.print(table)
+    counts: dict[str, int] = {}
+    for k in card.get("kpis", []):
+        counts[k["status"]] = counts.get(k["status"], 0) + 1
+    console.print("KPIs by status: " + ", ".join(f"{s} {counts.get(s, 0)}" for s in COLOURS))
 
 
-def alignment(console: Console, body: dict[str, Any]) -> None:
-    console.rule("alignment findings")
-    findings = body.get("findings", [])
-    if not findings:
-        console.print("no findings: every KPI answers 'so that ...'")
+def data_findings(card: dict[str, Any]) -> list[dict[str, str]]:
+    """Findings the data plants: a KPI whose metric never arrived, a feed that went quiet."""
+    out = []
+    for k in card.get("kpis", []):
+        if k["status"] == "no_data":
+            text = f"KPI {k['id']} has no data this period: its metric never arrived."
+            fix = "Connect the feed that measures it, or retire the KPI."
+            out.append(_finding("kpi_without_data", "warning", k, text, fix))
+        elif k["status"] == "stale":
+            text = f"KPI {k['id']}: its feed has sent nothing for more than 48 h."
+            fix = "Check the source (GET /v1/sources/{id}/rejects) and the sender."
+            out.append(_finding("stale_metric", "warning", k, text, fix))
+    return out
+
+
+def _finding(rule: str, severity: str, k: dict[str, Any], text: str, fix: str) -> dict[str, str]:
+    return {
+        "rule": rule,
+        "severity": severity,
+        "node_type": "kpi",
+        "node_id": k["id"],
+        "explanation": text,
+        "suggested_fix": fix,
+    }
+
+
+def alignment(console: Console, body: dict[str, Any], card: dict[str, Any]) -> None:
+    console.rule("alignment findings (goals GET /v1/alignment, and the data's)")
+    findings = body.get("findings", []) + data_findings(card)
     table = Table("severity", "rule", "node", "explanation and fix")
     for f in findings:
         node = f"{f.get('node_type', '')} {f.get('node_id', '')}".strip()
         text = f"{f.get('explanation', '')}\n[dim]{f.get('suggested_fix', '')}[/dim]"
         table.add_row(f.get("severity", ""), f.get("rule", ""), node, text)
-    if findings:
-        console.print(table)
-
-
-def notifications(console: Console, tenant: DemoTenant, sinks: Path) -> None:
-    console.rule("notifications")
-    log = tenant.notifications()
-    items = log if isinstance(log, list) else log.get("notifications", [])
-    table = Table("kind", "channel", "recipient", "status", "subject / breach")
-    for n in items:
-        table.add_row(
-            str(n.get("kind")),
-            str(n.get("channel")),
-            str(n.get("recipient")),
-            str(n.get("status")),
-            str(n.get("subject") or n.get("breach_id") or ""),
-        )
     console.print(table)
+
+
+def notifications(console: Console, sinks: Path) -> None:
+    console.rule("notifications delivered to the local SMTP sink and Slack stand-in")
     mail = stack.read_sink(sinks, "mail")
     slack = stack.read_sink(sinks, "slack")
-    console.print(f"the SMTP sink received {len(mail)} email(s); the Slack stand-in {len(slack)}:")
-    for m in mail[-5:]:
-        console.print(f"  email to {', '.join(m['to'])}: {m['subject']}")  # type: ignore[arg-type]
-    for s in slack[-5:]:
-        console.print(f"  slack #{s['channel']}: {_slack_text(s['payload'])}")
-    console.print(f"  (every message is kept as a file under {sinks}/)")
+    emails = Table("to", "subject", title=f"{len(mail)} email(s)")
+    for m in sorted(mail, key=lambda m: (str(m["subject"]), str(m["to"]))):
+        emails.add_row(", ".join(m["to"]), str(m["subject"]))  # type: ignore[arg-type]
+    console.print(emails)
+    posts = Table("channel", "message", title=f"{len(slack)} Slack message(s)")
+    for s in sorted(slack, key=lambda s: (str(s["channel"]), _slack_text(s["payload"]))):
+        posts.add_row(f"#{s['channel']}", _slack_text(s["payload"]))
+    console.print(posts)
+    console.print(f"(every message is kept as a JSON file under {sinks}/)")
 
 
 def _slack_text(payload: Any) -> str:
     text = payload.get("text") if isinstance(payload, dict) else None
-    return str(text or payload)[:120]
+    return str(text or payload)[:160]
 
 
 def urls(console: Console) -> None:
@@ -118,4 +148,5 @@ def urls(console: Console) -> None:
     ):
         console.print(f"  {name:15} http://127.0.0.1:{port}/docs")
     console.print(f"  Slack stand-in  {stack.SLACK_URL}/docs")
-    console.print("  API keys of the demo tenant: .local/demo/acme.json; stop all: make down")
+    console.print(f"  mail and Slack messages as files: {stack.SINKS}/")
+    console.print(f"  API keys of the demo tenant: {stack.STATE}/acme.json; stop all: make down")

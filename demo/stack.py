@@ -1,4 +1,5 @@
-"""Start what the demo needs: its sinks and the four services, wired to them."""
+"""Start what the demo needs: its sinks and the four services, wired to them and running on
+the demo clock (demo/clock.py)."""
 
 import json
 import os
@@ -11,11 +12,15 @@ from pathlib import Path
 
 from kpi_localinfra import processes
 
-STATE = Path(".local/demo")
+STATE = Path(os.environ.get("KPI_DEMO_DIR", ".local/demo"))
 RUN = Path(".local/run")
+CLOCK_FILE = STATE / "clock.json"
+SINKS = STATE / "sinks"
 SMTP_PORT = int(os.environ.get("KPI_DEMO_SMTP_PORT", "2525"))
 SLACK_PORT = int(os.environ.get("KPI_DEMO_SLACK_PORT", "8025"))
 SLACK_URL = f"http://127.0.0.1:{SLACK_PORT}"
+BREACH_FOR_S = 20.0  # longer than folding the replayed backlog takes: no transient breaches
+TICK_S = 2.0
 
 
 def operator_token() -> str:
@@ -31,58 +36,63 @@ def service_env() -> dict[str, str]:
     return {
         **os.environ,
         "KPI_OPERATOR_TOKEN": operator_token(),
+        "KPI_DEMO_CLOCK_FILE": str(CLOCK_FILE.resolve()),
         "KPI_SMTP_HOST": "127.0.0.1",
         "KPI_SMTP_PORT": str(SMTP_PORT),
+        "KPI_SMTP_FROM": "kpi-cascade <kpi@acme.example>",
         "ACME_FINANCE_SLACK_WEBHOOK": f"{SLACK_URL}/hooks/finance-slack",
         "ACME_SALES_SLACK_WEBHOOK": f"{SLACK_URL}/hooks/sales-slack",
+        # a replayed quarter is older than the default 7 days of claims: keep them all
+        "KPI_INGEST_DEDUP_HORIZON_DAYS": "400",
+        "KPI_INGEST_CDC_REFRESH_S": "1",
+        "KPI_EVALUATOR_TICK_S": str(TICK_S),
+        "KPI_EVALUATOR_BREACH_FOR_S": str(BREACH_FOR_S),
+        "KPI_NOTIFIER_TICK_INTERVAL_S": str(TICK_S),
+        "KPI_NOTIFIER_SLACK_MIN_INTERVAL_S": "0.1",
     }
+
+
+def stop_all() -> None:
+    """Stop the services (the demo's or `make up`'s) and the sinks of an earlier run."""
+    processes.down(RUN)
+
+
+def restart_services() -> None:
+    """The four services on the real clock, wired to the sinks (for `make bench`)."""
+    stop_all()
+    start_sinks()
+    processes.up(RUN, service_env())
+
+
+def start(names: tuple[str, ...]) -> None:
+    """Start these services on the demo clock and wait until each answers /readyz."""
+    env = service_env()
+    specs = tuple(s for s in processes.SERVICES if s.name in names)
+    for spec in specs:
+        clocked = processes.ServiceSpec(spec.name, "demo.clocked", spec.port_env, spec.port)
+        processes.start(clocked, RUN, {**env, "KPI_DEMO_SERVICE": spec.name})
+    processes.wait_ready(specs, RUN, env, timeout_s=180)
 
 
 def start_sinks() -> Path:
     """The SMTP sink and Slack stand-in, as a background process; returns their folder."""
-    folder = STATE / "sinks"
-    pid_file = RUN / "demo-sinks.pid"
-    if pid_file.exists() and _alive(int(pid_file.read_text())):
-        return folder
     RUN.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "demo.sinks", "--dir", str(SINKS)]
+    command += ["--smtp-port", str(SMTP_PORT), "--http-port", str(SLACK_PORT)]
     with (RUN / "demo-sinks.log").open("ab") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "demo.sinks",
-                "--dir",
-                str(folder),
-                "--smtp-port",
-                str(SMTP_PORT),
-                "--http-port",
-                str(SLACK_PORT),
-            ],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    pid_file.write_text(str(proc.pid))
+    (RUN / "demo-sinks.pid").write_text(str(proc.pid))
     _wait_http(f"{SLACK_URL}/docs")
-    return folder
+    return SINKS
 
 
-def restart_services() -> None:
-    """(Re)start the services with the demo's wiring: make up's services lack the sinks."""
-    processes.down(RUN)
-    processes.up(RUN, service_env())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
-def _wait_http(url: str, timeout_s: float = 20) -> None:
+def _wait_http(url: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:

@@ -1,6 +1,9 @@
-"""The demo's tenant: created once, its keys kept under .local/demo so reruns reuse it."""
+"""The demo's tenant: created once, its keys and webhook secrets kept under .local/demo so
+reruns reuse it; its sources configured (idempotently) with `PUT /v1/sources/{id}`."""
 
 import json
+import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,6 +11,7 @@ from typing import Any
 
 import httpx
 from kpi_cli.client import CliSettings, check
+from kpi_cli.feed_sources import FeedSources
 
 from demo.stack import STATE
 
@@ -20,13 +24,16 @@ class DemoTenant:
     admin_key: str
     ingest_key: str
     urls: CliSettings
+    feeds: FeedSources
 
     @classmethod
     def open(cls, operator_token: str) -> "DemoTenant":
         urls = CliSettings()
         if SAVED.exists():
-            saved = json.loads(SAVED.read_text())
-            return cls(saved["tenant_id"], saved["admin_key"], saved["ingest_key"], urls)
+            saved = _with_secrets(json.loads(SAVED.read_text()))
+            return cls(
+                saved["tenant_id"], saved["admin_key"], saved["ingest_key"], urls, _feeds(saved)
+            )
         created = check(
             httpx.post(
                 f"{urls.goals_url}/v1/tenants",
@@ -44,11 +51,20 @@ class DemoTenant:
                 timeout=30,
             )
         )["api_key"]
-        tenant = cls(created["tenant_id"], admin, ingest, urls)
-        SAVED.write_text(
-            json.dumps({"tenant_id": tenant.tenant_id, "admin_key": admin, "ingest_key": ingest})
-        )
-        return tenant
+        saved = {"tenant_id": created["tenant_id"], "admin_key": admin, "ingest_key": ingest}
+        saved = _with_secrets(saved)
+        return cls(created["tenant_id"], admin, ingest, urls, _feeds(saved))
+
+    def configure_sources(self) -> list[str]:
+        """PUT every source definition (201 the first time, 200 on a rerun)."""
+        headers = {"Authorization": f"Bearer {self.admin_key}"}
+        done = []
+        for source_id, definition in self.feeds.definitions().items():
+            url = f"{self.urls.ingest_url}/v1/sources/{source_id}"
+            resp = httpx.put(url, json=definition, headers=headers, timeout=30)
+            check(resp)
+            done.append(f"{source_id} ({definition['kind']}, {resp.status_code})")
+        return done
 
     def _get(self, base: str, path: str, **params: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.admin_key}"}
@@ -66,6 +82,11 @@ class DemoTenant:
                 timeout=60,
             )
         )
+
+    def ingest_knows_key(self) -> bool:
+        url = f"{self.urls.ingest_url}/v1/events"
+        headers = {"Authorization": f"Bearer {self.ingest_key}"}
+        return httpx.post(url, json=[], headers=headers, timeout=10).status_code != 401
 
     def scorecard(self) -> Any:
         return self._get(self.urls.evaluator_url, "/v1/scorecard")
@@ -92,3 +113,16 @@ class DemoTenant:
 
 def saved_path() -> Path:
     return SAVED
+
+
+def _with_secrets(saved: dict[str, str]) -> dict[str, str]:
+    """The webhook secrets of the demo's sources, made once and kept with the keys."""
+    if "hubspot_secret" not in saved:
+        saved |= {"hubspot_secret": secrets.token_hex(16), "billing_secret": secrets.token_hex(16)}
+        SAVED.write_text(json.dumps(saved, indent=2))
+    return saved
+
+
+def _feeds(saved: dict[str, str]) -> FeedSources:
+    prefix = os.environ.get("KPI_TOPIC_PREFIX", "")
+    return FeedSources("acme", saved["hubspot_secret"], saved["billing_secret"], prefix)

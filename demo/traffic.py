@@ -1,70 +1,163 @@
-"""The demo's traffic: seeded events with planted breaches, sent with a progress bar."""
+"""The demo's traffic: a seeded quarter with planted breaches, replayed day by day through
+the real source adapters of metrics-ingest, with the demo clock following the replay."""
 
+import asyncio
+import contextlib
+import os
 import time
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
-from kpi_cli.client import check
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from kpi_cli.feed_delivery import Sender, Tally
+from kpi_cli.feeds import Raw, Transport, render
 from kpi_cli.simulation import Simulation
+from kpi_common.kafka import create_producer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from demo import stack
+from demo.clock import DEMO_NOW, FileClock, set_clock
 from demo.tenant import DemoTenant
 
 SEED = 2026
 # what the demo plants, so every status shows up on the scorecard
 PLANTS = {
-    "new-clients": "breach",
-    "cash-flow": "breach",
-    "csat": "at_risk",
-    "qualified-leads": "achieved",
-    "engagement": "silent",
+    "new-clients": "breach",  # off_track: 45% of the pace -> a breach, email + #sales
+    "cash-flow": "breach",  # off_track -> a breach, email + #finance
+    "ar-days": "at_risk",  # 5% slower than the 30-day target
+    "qualified-leads": "achieved",  # the quarter's 200 already reached
+    "engagement": "silent",  # the survey never ran: no data
+    "bounce-rate": "stale",  # the web analytics feed stopped 4 days ago
 }
-BATCH = 500
+DEBEZIUM: tuple[Transport, ...] = ("payments", "ledger")
+BOOTSTRAP = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
 
 
-def simulated_events(strategy: Path, now: datetime) -> list[dict[str, Any]]:
+def simulated_events(strategy: Path) -> list[dict[str, Any]]:
     doc = yaml.safe_load(strategy.read_text())
-    return Simulation(doc, now, seed=SEED, plants=PLANTS).events()
+    return Simulation(doc, DEMO_NOW, seed=SEED, plants=PLANTS).events()
 
 
-def send_events(console: Console, tenant: DemoTenant, events: list[dict[str, Any]]) -> None:
-    url = f"{tenant.urls.ingest_url}/v1/events"
-    headers = {"Authorization": f"Bearer {tenant.ingest_key}"}
-    tenant.wait_until("metrics-ingest to learn the demo's key", lambda: _key_known(url, headers))
-    accepted = duplicates = 0
-    with httpx.Client(headers=headers, timeout=60) as client, Progress(console=console) as bar:
-        task = bar.add_task("replaying a quarter of traffic", total=len(events))
-        for i in range(0, len(events), BATCH):
-            body = check(client.post(url, json=events[i : i + BATCH]))
-            accepted += body["accepted"]
-            duplicates += body["duplicates"]
-            if body.get("rejected"):
-                console.print(f"[yellow]rejected:[/yellow] {body['rejected'][:3]}")
-            bar.advance(task, len(events[i : i + BATCH]))
-    console.print(f"sent {len(events)} events: {accepted} accepted, {duplicates} duplicates")
+def by_day(events: list[dict[str, Any]]) -> Iterator[tuple[datetime, list[Raw]]]:
+    """Raw items per replayed day, with the end of that day (the clock while sending it)."""
+    for day, group in groupby(events, key=lambda e: str(e["time"])[:10]):
+        end = datetime.fromisoformat(f"{day}T00:00:00+00:00") + timedelta(days=1)
+        yield min(end, DEMO_NOW), [render(e) for e in group]
 
 
-def _key_known(url: str, headers: dict[str, str]) -> bool:
-    return httpx.post(url, json=[], headers=headers, timeout=10).status_code != 401
+def replay(console: Console, tenant: DemoTenant, events: list[dict[str, Any]]) -> Tally:
+    return asyncio.run(_replay(console, tenant, events))
 
 
-def wait_for_evaluation(console: Console, tenant: DemoTenant, expected: int) -> None:
-    """Wait until the scorecard stops changing: the evaluator has caught up."""
-    console.print(f"waiting for the evaluator to fold {expected} events in ...")
+async def _replay(console: Console, tenant: DemoTenant, events: list[dict[str, Any]]) -> Tally:
+    await _raw_topics(tenant)
+    producer = create_producer(BOOTSTRAP)
+    await producer.start()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    try:
+        async with httpx.AsyncClient(base_url=tenant.urls.ingest_url, timeout=60) as http:
+            clock = FileClock(stack.CLOCK_FILE)
+            sender = Sender(http, producer, tenant.feeds, tenant.ingest_key, clock)
+            with Progress(*columns, console=console) as bar:
+                task = bar.add_task("replaying 2026-01-01", total=len(events))
+                for end, raws in by_day(events):
+                    set_clock(stack.CLOCK_FILE, end)
+                    bar.update(task, description=f"replaying {end:%Y-%m-%d}")
+                    await sender.send(raws)
+                    bar.advance(task, len(raws))
+    finally:
+        await producer.stop()
+    set_clock(stack.CLOCK_FILE, DEMO_NOW)
+    return sender.tally
+
+
+async def _raw_topics(tenant: DemoTenant) -> None:
+    """The topics the ERP's Debezium connector writes to (a connector would create them)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        for transport in DEBEZIUM:
+            topic = NewTopic(tenant.feeds.topic(transport), num_partitions=1, replication_factor=1)
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics([topic])
+    finally:
+        await admin.close()
+
+
+def wait_for_cdc(tenant: DemoTenant, timeout_s: float = 120) -> None:
+    """Until metrics-ingest's Debezium consumers committed every row written to the topics."""
+    asyncio.run(asyncio.wait_for(_cdc_caught_up(tenant), timeout_s))
+
+
+async def _cdc_caught_up(tenant: DemoTenant) -> None:
+    prefix = os.environ.get("KPI_TOPIC_PREFIX", "")
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    await consumer.start()
+    try:
+        for transport in DEBEZIUM:
+            tp = TopicPartition(tenant.feeds.topic(transport), 0)
+            end = (await consumer.end_offsets([tp]))[tp]
+            source_id = tenant.feeds.source_id(transport)
+            group = f"{prefix}metrics-ingest.cdc.{source_id}"
+            while (await _committed(admin, group, tp)) < end:  # noqa: ASYNC110 (another process)
+                await asyncio.sleep(0.5)
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def _committed(admin: AIOKafkaAdminClient, group: str, tp: TopicPartition) -> int:
+    offsets = await admin.list_consumer_group_offsets(group)
+    meta = offsets.get(tp)
+    return -1 if meta is None else int(meta.offset)
+
+
+def wait_for_evaluation(console: Console, tenant: DemoTenant) -> None:
+    """Until the scorecard stops changing, the breach `for` duration has passed, and the
+    notifier has delivered (or given up on) everything it planned."""
+    console.print("waiting for the evaluator to fold the quarter in ...")
+    _steady(lambda: _statuses(tenant), polls=3)
+    console.print(f"  ... and for breaches that last {stack.BREACH_FOR_S:.0f}s to open")
+    time.sleep(stack.BREACH_FOR_S + 3 * stack.TICK_S)
+    _steady(lambda: _statuses(tenant), polls=2)
+    console.print("waiting for the notifier to deliver ...")
+    _steady(lambda: _deliveries(tenant), polls=3, until=lambda got: not _in_flight(got))
+
+
+def _statuses(tenant: DemoTenant) -> Any:
+    """What settles: each KPI's status and actual (expected and forecast move with time)."""
+    return [(k["id"], k["status"], k["actual"]) for k in tenant.scorecard()["kpis"]]
+
+
+def _deliveries(tenant: DemoTenant) -> Any:
+    log = tenant.notifications()
+    return log if isinstance(log, list) else log.get("notifications", [])
+
+
+def _in_flight(items: Any) -> bool:
+    return any(n.get("status") in ("pending", "sending") for n in items)
+
+
+def _steady(read: Any, polls: int, until: Any = None, timeout_s: float = 120) -> None:
     last: Any = None
     steady = 0
-    deadline = time.monotonic() + 180
-    while steady < 3 and time.monotonic() < deadline:
+    deadline = time.monotonic() + timeout_s
+    while steady < polls and time.monotonic() < deadline:
         time.sleep(1.0)
         try:
-            now = tenant.scorecard()
-        except Exception:
+            now = read()
+        except httpx.HTTPError:
             continue
-        steady = steady + 1 if now == last else 0
+        settled = now == last and (until is None or until(now))
+        steady = steady + 1 if settled else 0
         last = now
-    # give the breaches a moment to travel evaluator -> notifier -> sinks
-    time.sleep(3)

@@ -4,8 +4,9 @@ the benchmarks use it.
 For every KPI measured from metrics, events are generated from the start of the KPI's
 current period up to `now`, at a pace that lands the KPI near `performance` times its
 expected-to-date value. Performance is drawn per KPI from the seed, and a few KPIs are
-*planted*: far behind (a breach), slightly behind (at risk), ahead (achieved), or silent (no
-data). The same seed, strategy and `now` give the same events, byte for byte.
+*planted*: far behind (a breach), slightly behind (at risk), ahead (achieved), silent (no
+data), or stale (on pace, but its feed stopped `STALE_DAYS` before `now`). The same seed,
+strategy and `now` give the same events, byte for byte.
 """
 
 import math
@@ -22,11 +23,14 @@ Event = dict[str, Any]
 # that share of the whole period's target already
 PLANTS: dict[str, float] = {
     "breach": 0.45,
-    "at_risk": 0.9,
+    "at_risk": 0.95,
     "ahead": 1.35,
     "achieved": 1.08,
     "silent": 0.0,
+    "stale": 1.05,
 }
+STALE_DAYS = 4
+LIVE_S = 6 * 3600  # the newest event of a live feed is at most this old
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ class Simulation:
         start, end = period_bounds(kpi.get("period", "month"), self.now, self._calendar())
         elapsed = 1.0 if plan.plant == "achieved" else (self.now - start) / (end - start)
         rng = random.Random(f"{self.seed}:{kpi['id']}")
-        gen = _Generator(kpi, plan.performance, start, self.now, elapsed, rng, self.seed)
+        stop = self.now - timedelta(days=STALE_DAYS) if plan.plant == "stale" else self.now
+        gen = _Generator(kpi, plan.performance, start, stop, elapsed, rng, self.seed)
         yield from gen.run(_target_of(kpi, self.now, self._calendar()))
 
     def _calendar(self) -> tuple[str, ZoneInfo]:
@@ -182,8 +187,12 @@ class _Generator:
             yield from self._amount(m, target * perf * self.elapsed)
 
     def _times(self, n: int) -> list[datetime]:
+        """n times in [start, end), the last within the final hours: the feed is live."""
         span = (self.end - self.start).total_seconds()
-        return sorted(self.start + timedelta(seconds=self.rng.uniform(0, span)) for _ in range(n))
+        offsets = [self.rng.uniform(0, span) for _ in range(n)]
+        if offsets:
+            offsets[-1] = max(0.0, span - self.rng.uniform(60, LIVE_S))
+        return sorted(self.start + timedelta(seconds=s) for s in offsets)
 
     def _event(self, metric: str, value: float, t: datetime, dims: dict[str, Any], i: int) -> Event:
         return {
