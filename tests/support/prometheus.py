@@ -8,7 +8,8 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,14 @@ class PrometheusServer:
             data = self.api("query_range", query=expr, start=start, end=end, step=1)
             values = [v for s in data["result"] for v in s["values"]]
         return any(math.isfinite(float(v[1])) for v in values)
+
+
+@contextmanager
+def running_prometheus(workdir: Path, targets: Mapping[str, str]) -> Iterator[PrometheusServer]:
+    prom = PrometheusServer(workdir, targets)
+    prom.start()
+    try:
+        prom.wait_ready()
+        yield prom
+    finally:
+        prom.stop()
