@@ -18,6 +18,7 @@ from tests.conftest import Infra, _psql, _with_database
 from tests.support import grafana
 from tests.support.acme_stack import Tenant, running_stack, simulated_events
 from tests.support.prometheus import PrometheusServer, running_prometheus
+from tests.support.strategy_events import ACME
 
 pytestmark = pytest.mark.e2e
 
@@ -181,6 +182,62 @@ async def check_refusals(url: str, role: str, password: str) -> None:
         await conn.close()
 
 
+def acme_links() -> set[tuple[str, str]]:
+    """(parent, child) of every supports / so_that / contributes_to link in the document."""
+    doc = yaml.safe_load(ACME.read_text())
+    kinds = {"goals": "goal", "objectives": "objective", "success_factors": "success_factor"}
+    type_of = {e["id"]: t for section, t in kinds.items() for e in doc[section]}
+    links = set()
+    for section, t in [*kinds.items(), ("kpis", "kpi")]:
+        for entry in doc[section]:
+            for key in ("supports", "so_that"):
+                parents = entry.get(key) or []
+                for parent in [parents] if isinstance(parents, str) else parents:
+                    links.add((f"{type_of[parent]}:{parent}", f"{t}:{entry['id']}"))
+            if "contributes_to" in entry:
+                links.add((f"kpi:{entry['contributes_to']}", f"kpi:{entry['id']}"))
+    return links
+
+
+async def check_views(url: str, role: str, password: str, tenant: str) -> None:
+    """The views say what the strategy and the evaluator's state say."""
+    conn = await asyncpg.connect(url, user=role, password=password)
+    try:
+        edges = await conn.fetch(
+            "SELECT source, target FROM evaluator.v_cascade_edges WHERE tenant_id = $1", tenant
+        )
+        assert {(e["source"], e["target"]) for e in edges} == acme_links()
+        goal = await conn.fetchrow(
+            "SELECT secondarystat, arc__achieved + arc__on_track + arc__at_risk + arc__off_track"
+            " + arc__no_data AS arcs FROM evaluator.v_cascade_nodes"
+            " WHERE tenant_id = $1 AND id = 'goal:grow-revenue'",
+            tenant,
+        )
+        # revenue, revenue-emea, revenue-amer; ar-days via collect-faster; new-clients and
+        # qualified-leads via win-new-clients; bounce-rate via generate-leads
+        assert goal["secondarystat"] == "7 KPIs"
+        assert goal["arcs"] == pytest.approx(1)
+        sales = await conn.fetch(
+            "SELECT unit_id FROM evaluator.v_unit_tree WHERE tenant_id = $1 AND ancestor = 'sales'",
+            tenant,
+        )
+        assert {r["unit_id"] for r in sales} == {"sales", "sales-emea", "sales-amer"}
+        last = await conn.fetchval(
+            "SELECT actual FROM evaluator.v_kpi_progress WHERE tenant_id = $1"
+            " AND kpi_id = 'new-clients' ORDER BY time DESC LIMIT 1",
+            tenant,
+        )
+        status = await conn.fetchrow(
+            "SELECT actual, breached FROM evaluator.v_kpi_status"
+            " WHERE tenant_id = $1 AND kpi_id = 'new-clients'",
+            tenant,
+        )
+        assert last == status["actual"]  # the running total ends at the period's actual
+        assert status["breached"]  # planted
+    finally:
+        await conn.close()
+
+
 def test_every_dashboard_query_returns_data_as_the_read_only_role(
     infra: Infra, database_url: str, reader: tuple[str, str], unique: str, tmp_path: Path
 ) -> None:
@@ -203,5 +260,6 @@ def test_every_dashboard_query_returns_data_as_the_read_only_role(
         tenant.send(simulated_events(datetime.now(UTC)))
         run_setup_script(url, *reader)
         asyncio.run(check_reader(url, *reader, tenant.id, prom, started))
+        asyncio.run(check_views(url, *reader, tenant.id))
         asyncio.run(check_refusals(url, *reader))
         assert smtp.messages  # the breaches' emails went out
