@@ -18,7 +18,8 @@ from demo.clock import DEMO_NOW, QUARTER_START, set_clock
 from demo.tenant import DemoTenant
 
 STRATEGY = Path("examples/acme/strategy.yaml")
-console = Console()
+# a report read in a log or CI output too: wide enough for the tree when not a terminal
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def main() -> int:
@@ -38,6 +39,7 @@ def main() -> int:
     events = traffic.simulated_events(STRATEGY)
     report.sent(console, len(events), traffic.replay(console, tenant, events))
     traffic.wait_for_cdc(tenant)
+    console.print(f"replay done after {time.monotonic() - started:.0f}s")
     console.print("starting the evaluator and the notifier on the demo clock ...")
     stack.start(("evaluator", "notifier"))
     traffic.wait_for_evaluation(console, tenant)

@@ -1,4 +1,5 @@
-"""`kpi simulate`: seeded, realistic metric events for a strategy document, as JSON lines."""
+"""`kpi simulate`: seeded, realistic metric events for a strategy document, as JSON lines;
+with `--feeds`, as the raw payloads of the systems that would send them (kpi_cli.feeds)."""
 
 import sys
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ import yaml
 
 from kpi_cli.app import app
 from kpi_cli.client import CliError
+from kpi_cli.feeds import render
 from kpi_cli.simulation import PLANTS, Simulation
 
 
@@ -33,11 +35,20 @@ def simulate(
     ] = None,
     plant: Annotated[
         list[str] | None,
-        typer.Option(help="KPI=breach|at_risk|ahead|silent; repeat for several KPIs"),
+        typer.Option(help="KPI=breach|at_risk|ahead|achieved|silent|stale; repeat it"),
     ] = None,
+    feeds: Annotated[
+        bool,
+        typer.Option(
+            "--feeds",
+            help="print each event as its system's raw payload: "
+            '{"transport": "hubspot|billing|payments|ledger|cloudevents", "payload": ...}',
+        ),
+    ] = False,
     out: Annotated[Path | None, typer.Option("-o", "--out", help="write here, not stdout")] = None,
 ) -> None:
-    """Print events (one JSON object per line) that `kpi send` or POST /v1/events accept."""
+    """Print events (one JSON object per line) that `kpi send` or POST /v1/events accept,
+    or with --feeds the raw webhook bodies, Debezium rows and CloudEvents (docs/demo.md)."""
     try:
         doc = yaml.safe_load(file.read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -45,9 +56,15 @@ def simulate(
     when = now.replace(tzinfo=now.tzinfo or UTC) if now else datetime.now(UTC)
     sim = Simulation(doc, when, seed=seed, plants=_parse_plants(plant or []))
     events = sim.events()
-    lines = b"".join(orjson.dumps(e) + b"\n" for e in events)
+    items = [_raw(e) for e in events] if feeds else events
+    lines = b"".join(orjson.dumps(item) + b"\n" for item in items)
     if out is None:
         sys.stdout.buffer.write(lines)
     else:
         out.write_bytes(lines)
         typer.echo(f"wrote {len(events)} events to {out}", err=True)
+
+
+def _raw(event: dict[str, object]) -> dict[str, object]:
+    raw = render(event)
+    return {"transport": raw.transport, "payload": raw.payload}

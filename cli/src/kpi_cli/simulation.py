@@ -23,7 +23,7 @@ Event = dict[str, Any]
 # that share of the whole period's target already
 PLANTS: dict[str, float] = {
     "breach": 0.45,
-    "at_risk": 0.95,
+    "at_risk": 0.94,
     "ahead": 1.35,
     "achieved": 1.08,
     "silent": 0.0,
