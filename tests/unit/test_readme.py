@@ -23,8 +23,9 @@ SETTINGS: list[type[BaseSettings]] = [
     NotifierSettings,
     CliSettings,
 ]
-# Read with os.environ outside the settings classes (local stack, image healthcheck).
-RAW_READERS = ["deploy/local/src/kpi_localinfra", "deploy/docker"]
+# Read outside the settings classes: the local stack, the image, compose, Grafana provisioning.
+RAW_READERS = ["deploy/local/src/kpi_localinfra", "deploy/docker", "deploy/grafana/provisioning"]
+FILES = {".py", ".sh", ".yaml", ".yml"}
 
 
 def _variables(settings: type[BaseSettings]) -> list[str]:
@@ -49,13 +50,17 @@ def test_every_setting_is_in_the_readme(settings: type[BaseSettings]) -> None:
     assert not missing
 
 
+def _raw_readers() -> list[Path]:
+    paths = [REPO / "deploy" / "compose.yaml"]
+    paths += [p for folder in RAW_READERS for p in (REPO / folder).rglob("*") if p.is_file()]
+    return [p for p in paths if p.suffix in FILES or "Dockerfile" in p.name]
+
+
 def test_every_variable_read_from_the_environment_is_in_the_readme() -> None:
     found: set[str] = set()
-    for folder in RAW_READERS:
-        for path in (REPO / folder).rglob("*"):
-            if path.is_file() and (path.suffix in {".py", ".sh"} or "Dockerfile" in path.name):
-                found |= set(re.findall(r"\bKPI_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
-    assert found, "no variable found: the folders moved?"
+    for path in _raw_readers():
+        found |= set(re.findall(r"\bKPI_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
+    assert "KPI_GRAFANA_DB_HOST" in found, "the folders moved?"
     assert not [v for v in sorted(found) if v not in README]
 
 
