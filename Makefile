@@ -50,4 +50,5 @@ bench: infra-up  ## Speed and memory figures, printed as one table
 	@$(STACK_ENV) $(UV) python -m bench
 
 docs:  ## Regenerate docs/strategy-reference.md from the strategy JSON Schema
-	@$(UV) python -m kpi_goals.reference > docs/strategy-reference.md
+	@$(UV) python -m kpi_goals.reference > docs/strategy-reference.md.tmp
+	@mv docs/strategy-reference.md.tmp docs/strategy-reference.md
