@@ -116,12 +116,12 @@ async def refused_tables(conn: asyncpg.Connection, tables: list[str]) -> list[st
     return refused
 
 
-NOT_VIEWS = """
-SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
+RELATIONS = """
+SELECT format('%I.%I', n.nspname, c.relname),
+       n.nspname = 'evaluator' AND c.relkind = 'v' AND c.relname LIKE 'v\\_%' AS published
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-  AND NOT (n.nspname = 'evaluator' AND c.relkind = 'v' AND c.relname LIKE 'v\\_%')
 ORDER BY 1
 """
 
@@ -162,15 +162,18 @@ def _variable_queries() -> dict[str, str]:
 
 
 async def check_refusals(url: str, role: str, password: str) -> None:
-    """Every relation but the published views is refused to the migration's kpi_grafana and
-    to the login role the script made; that role's sessions cannot write."""
+    """Every relation but the published views is refused to the migration's kpi_grafana (which
+    reads every view) and to the login role the script made, whose sessions cannot write."""
     admin = await asyncpg.connect(url)
     try:
-        others = [r[0] for r in await admin.fetch(NOT_VIEWS)]
+        relations = await admin.fetch(RELATIONS)
+        others = [r[0] for r in relations if not r[1]]
+        published = [r[0] for r in relations if r[1]]
         assert {"evaluator.kpi_status", "evaluator.nodes", "goals.nodes"} <= set(others)
         await admin.execute("SET ROLE kpi_grafana")  # the role the evaluator's migration made
         assert await refused_tables(admin, others) == others
-        assert await admin.fetch("SELECT * FROM evaluator.v_cascade_nodes LIMIT 1")
+        assert await refused_tables(admin, published) == []
+        assert sorted(published) == sorted(grafana.published_views())
     finally:
         await admin.close()
     conn = await asyncpg.connect(url, user=role, password=password)

@@ -2,6 +2,7 @@
 every panel target, annotation and templating variable, with Grafana's variables and macros
 replaced by concrete values."""
 
+import importlib.util
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARDS = GRAFANA / "dashboards"
 PROVISIONING = GRAFANA / "provisioning"
+MIGRATION = ROOT / "services/evaluator/src/kpi_evaluator/migrations/versions/0004_grafana.py"
 PROMETHEUS_TYPE = "prometheus"
 POSTGRES_TYPE = "grafana-postgresql-datasource"
 
@@ -33,6 +35,16 @@ class Query:
 
 def dashboards() -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(DASHBOARDS.glob("*.json"))}
+
+
+def published_views() -> list[str]:
+    """`evaluator.<view>` for every view the evaluator's migration grants to kpi_grafana."""
+    spec = importlib.util.spec_from_file_location("grafana_migration", MIGRATION)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [f"evaluator.{v}" for v in module.VIEWS]
 
 
 def datasources() -> dict[str, str]:

@@ -3,7 +3,6 @@ provisioned datasource and has queries; the PromQL parses and names metrics the 
 export; the SQL reads only the views the evaluator publishes to the read-only role; every
 variable a query uses is defined. (tests/e2e/test_dashboards.py runs every query.)"""
 
-import importlib.util
 import re
 from typing import Any
 
@@ -13,22 +12,11 @@ import yaml
 
 from tests.support import grafana
 from tests.unit.deploy import metric_names
-from tests.unit.deploy._paths import COMPOSE, ROOT, load_yaml
+from tests.unit.deploy._paths import COMPOSE, load_yaml
 
 BOARDS = grafana.dashboards()
 MACROS = {"__timeFilter", "__timeFrom", "__timeTo", "__rate_interval", "__interval", "__range"}
 PROM_VALUES = {"__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
-MIGRATION = ROOT / "services/evaluator/src/kpi_evaluator/migrations/versions/0004_grafana.py"
-
-
-def _published_views() -> tuple[str, ...]:
-    spec = importlib.util.spec_from_file_location("grafana_migration", MIGRATION)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    views: tuple[str, ...] = module.VIEWS
-    return views
 
 
 def _all_queries() -> list[grafana.Query]:
@@ -99,7 +87,7 @@ def test_promql_parses_and_names_exported_metrics(query: grafana.Query) -> None:
 def test_sql_reads_only_the_published_views(query: grafana.Query) -> None:
     relations = set(re.findall(r"\b(?:from|join)\s+([\w.]+)", query.text, re.IGNORECASE))
     assert relations, query.text
-    assert relations <= {f"evaluator.{v}" for v in _published_views()}, query.text
+    assert relations <= set(grafana.published_views()), query.text
 
 
 @pytest.mark.parametrize("name", sorted(BOARDS))
