@@ -27,19 +27,14 @@ def set_clock(path: Path, at: datetime) -> None:
 
 
 class FileClock:
-    """A `() -> datetime` for the services' `create_app(clock=...)`: re-reads the file only
-    when it changed, so calling it is one `stat`."""
+    """A `() -> datetime` for the services' `create_app(clock=...)`. It reads the file on
+    every call (a few microseconds): a cached reading could lag behind a move the demo just
+    made, and ingest would then refuse that day's events as "in the future"."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._mtime = -1
-        self._at = QUARTER_START
-        self._real = time.time()
 
     def __call__(self) -> datetime:
-        mtime = self.path.stat().st_mtime_ns
-        if mtime != self._mtime:
-            state = json.loads(self.path.read_text())
-            self._at, self._real = datetime.fromisoformat(state["at"]), float(state["real"])
-            self._mtime = mtime
-        return self._at + timedelta(seconds=time.time() - self._real)
+        state = json.loads(self.path.read_bytes())
+        at = datetime.fromisoformat(state["at"])
+        return at + timedelta(seconds=time.time() - float(state["real"]))

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from demo import stack
-from demo.clock import DEMO_NOW, FileClock, set_clock
+from demo.clock import DEMO_NOW, QUARTER_START, FileClock, set_clock
 from demo.tenant import DemoTenant
 
 SEED = 2026
@@ -38,12 +38,14 @@ PLANTS = {
     "bounce-rate": "stale",  # the web analytics feed stopped 4 days ago
 }
 DEBEZIUM: tuple[Transport, ...] = ("payments", "ledger")
+LAG_METRIC = "evaluator_consumer_lag_messages{"
 BOOTSTRAP = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
 
 
 def simulated_events(strategy: Path) -> list[dict[str, Any]]:
     doc = yaml.safe_load(strategy.read_text())
-    return Simulation(doc, DEMO_NOW, seed=SEED, plants=PLANTS).events()
+    sim = Simulation(doc, DEMO_NOW, seed=SEED, plants=PLANTS, since=QUARTER_START)
+    return sim.events()
 
 
 def by_day(events: list[dict[str, Any]]) -> Iterator[tuple[datetime, list[Raw]]]:
@@ -126,12 +128,20 @@ def wait_for_evaluation(console: Console, tenant: DemoTenant) -> None:
     """Until the scorecard stops changing, the breach `for` duration has passed, and the
     notifier has delivered (or given up on) everything it planned."""
     console.print("waiting for the evaluator to fold the quarter in ...")
+    tenant.wait_until("the evaluator to catch up with metrics.events", lambda: _no_lag(tenant))
     _steady(lambda: _statuses(tenant), polls=3)
     console.print(f"  ... and for breaches that last {stack.BREACH_FOR_S:.0f}s to open")
     time.sleep(stack.BREACH_FOR_S + 3 * stack.TICK_S)
     _steady(lambda: _statuses(tenant), polls=2)
     console.print("waiting for the notifier to deliver ...")
     _steady(lambda: _deliveries(tenant), polls=3, until=lambda got: not _in_flight(got))
+
+
+def _no_lag(tenant: DemoTenant) -> bool:
+    """The evaluator reports its lag on metrics.events, and it is 0."""
+    text = httpx.get(f"{tenant.urls.evaluator_url}/metrics", timeout=10).text
+    lags = [line for line in text.splitlines() if line.startswith(LAG_METRIC)]
+    return bool(lags) and all(float(line.rsplit(" ", 1)[1]) == 0 for line in lags)
 
 
 def _statuses(tenant: DemoTenant) -> Any:

@@ -33,6 +33,10 @@ def simulate(
     now: Annotated[
         datetime | None, typer.Option(help="simulate up to this time (UTC); default: now")
     ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="also simulate each KPI's earlier whole periods from this time on"),
+    ] = None,
     plant: Annotated[
         list[str] | None,
         typer.Option(help="KPI=breach|at_risk|ahead|achieved|silent|stale; repeat it"),
@@ -54,7 +58,8 @@ def simulate(
     except (OSError, yaml.YAMLError) as exc:
         raise CliError(f"cannot read {file}: {exc}") from exc
     when = now.replace(tzinfo=now.tzinfo or UTC) if now else datetime.now(UTC)
-    sim = Simulation(doc, when, seed=seed, plants=_parse_plants(plant or []))
+    start = since.replace(tzinfo=since.tzinfo or UTC) if since else None
+    sim = Simulation(doc, when, seed=seed, plants=_parse_plants(plant or []), since=start)
     events = sim.events()
     items = [_raw(e) for e in events] if feeds else events
     lines = b"".join(orjson.dumps(item) + b"\n" for item in items)

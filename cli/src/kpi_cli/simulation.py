@@ -46,6 +46,7 @@ class Simulation:
     now: datetime
     seed: int = 42
     plants: dict[str, str] = field(default_factory=dict)  # kpi id -> plant name
+    since: datetime | None = None  # also simulate the KPI's earlier periods from here on
 
     def plan(self) -> list[KpiPlan]:
         rng = random.Random(f"{self.seed}:plan")
@@ -71,12 +72,25 @@ class Simulation:
     def _kpi_events(self, kpi: dict[str, Any], plan: KpiPlan) -> Iterator[Event]:
         if plan.performance == 0:
             return
-        start, end = period_bounds(kpi.get("period", "month"), self.now, self._calendar())
+        cal = self._calendar()
+        start, end = period_bounds(kpi.get("period", "month"), self.now, cal)
         elapsed = 1.0 if plan.plant == "achieved" else (self.now - start) / (end - start)
         rng = random.Random(f"{self.seed}:{kpi['id']}")
         stop = self.now - timedelta(days=STALE_DAYS) if plan.plant == "stale" else self.now
         gen = _Generator(kpi, plan.performance, start, stop, elapsed, rng, self.seed)
-        yield from gen.run(_target_of(kpi, self.now, self._calendar()))
+        yield from gen.run(_target_of(kpi, self.now, cal))
+        yield from self._history(kpi, start)
+
+    def _history(self, kpi: dict[str, Any], start: datetime) -> Iterator[Event]:
+        """Earlier whole periods from `since` on, each at 100-110 % of its target."""
+        rng, cal = random.Random(f"{self.seed}:{kpi['id']}:history"), self._calendar()
+        while self.since is not None and start > self.since:
+            start, end = period_bounds(kpi["period"], start - timedelta(seconds=1), cal)
+            if start < self.since:
+                return
+            tag = f"-{start:%Y%m%d}"
+            gen = _Generator(kpi, rng.uniform(1.0, 1.1), start, end, 1.0, rng, self.seed, tag)
+            yield from gen.run(_target_of(kpi, start, cal))
 
     def _calendar(self) -> tuple[str, ZoneInfo]:
         org = self.doc.get("organization", {})
@@ -173,6 +187,7 @@ class _Generator:
     elapsed: float
     rng: random.Random
     seed: int
+    tag: str = ""  # tells apart the ids of an earlier period's events
 
     def run(self, target: float) -> Iterator[Event]:
         m = self.kpi["measure"]
@@ -189,14 +204,23 @@ class _Generator:
     def _times(self, n: int) -> list[datetime]:
         """n times in [start, end), the last within the final hours: the feed is live."""
         span = (self.end - self.start).total_seconds()
-        offsets = [self.rng.uniform(0, span) for _ in range(n)]
+        offsets = [self._office_hours(span) for _ in range(n)]
         if offsets:
             offsets[-1] = max(0.0, span - self.rng.uniform(60, LIVE_S))
         return sorted(self.start + timedelta(seconds=s) for s in offsets)
 
+    def _office_hours(self, span: float) -> float:
+        """Seasonality: business happens mostly on weekdays, between 8:00 and 18:00."""
+        while True:
+            offset = self.rng.uniform(0, span)
+            t = self.start + timedelta(seconds=offset)
+            busy = t.weekday() < 5 and 8 <= t.hour < 18
+            if busy or self.rng.random() < 0.15:
+                return offset
+
     def _event(self, metric: str, value: float, t: datetime, dims: dict[str, Any], i: int) -> Event:
         return {
-            "id": f"sim-{self.seed}-{self.kpi['id']}-{metric}-{i}",
+            "id": f"sim-{self.seed}{self.tag}-{self.kpi['id']}-{metric}-{i}",
             "metric": metric,
             "value": round(value, 2),
             "time": t.strftime("%Y-%m-%dT%H:%M:%SZ"),

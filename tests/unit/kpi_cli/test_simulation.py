@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -87,3 +87,29 @@ def test_period_bounds_follow_the_fiscal_calendar(
 def test_period_bounds_in_a_non_utc_zone_start_at_local_midnight() -> None:
     start, _ = period_bounds("month", NOW, ("01-01", ZoneInfo("Asia/Tokyo")))
     assert start == datetime(2026, 10, 31, 15, tzinfo=UTC)
+
+
+DEMO_NOW = datetime(2026, 3, 27, 12, tzinfo=UTC)
+
+
+def test_since_adds_the_earlier_whole_periods_with_their_own_ids() -> None:
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    events = Simulation(load(), DEMO_NOW, seed=4, since=since).events()
+    assert len({e["id"] for e in events}) == len(events)
+    months = {str(e["time"])[:7] for e in events if e["metric"] == "survey.csat"}
+    assert months == {"2026-01", "2026-02", "2026-03"}
+    assert min(str(e["time"]) for e in events) >= "2026-01-01"
+    without = Simulation(load(), DEMO_NOW, seed=4).events()
+    assert {str(e["time"])[:7] for e in without if e["metric"] == "survey.csat"} == {"2026-03"}
+
+
+def test_traffic_follows_office_hours_and_live_feeds_are_recent() -> None:
+    events = Simulation(load(), DEMO_NOW, seed=4, plants={"bounce-rate": "stale"}).events()
+    times = [datetime.fromisoformat(str(e["time"])) for e in events]
+    busy = sum(t.weekday() < 5 and 8 <= t.hour < 18 for t in times)
+    assert busy / len(times) > 0.65  # uniform times would give 0.3
+    newest: dict[str, datetime] = {}
+    for e, t in zip(events, times, strict=True):
+        newest[str(e["metric"])] = max(t, newest.get(str(e["metric"]), t))
+    assert DEMO_NOW - newest["web.session"] >= timedelta(days=4)
+    assert all(DEMO_NOW - t <= timedelta(hours=6) for m, t in newest.items() if m != "web.session")
