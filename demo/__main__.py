@@ -26,6 +26,21 @@ def main() -> int:
     started = time.monotonic()
     console.rule("[bold]kpi-cascade demo")
     console.print(f"demo clock: the quarter replays from {QUARTER_START:%Y-%m-%d} to {DEMO_NOW}")
+    sinks, tenant = _set_up()
+    events = traffic.simulated_events(STRATEGY)
+    report.sent(console, len(events), traffic.replay(console, tenant, events))
+    traffic.wait_for_cdc(tenant)
+    console.print(f"replay done after {time.monotonic() - started:.0f}s")
+    console.print("starting the evaluator and the notifier on the demo clock ...")
+    stack.start(("evaluator", "notifier"))
+    traffic.wait_for_evaluation(console, tenant)
+    _report(tenant, sinks)
+    console.print(f"demo finished in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+def _set_up() -> tuple[Path, DemoTenant]:
+    """Sinks, goals and ingest on the demo clock; the tenant, its strategy and sources."""
     console.print("starting the SMTP sink, the Slack stand-in, goals and metrics-ingest ...")
     stack.stop_all()
     set_clock(stack.CLOCK_FILE, QUARTER_START)
@@ -36,20 +51,15 @@ def main() -> int:
     report.applied(console, tenant.apply(STRATEGY))
     tenant.wait_until("metrics-ingest to learn the demo's keys", tenant.ingest_knows_key)
     console.print("sources: " + ", ".join(tenant.configure_sources()))
-    events = traffic.simulated_events(STRATEGY)
-    report.sent(console, len(events), traffic.replay(console, tenant, events))
-    traffic.wait_for_cdc(tenant)
-    console.print(f"replay done after {time.monotonic() - started:.0f}s")
-    console.print("starting the evaluator and the notifier on the demo clock ...")
-    stack.start(("evaluator", "notifier"))
-    traffic.wait_for_evaluation(console, tenant)
+    return sinks, tenant
+
+
+def _report(tenant: DemoTenant, sinks: Path) -> None:
     card = tenant.scorecard()
     report.scorecard(console, card)
     report.alignment(console, tenant.alignment(), card)
     report.notifications(console, sinks)
     report.urls(console)
-    console.print(f"demo finished in {time.monotonic() - started:.0f}s")
-    return 0
 
 
 if __name__ == "__main__":

@@ -28,32 +28,16 @@ class DemoTenant:
 
     @classmethod
     def open(cls, operator_token: str) -> "DemoTenant":
+        """The saved tenant when goals still knows its admin key, else a new one."""
         urls = CliSettings()
         if SAVED.exists():
             saved = _with_secrets(json.loads(SAVED.read_text()))
-            return cls(
-                saved["tenant_id"], saved["admin_key"], saved["ingest_key"], urls, _feeds(saved)
-            )
-        created = check(
-            httpx.post(
-                f"{urls.goals_url}/v1/tenants",
-                json={"slug": "acme"},
-                headers={"Authorization": f"Bearer {operator_token}"},
-                timeout=30,
-            )
-        )
-        admin = created["admin_api_key"]
-        ingest = check(
-            httpx.post(
-                f"{urls.goals_url}/v1/api-keys",
-                json={"role": "ingest", "name": "demo traffic"},
-                headers={"Authorization": f"Bearer {admin}"},
-                timeout=30,
-            )
-        )["api_key"]
-        saved = {"tenant_id": created["tenant_id"], "admin_key": admin, "ingest_key": ingest}
-        saved = _with_secrets(saved)
-        return cls(created["tenant_id"], admin, ingest, urls, _feeds(saved))
+            if _known(urls, saved["admin_key"]):
+                return cls(
+                    saved["tenant_id"], saved["admin_key"], saved["ingest_key"], urls, _feeds(saved)
+                )
+        saved = _with_secrets(_create(urls, operator_token), fresh=True)
+        return cls(saved["tenant_id"], saved["admin_key"], saved["ingest_key"], urls, _feeds(saved))
 
     def configure_sources(self) -> list[str]:
         """PUT every source definition (201 the first time, 200 on a rerun)."""
@@ -115,10 +99,42 @@ def saved_path() -> Path:
     return SAVED
 
 
-def _with_secrets(saved: dict[str, str]) -> dict[str, str]:
+def _known(urls: CliSettings, admin_key: str) -> bool:
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    resp = httpx.get(f"{urls.goals_url}/v1/strategy", headers=headers, timeout=30)
+    return resp.status_code != 401
+
+
+def _create(urls: CliSettings, operator_token: str) -> dict[str, str]:
+    resp = httpx.post(
+        f"{urls.goals_url}/v1/tenants",
+        json={"slug": "acme"},
+        headers={"Authorization": f"Bearer {operator_token}"},
+        timeout=30,
+    )
+    if resp.status_code == 409:
+        raise RuntimeError(
+            f"goals has a tenant 'acme' whose keys are not in {SAVED}: "
+            "start over as docs/demo.md says (empty database and .local/demo/)"
+        )
+    created = check(resp)
+    admin = created["admin_api_key"]
+    ingest = check(
+        httpx.post(
+            f"{urls.goals_url}/v1/api-keys",
+            json={"role": "ingest", "name": "demo traffic"},
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=30,
+        )
+    )["api_key"]
+    return {"tenant_id": created["tenant_id"], "admin_key": admin, "ingest_key": ingest}
+
+
+def _with_secrets(saved: dict[str, str], fresh: bool = False) -> dict[str, str]:
     """The webhook secrets of the demo's sources, made once and kept with the keys."""
-    if "hubspot_secret" not in saved:
+    if fresh or "hubspot_secret" not in saved:
         saved |= {"hubspot_secret": secrets.token_hex(16), "billing_secret": secrets.token_hex(16)}
+        STATE.mkdir(parents=True, exist_ok=True)
         SAVED.write_text(json.dumps(saved, indent=2))
     return saved
 

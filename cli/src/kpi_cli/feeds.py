@@ -94,31 +94,35 @@ def _hubspot(e: Event) -> dict[str, Any]:
 
 def _billing(e: Event) -> dict[str, Any]:
     ref = hashlib.sha256(e["id"].encode()).hexdigest()[:24]
-    customer = f"cus_{number('customer:' + e['id']) % 400:04d}"
-    created = _ms(e["time"]) // 1000
-    if e["metric"] == "crm.customer.churned":
-        obj: dict[str, Any] = {"id": f"sub_{ref}", "object": "subscription", "status": "canceled"}
-    else:
-        cents = round(e["value"] * 100)
-        obj = {
-            "id": f"in_{ref}",
-            "object": "invoice",
-            "currency": "usd",
-            "total": cents,
-            "amount_due": cents,
-            "status": "open",
-            # the ERP that raises invoices in billing tags them with region and USD amount
-            "metadata": {"region": e["dimensions"].get("region", ""), "amount_usd": _usd(e)},
-        }
-    obj["customer"] = customer
+    churned = e["metric"] == "crm.customer.churned"
+    obj = _subscription(ref) if churned else _invoice(ref, e)
+    obj["customer"] = f"cus_{number('customer:' + e['id']) % 400:04d}"
     return {
         "id": f"evt_{ref}",
         "object": "event",
         "api_version": "2024-06-20",
-        "created": created,
+        "created": _ms(e["time"]) // 1000,
         "livemode": False,
         "type": BILLING_METRICS[e["metric"]],
         "data": {"object": obj},
+    }
+
+
+def _subscription(ref: str) -> dict[str, Any]:
+    return {"id": f"sub_{ref}", "object": "subscription", "status": "canceled"}
+
+
+def _invoice(ref: str, e: Event) -> dict[str, Any]:
+    cents = round(e["value"] * 100)
+    return {
+        "id": f"in_{ref}",
+        "object": "invoice",
+        "currency": "usd",
+        "total": cents,
+        "amount_due": cents,
+        "status": "open",
+        # the ERP that raises invoices in billing tags them with region and USD amount
+        "metadata": {"region": e["dimensions"].get("region", ""), "amount_usd": _usd(e)},
     }
 
 
