@@ -2,16 +2,20 @@
 alignment findings (the strategy's and the data's), the notifications that reached the
 sinks, and where to look next."""
 
+import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 from kpi_cli.feed_delivery import Tally
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
 from demo import stack
-from demo.clock import DEMO_NOW
+from demo.clock import DEMO_NOW, QUARTER_START
+
+GRAFANA_URL = os.environ.get("KPI_DEMO_GRAFANA_URL", "http://127.0.0.1:3000")
 
 COLOURS = {
     "achieved": "bold green",
@@ -160,5 +164,18 @@ def urls(console: Console) -> None:
     ):
         console.print(f"  {name:15} http://127.0.0.1:{port}/docs")
     console.print(f"  Slack stand-in  {stack.SLACK_URL}/docs")
+    console.print("  " + _grafana())
     console.print(f"  mail and Slack messages as files: {stack.SINKS}/")
     console.print(f"  API keys of the demo tenant: {stack.STATE}/acme.json; stop all: make down")
+
+
+def _grafana() -> str:
+    """Grafana's URL on the demo's quarter when one answers (docs/grafana.md), else how to."""
+    try:
+        up = httpx.get(f"{GRAFANA_URL}/api/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        up = False
+    if not up:
+        return f"Grafana         not running on {GRAFANA_URL}: see docs/grafana.md"
+    start, end = (int(t.timestamp() * 1000) for t in (QUARTER_START, DEMO_NOW))
+    return f"Grafana         {GRAFANA_URL}/?from={start}&to={end} (the demo's quarter)"
