@@ -163,6 +163,7 @@ def urls(console: Console) -> None:
         ("notifier", 8004),
     ):
         console.print(f"  {name:15} http://127.0.0.1:{port}/docs")
+    console.print(f"  SMTP sink       smtp://127.0.0.1:{stack.SMTP_PORT}")
     console.print(f"  Slack stand-in  {stack.SLACK_URL}/docs")
     console.print("  " + _grafana())
     console.print(f"  mail and Slack messages as files: {stack.SINKS}/")

@@ -19,7 +19,7 @@ SINKS = STATE / "sinks"
 SMTP_PORT = int(os.environ.get("KPI_DEMO_SMTP_PORT", "2525"))
 SLACK_PORT = int(os.environ.get("KPI_DEMO_SLACK_PORT", "8025"))
 SLACK_URL = f"http://127.0.0.1:{SLACK_PORT}"
-BREACH_FOR_S = 20.0  # longer than folding the replayed backlog takes: no transient breaches
+BREACH_FOR_S = 30.0  # longer than folding the replayed backlog takes: no transient breaches
 TICK_S = 2.0
 
 

@@ -96,7 +96,13 @@ async def _raw_topics(tenant: DemoTenant) -> None:
 
 def wait_for_cdc(tenant: DemoTenant, timeout_s: float = 120) -> None:
     """Until metrics-ingest's Debezium consumers committed every row written to the topics."""
-    asyncio.run(asyncio.wait_for(_cdc_caught_up(tenant), timeout_s))
+    try:
+        asyncio.run(asyncio.wait_for(_cdc_caught_up(tenant), timeout_s))
+    except TimeoutError:
+        raise RuntimeError(
+            f"metrics-ingest did not consume the Debezium rows in {timeout_s:.0f}s; "
+            f"see {stack.RUN}/metrics-ingest.log"
+        ) from None
 
 
 async def _cdc_caught_up(tenant: DemoTenant) -> None:
