@@ -16,6 +16,7 @@ from kpi_common.kafka import (
     publish,
 )
 from kpi_common.topics import DEAD_LETTER, METRICS_EVENTS
+from prometheus_client import REGISTRY
 
 from tests.conftest import Infra
 
@@ -27,6 +28,12 @@ def _event(i: int, tenant: str) -> Outgoing:
     data = MetricObserved(metric="crm.deal.won", value=i, time=now, received_at=now)
     env = make_envelope(id=f"evt-{i}", tenant_id=tenant, producer="test", time=now, data=data)
     return Outgoing("", f"{tenant}:crm.deal.won", env)
+
+
+def dead_lettered_counted() -> float:
+    """What `/metrics` shows for this test's consumers (service="test")."""
+    value = REGISTRY.get_sample_value("kpi_consumer_dead_lettered_total", {"service": "test"})
+    return value or 0.0
 
 
 async def test_published_events_are_consumed_once_and_garbage_is_dead_lettered(
@@ -43,6 +50,7 @@ async def test_published_events_are_consumed_once_and_garbage_is_dead_lettered(
         await producer.send_and_wait(topic, b"{not json", key=b"t1:crm.deal.won")
 
         seen: list[Message] = []
+        before = dead_lettered_counted()
         consumer = BatchConsumer(
             bootstrap=infra.kafka_bootstrap,
             topics=[topic],
@@ -64,6 +72,7 @@ async def test_published_events_are_consumed_once_and_garbage_is_dead_lettered(
             await consumer.stop()
         assert sorted(m.envelope.id for m in seen) == sorted(f"evt-{i}" for i in range(50))
         assert consumer.dead_lettered == 1
+        assert dead_lettered_counted() == before + 1
         dlq = await _read_all(infra.kafka_bootstrap, DEAD_LETTER.qualified(prefix), 1)
         assert dlq[0].data["reason"].startswith("not a valid envelope")
         assert dlq[0].data["raw"] == "{not json"

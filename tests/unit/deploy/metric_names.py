@@ -13,6 +13,7 @@ MODULES = (
     "kpi_evaluator.metrics",
     "kpi_notifier.metrics",
     "kpi_common.outbox",
+    "kpi_common.kafka",
 )
 PREFIXES = ("goals_", "metrics_ingest_", "evaluator_", "notifier_", "kpi_")
 SUFFIXES = {

@@ -19,12 +19,19 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.protocol.metadata import MetadataRequest
+from prometheus_client import Counter
 
 from kpi_common.events import Envelope, MessageDeadLettered, decode, encode, make_envelope
 from kpi_common.logging import get_logger
 from kpi_common.topics import ALL_TOPICS, DEAD_LETTER, Topic
 
 log = get_logger(__name__)
+
+CONSUMER_DEAD_LETTERED = Counter(
+    "kpi_consumer_dead_lettered_total",
+    "Consumed messages that could not be decoded, sent to the dead-letter topic",
+    ["service"],
+)
 
 
 class CachedPartitioner:
@@ -193,6 +200,7 @@ class BatchConsumer:
         self._poll_timeout_ms = poll_timeout_ms
         self._positions: dict[TopicPartition, int] = {}
         self.dead_lettered = 0
+        CONSUMER_DEAD_LETTERED.labels(service)  # the series exists from 0, for increase()
         self.processed = 0
 
     async def start(self) -> None:
@@ -242,6 +250,7 @@ class BatchConsumer:
         if rejected:
             await publish(self._producer, rejected)
             self.dead_lettered += len(rejected)
+            CONSUMER_DEAD_LETTERED.labels(self._service).inc(len(rejected))
         offsets = next_offsets(records)
         await self._handler(messages, offsets)
         if self._store is None:
