@@ -1,6 +1,6 @@
 """Delivery guarantees of the intake against real brokers: duplicates are not produced again
-(also after a restart), a Kafka outage answers 503 and loses no acknowledged event, the
-dedup window is pruned after its horizon, and a key over its rate answers 429."""
+(also after a restart), a Kafka or PostgreSQL outage answers 503 and loses no acknowledged
+event, the dedup window is pruned after its horizon, and a key over its rate answers 429."""
 
 import asyncio
 from collections import Counter
@@ -12,7 +12,7 @@ from kpi_common.db import create_engine, session_factory
 from kpi_common.topics import METRICS_EVENTS
 from kpi_ingest.config import Settings
 from kpi_ingest.ingest import prune_once
-from kpi_localinfra import KafkaServer
+from kpi_localinfra import KafkaServer, PostgresServer
 
 from tests.integration.kpi_ingest.conftest import (
     auth,
@@ -112,6 +112,32 @@ async def _outage_round_trip(settings: Settings, kafka: KafkaServer) -> None:
     ids = Counter(e.id for _, e in produced if e.tenant_id == t.tenant_id)
     assert set(ids) == {f"e-{i}" for i in range(20)}
     assert set(ids.values()) == {1}
+
+
+async def test_while_postgres_is_down_requests_get_503_and_a_retry_is_accepted(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A refused connection (PostgreSQL stopped, not only a broken pooled connection) is a 503
+    with Retry-After, which senders retry; a 500 made `kpi send` give up (found by chaos)."""
+    postgres = PostgresServer(tmp_path / "postgres", free_ports(1)[0])
+    await asyncio.to_thread(postgres.start)
+    try:
+        own = make_settings(postgres.url, settings.kafka_bootstrap, settings.topic_prefix)
+        t = await new_tenant(own)
+        async with running_app(own) as client:
+            await wait_key_known(client, t.key)
+            await asyncio.to_thread(postgres.stop)
+            during = [
+                await client.post("/v1/events", json=_events(range(10)), headers=auth(t.key))
+                for _ in range(3)
+            ]
+            assert [r.status_code for r in during] == [503, 503, 503]
+            assert all(int(r.headers["Retry-After"]) >= 1 for r in during)
+            await asyncio.to_thread(postgres.start)
+            after = await _retry_until_accepted(client, _events(range(10)), t.key)
+            assert (after["accepted"], after["duplicates"]) == (10, 0)
+    finally:
+        await asyncio.to_thread(postgres.stop)
 
 
 async def _retry_until_accepted(

@@ -140,7 +140,8 @@ class Intake:
     async def _claim_and_produce(self, claims: list["Claim"]) -> list[list[Event]]:
         try:
             return await self._in_transaction(claims)
-        except DBAPIError as exc:  # Postgres unreachable, deadlock, ...: nothing was committed
+        except (DBAPIError, OSError) as exc:  # Postgres unreachable (a refused connect is a
+            # bare OSError, not wrapped), deadlock, ...: nothing was committed
             log.warning("claim transaction failed; rolled back", error=str(exc)[:200])
             raise Unavailable("the database is unavailable; retry later") from None
 
