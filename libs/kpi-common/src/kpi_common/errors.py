@@ -6,6 +6,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -82,3 +84,40 @@ def loc_to_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+class ErrorFieldBody(BaseModel):
+    path: str
+    message: str
+    line: int | None = None
+
+
+class ErrorDetailBody(BaseModel):
+    code: str
+    message: str
+    errors: list[ErrorFieldBody]
+
+
+class ErrorBody(BaseModel):
+    """The one error shape, as published in each service's OpenAPI."""
+
+    error: ErrorDetailBody
+
+
+_MEANINGS = {
+    400: "malformed request",
+    401: "missing, unknown or revoked credentials",
+    403: "the key's role may not do this",
+    404: "not found (also: another tenant's object)",
+    409: "conflict",
+    413: "request body over the limit",
+    415: "unsupported content type",
+    422: "invalid request, with each error's field path",
+    429: "rate limited; see Retry-After",
+    503: "a dependency is unavailable; see Retry-After",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error answers a route can give, each in the one shape."""
+    return {s: {"model": ErrorBody, "description": _MEANINGS[s]} for s in statuses}

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from kpi_common.apikeys import bearer_token, hash_api_key
-from kpi_common.errors import Invalid, NotFound, Unauthorized
+from kpi_common.errors import Invalid, NotFound, Unauthorized, error_responses
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kpi_evaluator import health, status_repo, strategy_repo
@@ -18,6 +18,8 @@ from kpi_evaluator.pipeline import Clock
 from kpi_evaluator.rollup import KpiResult, scorecard
 from kpi_evaluator.status_repo import StatusRow
 from kpi_evaluator.strategy import StrategyCache
+
+ERRORS = error_responses(401, 404, 422, 503)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def install(app: FastAPI, deps: Deps) -> None:
             raise Invalid(str(exc)) from exc
         return max(bucket.start, min(now, bucket.end - timedelta(microseconds=1)))
 
-    @app.get("/v1/scorecard")
+    @app.get("/v1/scorecard", responses=ERRORS)
     async def get_scorecard(
         strategy: Tenant, unit: str | None = None, period: str | None = None
     ) -> dict[str, Any]:
@@ -119,7 +121,7 @@ def install(app: FastAPI, deps: Deps) -> None:
         results = {kpi: _result(r) for kpi, r in rows.items()}
         return {"period": period, **scorecard(strategy, results, unit)}
 
-    @app.get("/v1/kpis/{kpi_id}/status")
+    @app.get("/v1/kpis/{kpi_id}/status", responses=ERRORS)
     async def get_status(
         strategy: Tenant, kpi_id: str, period: str | None = None
     ) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def install(app: FastAPI, deps: Deps) -> None:
             return {"kpi_id": kpi_id, "status": "no_data", "actual": None, "score": None}
         return _row_json(row)
 
-    @app.get("/v1/kpis/{kpi_id}/series")
+    @app.get("/v1/kpis/{kpi_id}/series", responses=ERRORS)
     async def get_series(
         strategy: Tenant,
         kpi_id: str,

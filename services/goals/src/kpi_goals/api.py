@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from kpi_common.apikeys import bearer_token
-from kpi_common.errors import ApiError
+from kpi_common.errors import ApiError, error_responses
 from pydantic import BaseModel, ConfigDict, Field
 
 from kpi_goals import handlers, reads, tenancy
@@ -15,7 +15,7 @@ from kpi_goals.handlers import Deps
 from kpi_goals.nodes import to_document
 from kpi_goals.parsing import parse
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503))
 RESOURCES = {
     "units": "unit",
     "people": "person",

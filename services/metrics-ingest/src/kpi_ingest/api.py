@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from kpi_common.apikeys import bearer_token
-from kpi_common.errors import Unauthorized
+from kpi_common.errors import Unauthorized, error_responses
 from kpi_common.http import OrjsonResponse
 
 from kpi_ingest import metrics
@@ -63,7 +63,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def build_router(deps: Deps) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(responses=error_responses(400, 401, 413, 415, 422, 429, 503))
     limits = limits_of(deps.settings)
 
     @router.post("/v1/events", status_code=202)

@@ -4,12 +4,13 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from kpi_common.errors import error_responses
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kpi_notifier.auth import Principal, principal
 from kpi_notifier.commands import Commands
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 422, 503))
 Who = Annotated[Principal, Depends(principal)]
 OneOrMany = str | list[str]
 

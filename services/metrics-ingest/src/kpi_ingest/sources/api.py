@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from kpi_common.db import unit_of_work
-from kpi_common.errors import Conflict, NotFound
+from kpi_common.errors import Conflict, NotFound, error_responses
 from kpi_common.http import OrjsonResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,7 +20,9 @@ SourceId = Annotated[str, Path(pattern=SOURCE_ID_PATTERN)]
 def build_router(
     deps: Deps, sessions: async_sessionmaker[AsyncSession], webhooks: Webhooks
 ) -> APIRouter:
-    router = APIRouter(prefix="/v1/sources")
+    router = APIRouter(
+        prefix="/v1/sources", responses=error_responses(400, 401, 404, 409, 413, 422, 503)
+    )
 
     async def owned(source_id: str, tenant_id: str) -> SourceDefinition:
         async with unit_of_work(sessions) as session:
