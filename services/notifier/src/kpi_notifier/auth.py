@@ -29,6 +29,14 @@ class Principal:
         if scope and scope not in directory.ancestors(unit_id):
             raise Forbidden(f"this key is limited to unit {self.unit_scope}")
 
+    def require_units(self, directory: Directory, unit_ids: list[str]) -> None:
+        """A scoped editor acts only on what names units, all of them in its subtree (a
+        silence without a `unit` matcher would hold back every unit's notices)."""
+        if self.role == "editor" and self.unit_scope and not unit_ids:
+            raise Forbidden(f"this key is limited to unit {self.unit_scope}; name its units")
+        for unit_id in unit_ids:
+            self.require_unit(directory, unit_id)
+
 
 async def authenticate(sessions: async_sessionmaker[AsyncSession], header: str | None) -> Principal:
     token = bearer_token(header)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.auth import Principal
 from kpi_notifier.deliveries import Deliveries
+from kpi_notifier.directory import as_list
 from kpi_notifier.handlers import record
 from kpi_notifier.planning import Planned
 from kpi_notifier.repository import Repository
@@ -85,7 +86,10 @@ class Commands:
         row = {"id": f"sil-{uuid.uuid4().hex[:12]}", "starts_at": now, "created_by": who.key_id}
         row |= silence
         async with unit_of_work(self._sessions) as session:
-            await Repository(session).add_silence(who.tenant_id, row)
+            repo = Repository(session)
+            units = as_list(silence["matchers"].get("unit"))
+            who.require_units(await repo.directory(who.tenant_id), units)
+            await repo.add_silence(who.tenant_id, row)
         return row
 
     async def silences(self, who: Principal) -> list[dict[str, Any]]:
@@ -96,8 +100,13 @@ class Commands:
     async def delete_silence(self, who: Principal, silence_id: str) -> None:
         who.require_write()
         async with unit_of_work(self._sessions) as session:
-            if not await Repository(session).delete_silence(who.tenant_id, silence_id):
+            repo = Repository(session)
+            found = [s for s in await repo.silences(who.tenant_id) if s.id == silence_id]
+            if not found:
                 raise NotFound(f"silence {silence_id}")
+            units = as_list(found[0].matchers.get("unit"))
+            who.require_units(await repo.directory(who.tenant_id), units)
+            await repo.delete_silence(who.tenant_id, silence_id)
 
     async def test_notification(self, who: Principal, to: str, note: str | None) -> dict[str, Any]:
         """Queue a test message to a person (by email) or a named channel."""
@@ -123,9 +132,11 @@ class Commands:
         now = self._clock()
         async with unit_of_work(self._sessions) as session:
             repo = Repository(session)
-            review = (await repo.directory(who.tenant_id)).reviews.get(review_id)
+            directory = await repo.directory(who.tenant_id)
+            review = directory.reviews.get(review_id)
             if review is None:
                 raise NotFound(f"review {review_id}")
+            who.require_units(directory, as_list(review.unit))
             held = (await repo.held_reviews(who.tenant_id)).get(review_id, set())
             day = due or due_date(review, held)
             await repo.mark_review_held(who.tenant_id, review_id, day, now, who.key_id)
@@ -153,5 +164,8 @@ class Commands:
     async def unsubscribe_scorecard(self, who: Principal, unit_id: str) -> None:
         who.require_write()
         async with unit_of_work(self._sessions) as session:
-            if not await ScorecardStore(session).unsubscribe(who.tenant_id, unit_id):
+            store = ScorecardStore(session)
+            if unit_id not in [unit for _, unit in await store.subscriptions(who.tenant_id)]:
                 raise NotFound(f"scorecard digest of unit {unit_id}")
+            who.require_unit(await Repository(session).directory(who.tenant_id), unit_id)
+            await store.unsubscribe(who.tenant_id, unit_id)
