@@ -13,6 +13,7 @@ from kpi_common.errors import FieldError, Invalid, loc_to_path
 
 Path_ = tuple[int | str, ...]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+TOO_DEEP = "collections nested too deeply"
 
 
 class _Loader(yaml.SafeLoader):
@@ -58,6 +59,8 @@ def parse_yaml(text: str) -> Source:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise Invalid("the document is not valid YAML", [FieldError("", str(exc), line)]) from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise Invalid("the document is nested too deeply", [FieldError("", TOO_DEEP)]) from None
     finally:
         loader.dispose()
     return Source(data, lines)
