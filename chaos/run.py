@@ -1,0 +1,136 @@
+"""One run of the fault suite: start the stack, load it, inject the faults one after another,
+drain, then check everything against what was acknowledged."""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from kpi_common.topics import KPI_BREACHES
+
+from chaos import faults, verify
+from chaos.load import BreachRounds, Intake, Sender, SteadyLoad
+from chaos.observe import read_topic, wait_caught_up
+from chaos.report import Report, progress
+from chaos.stack import Stack
+from chaos.tenant import Tenant, create
+
+
+@dataclass(frozen=True)
+class Plan:
+    repeats: int  # how many times each fault is injected
+    hold_s: float  # how long a killed component stays down
+    settle_s: float  # steady load between two faults
+    workers: int = 2
+    batch: int = 20
+    interval_s: float = 0.1
+
+    @classmethod
+    def short(cls) -> "Plan":
+        return cls(repeats=1, hold_s=0.5, settle_s=0.5)
+
+    @classmethod
+    def full(cls) -> "Plan":
+        return cls(repeats=3, hold_s=3.0, settle_s=5.0, batch=40)
+
+
+async def run(plan: Plan, workdir: Path, say: Callable[[str], None] = print) -> Report:
+    started = time.monotonic()
+    stack = Stack(workdir)
+    try:
+        say(f"starting PostgreSQL, Kafka, an SMTP sink and the four services in {workdir}")
+        await stack.start()
+        tenant = await create({n: s.url for n, s in stack.services.items()}, stack.operator_token)
+        say(f"stack and tenant ready after {time.monotonic() - started:.1f}s; load running")
+        report = await _load_and_break(plan, stack, tenant, say)
+    finally:
+        await asyncio.to_thread(stack.stop)
+    report.wall_s = time.monotonic() - started
+    return report
+
+
+async def _load_and_break(
+    plan: Plan, stack: Stack, tenant: Tenant, say: Callable[[str], None]
+) -> Report:
+    intake = Intake()
+    sender = Sender(tenant, intake)
+    load = SteadyLoad(sender, plan.workers, plan.batch, plan.interval_s)
+    rounds = BreachRounds(sender, tenant)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(load.run(stop)), asyncio.create_task(rounds.run(stop))]
+    try:
+        outcomes = await _inject_all(plan, stack, intake, rounds, tasks, say)
+        say("draining: the last batches and breach round, then the evaluator's backlog")
+        intake.drain_deadline = time.monotonic() + 90
+        stop.set()
+        await asyncio.gather(*tasks)
+        await wait_caught_up(stack)
+        return await _check(stack, tenant, intake, load.generated, rounds, outcomes)
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await sender.close()
+
+
+async def _inject_all(
+    plan: Plan,
+    stack: Stack,
+    intake: Intake,
+    rounds: BreachRounds,
+    tasks: list["asyncio.Task[None]"],
+    say: Callable[[str], None],
+) -> list[faults.Outcome]:
+    injector = faults.Injector(stack, intake, rounds, plan.hold_s)
+    todo = faults.plan(plan.repeats)
+    outcomes = []
+    await asyncio.sleep(plan.settle_s)
+    for n, fault in enumerate(todo, 1):
+        outcome = await injector.inject(fault)
+        outcomes.append(outcome)
+        say(progress(n, len(todo), outcome))
+        await asyncio.sleep(plan.settle_s)
+        for task in tasks:
+            if task.done():
+                task.result()  # a load task failed: stop here with its error
+    return outcomes
+
+
+async def _check(
+    stack: Stack,
+    tenant: Tenant,
+    intake: Intake,
+    generated: int,
+    rounds: BreachRounds,
+    outcomes: list[faults.Outcome],
+) -> Report:
+    events = verify.check_events(intake, generated, await verify.stored_actuals(tenant))
+    published = await read_topic(stack.kafka.bootstrap, KPI_BREACHES.name)
+    breaches = verify.check_breaches(rounds.rounds, published)
+    want = verify.expected_keys(breaches, rounds.rounds)
+    log = await _delivered(tenant, want)
+    mails = verify.mail_keys(stack.smtp.messages())
+    notices = verify.check_notices(want, mails, log)
+    return Report(
+        outcomes, events, intake.answers, intake.resends, intake.resend_accepted, breaches, notices
+    )
+
+
+async def _delivered(
+    tenant: Tenant, want: set[str], timeout_s: float = 90.0
+) -> list[dict[str, Any]]:
+    """The notifier's delivery log once every expected key is sent (or the bound passed)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        log: list[dict[str, Any]] = []
+        with contextlib.suppress(httpx.HTTPError):  # bounded: the next poll asks again
+            log = await tenant.get("notifier", "/v1/notifications", limit=1000)
+        sent = {r["dedup_key"] for r in log if r["status"] == "sent"}
+        if want <= sent or time.monotonic() > deadline:
+            return log
+        await asyncio.sleep(0.3)

@@ -1,0 +1,168 @@
+"""The checks, each against an outside view: the evaluator's read API for the actuals, the
+`kpi.breaches` topic for the transitions, the SMTP sink and the notifier's delivery log for
+the notifications."""
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kpi_common.events import Envelope
+
+from chaos.load import Event, Intake, Round
+from chaos.tenant import BREACH_KPI, RECIPIENTS, STEADY_KPIS, YEAR, Tenant
+
+Key = tuple[str, str]  # (kpi, period)
+OPENED, RESOLVED = "kpi.breach.opened", "kpi.breach.resolved"
+
+
+def expected_actuals(events: list[Event]) -> dict[Key, float]:
+    """What the steady KPIs must show, computed from the events alone."""
+    out: dict[Key, float] = defaultdict(float)
+    for e in (e for e in events if e["metric"] == "chaos.amount"):
+        day = datetime.fromisoformat(e["time"]).date().isoformat()
+        out[("chaos-sum", day)] += e["value"]
+        out[("chaos-count", day)] += 1
+        if e["dimensions"]["shard"] == "a":
+            out[("chaos-sum-a", str(YEAR))] += e["value"]
+    return dict(out)
+
+
+async def stored_actuals(tenant: Tenant) -> dict[Key, float]:
+    out: dict[Key, float] = {}
+    span = {"from": f"{YEAR}-01-01T00:00:00Z", "to": f"{YEAR + 1}-01-01T00:00:00Z"}
+    for kpi in STEADY_KPIS:
+        series = await tenant.get("evaluator", f"/v1/kpis/{kpi}/series", **span)
+        out |= {(kpi, p["period"]): p["actual"] for p in series["points"] if p["actual"]}
+    return out
+
+
+@dataclass
+class Events:
+    sent: int
+    acknowledged: int
+    unacknowledged: int
+    counted: int = 0
+    lost: int = 0
+    double: int = 0
+    mismatched: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == 0 and self.double == 0 and not self.mismatched
+
+
+def check_events(intake: Intake, generated: int, stored: dict[Key, float]) -> Events:
+    """Every acknowledged event counted once; an unacknowledged one at most once."""
+    acked, maybe = expected_actuals(intake.acked), expected_actuals(intake.unacked)
+    steady = {e["id"] for e in intake.acked if e["metric"] == "chaos.amount"}
+    out = Events(generated, len(steady), len(intake.unacked))
+    for key in sorted(acked.keys() | maybe.keys() | stored.keys()):
+        low, got = acked.get(key, 0.0), stored.get(key, 0.0)
+        high = low + maybe.get(key, 0.0)
+        if key[0] == "chaos-count":
+            out.counted += int(got)
+            out.lost += int(max(0.0, low - got))
+            out.double += int(max(0.0, got - high))
+        if not low <= got <= high:
+            out.mismatched.append(f"{key[0]} {key[1]}: {got} stored, {low}..{high} expected")
+    return out
+
+
+@dataclass
+class Breaches:
+    expected: int
+    seen: int
+    lost: list[str]
+    unexpected: list[str]
+    republished: int
+    ids: dict[str, str]  # period -> breach_id, as published
+
+    @property
+    def ok(self) -> bool:
+        return not self.lost and not self.unexpected
+
+
+def check_breaches(rounds: list[Round], published: list[Envelope]) -> Breaches:
+    """Each round's opening and resolution on kpi.breaches, and nothing else."""
+    want = {(r.period, OPENED) for r in rounds if r.opened}
+    want |= {(r.period, RESOLVED) for r in rounds if r.resolved}
+    transitions = [e for e in published if e.type in (OPENED, RESOLVED)]
+    by_id = {e.id: e for e in transitions}
+    seen = {(e.data["period"], e.type) for e in by_id.values() if e.data["kpi_id"] == BREACH_KPI}
+    strays = [e for e in by_id.values() if e.data["kpi_id"] != BREACH_KPI]
+    return Breaches(
+        expected=len(want),
+        seen=len(seen & want),
+        lost=[f"{p} {t}" for p, t in sorted(want - seen)],
+        unexpected=[f"{p} {t}" for p, t in sorted(seen - want)]
+        + [f"{e.data['kpi_id']} {e.data['period']} {e.type}" for e in strays],
+        republished=len(transitions) - len(by_id),
+        ids={e.data["period"]: e.data["breach_id"] for e in by_id.values()},
+    )
+
+
+def expected_keys(breaches: Breaches, rounds: list[Round]) -> set[str]:
+    """The dedup key of every notification the transitions call for."""
+    keys = set()
+    for r in rounds:
+        bid = breaches.ids.get(r.period)
+        kinds = ["opened"] * r.opened + ["resolved"] * r.resolved
+        keys |= {f"{bid}:{k}:email:{who}" for k in kinds for who in RECIPIENTS if bid}
+    return keys
+
+
+@dataclass
+class Notices:
+    expected: int
+    messages: int
+    distinct: int
+    missing: list[str]
+    not_sent: list[str]
+    duplicates: int
+    explained: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.not_sent and self.duplicates == self.explained
+
+
+_NOTICE = re.compile(r"^Breach: (\S+)\s*$", re.MULTILINE)
+_IN_DIGEST = re.compile(r"^\s*Breach (\S+): kpi ack", re.MULTILINE)  # several openings at once
+_PERSON = {mail: pid for pid, mail in RECIPIENTS.items()}
+
+
+def mail_keys(messages: list[dict[str, Any]]) -> Counter[str]:
+    """Each breach email as the dedup keys it was sent for, counted (a digest carries the
+    openings that were due for one person at the same time)."""
+    keys: Counter[str] = Counter()
+    for m in messages:
+        kind = "resolved" if m["subject"].startswith("Resolved:") else "opened"
+        for breach_id in _NOTICE.findall(m["text"]) + _IN_DIGEST.findall(m["text"]):
+            for rcpt in m["to"]:
+                keys[f"{breach_id}:{kind}:email:{_PERSON.get(rcpt, rcpt)}"] += 1
+    return keys
+
+
+def check_notices(want: set[str], mails: Counter[str], log: list[dict[str, Any]]) -> Notices:
+    """One email per transition and recipient; a repeat only where the log counts one (a
+    kill between sending and recording)."""
+    rows = {r["dedup_key"]: r for r in log}
+    duplicates = {k: n - 1 for k, n in mails.items() if n > 1}
+    explained = sum(
+        min(n, int(rows.get(k, {}).get("redelivered") or 0)) for k, n in duplicates.items()
+    )
+    return Notices(
+        expected=len(want),
+        messages=sum(mails.values()),
+        distinct=len(mails),
+        missing=sorted(want - set(mails)),
+        not_sent=sorted(k for k in want if rows.get(k, {}).get("status") != "sent"),
+        duplicates=sum(duplicates.values()),
+        explained=explained,
+    )
+
+
+def _redelivered(row: dict[str, Any] | None) -> int:
+    return int(row.get("redelivered") or 0) if row else 0
