@@ -9,20 +9,11 @@ import pytest
 from tests.conftest import Infra, _psql, _with_database
 from tests.security.stack import Stack, running_stack
 
-# An aiokafka connection of one of the in-process apps is dropped without being closed and
-# is garbage-collected during some later test (a resource leak, reported in docs/security.md,
-# not a security finding); pytest would fail whichever test happened to be running then.
-UNCLOSED_KAFKA_STREAM = (
-    "ignore:Exception ignored in. <function StreamWriter.__del__"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/security/" in item.nodeid:
             item.add_marker(pytest.mark.security)
-            item.add_marker(pytest.mark.filterwarnings(UNCLOSED_KAFKA_STREAM))
 
 
 @pytest.fixture(scope="session")
