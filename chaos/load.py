@@ -21,7 +21,7 @@ from chaos.tenant import BREACH_KPI, YEAR, Tenant
 Event = dict[str, Any]
 STEADY_START = datetime(YEAR, 1, 6, tzinfo=UTC)
 STEADY_DAYS = 5
-BREACH_START = datetime(YEAR, 3, 1, tzinfo=UTC)
+BREACH_START = datetime(YEAR - 2, 1, 1, tzinfo=UTC)  # a round a day, ~1,000 closed days
 BREACH_LOW, BREACH_HIGH = 10, 100  # 10 of 100: off track; 110: achieved
 
 
@@ -153,6 +153,8 @@ class BreachRounds:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             day = BREACH_START + timedelta(days=len(self.rounds))
+            if day.year > YEAR:  # only closed days: a round never depends on the clock
+                return
             current = Round(day.date().isoformat())
             self.rounds.append(current)
             await self._step(current, day, BREACH_LOW, "off_track")

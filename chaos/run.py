@@ -113,7 +113,8 @@ async def _check(
     published = await read_topic(stack.kafka.bootstrap, KPI_BREACHES.name)
     breaches = verify.check_breaches(rounds.rounds, published)
     want = verify.expected_keys(breaches, rounds.rounds)
-    log = await _delivered(tenant, want)
+    await _settled(stack, tenant, want)
+    log = await _delivery_log(tenant, set(breaches.ids.values()))
     mails = verify.mail_keys(stack.smtp.messages())
     notices = verify.check_notices(want, mails, log)
     return Report(
@@ -121,16 +122,33 @@ async def _check(
     )
 
 
-async def _delivered(
-    tenant: Tenant, want: set[str], timeout_s: float = 90.0
-) -> list[dict[str, Any]]:
-    """The notifier's delivery log once every expected key is sent (or the bound passed)."""
+async def _settled(stack: Stack, tenant: Tenant, want: set[str], timeout_s: float = 90.0) -> None:
+    """Wait (bounded) until the notifier has nothing pending or sending and the SMTP sink
+    holds a message for every expected dedup key."""
     deadline = time.monotonic() + timeout_s
-    while True:
-        log: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        busy: list[Any] = [True]
         with contextlib.suppress(httpx.HTTPError):  # bounded: the next poll asks again
-            log = await tenant.get("notifier", "/v1/notifications", limit=1000)
-        sent = {r["dedup_key"] for r in log if r["status"] == "sent"}
-        if want <= sent or time.monotonic() > deadline:
-            return log
-        await asyncio.sleep(0.3)
+            busy = [
+                row
+                for status in ("pending", "sending")
+                for row in await tenant.get("notifier", "/v1/notifications", status=status)
+            ]
+        if not busy and want <= set(verify.mail_keys(stack.smtp.messages())):
+            return
+        await asyncio.sleep(0.5)
+
+
+async def _delivery_log(tenant: Tenant, breach_ids: set[str]) -> list[dict[str, Any]]:
+    """Every delivery row of these breaches (one page per breach: the log pages at 1000)."""
+    gate = asyncio.Semaphore(8)
+
+    async def rows(breach_id: str) -> list[dict[str, Any]]:
+        async with gate:
+            page: list[dict[str, Any]] = await tenant.get(
+                "notifier", "/v1/notifications", breach_id=breach_id, limit=1000
+            )
+            return page
+
+    pages = await asyncio.gather(*(rows(b) for b in sorted(breach_ids)))
+    return [row for page in pages for row in page]
