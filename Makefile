@@ -7,7 +7,7 @@ SERVICES := $(UV) python -m kpi_localinfra.processes
 # Point everything at the local stack unless the caller already named running servers.
 STACK_ENV = eval "$$($(INFRA) env)";
 
-.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench security docs
+.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench security chaos docs
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ bench: infra-up  ## Speed and memory figures, printed as one table
 docs:  ## Regenerate docs/strategy-reference.md from the strategy JSON Schema
 	@$(UV) python -m kpi_goals.reference > docs/strategy-reference.md.tmp
 	@mv docs/strategy-reference.md.tmp docs/strategy-reference.md
+
+chaos: bootstrap  ## Fault suite: kill and restart every service, Kafka and PostgreSQL under load (docs/chaos.md)
+	@$(UV) python -m chaos
 
 security: infra-up  ## The security suite with a long schemathesis run (docs/security.md)
 	@$(STACK_ENV) KPI_SECURITY_EXAMPLES=$${KPI_SECURITY_EXAMPLES:-100} KPI_SECURITY_COVERAGE=1 \
