@@ -1,9 +1,11 @@
 """`make bench`: speed and memory figures on this machine, printed as one table and written to
-bench-results/latest.md. `make up` ran first: the services are the real ones.
+bench-results/latest.md. The services are (re)started here, wired to the demo's sinks.
 
-Measured so far: (a) the ceiling, raw aiokafka produce-then-consume on the same broker with
-our producer settings; (b) ingest HTTP throughput, single-event requests and 100-event
-batches; (f) RSS of each service. The other figures of issue 8 are still to come.
+(a) the ceiling, raw aiokafka produce-then-consume on the same broker with our producer
+settings; (b) ingest HTTP throughput, single-event requests and 100-event batches; (c)
+sustained end-to-end events/s from HTTP to persisted actuals, with the evaluator's lag; (d)
+the ratio (c)/(a); (e) at half of (c): ingest, event-to-status and event-to-notification
+latency; (f) peak RSS of each service. See docs/benchmarks.md.
 """
 
 import asyncio
@@ -12,19 +14,52 @@ import platform
 import sys
 from pathlib import Path
 
-from bench import ceiling, ingest, memory
+from kpi_localinfra import processes
+
+from bench import ceiling, e2e, ingest, latency, memory
 from bench.table import Row, render
+from bench.tenant import BenchTenant
+from demo import stack
 
 RESULTS = Path("bench-results")
 
 
+# the demo's wiring, on the real clock, with breaches opening at once (the demo delays them)
+BENCH_ENV = {"KPI_EVALUATOR_BREACH_FOR_S": "0", "KPI_EVALUATOR_TICK_S": "30"}
+
+
+def start_services() -> Path:
+    """(Re)start the sinks and the four services; returns the sinks' folder."""
+    stack.stop_all()
+    sinks = stack.start_sinks()
+    processes.up(stack.RUN, {**stack.service_env(), **BENCH_ENV})
+    return sinks
+
+
+def progress(rows: list[Row]) -> list[Row]:
+    """Show each figure as it is measured (the table comes at the end)."""
+    for r in rows:
+        print(f"  {r.figure}: {r.value:,.1f} {r.unit}", file=sys.stderr, flush=True)
+    return rows
+
+
 async def run() -> list[Row]:
     bootstrap = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
-    rows: list[Row] = []
-    rows += await ceiling.measure(bootstrap)
-    rows += await ingest.measure()
+    rows = progress(await ceiling.measure(bootstrap))
+    sinks = start_services()
+    tenant = BenchTenant.create(stack.operator_token())
+    await asyncio.to_thread(tenant.wait_ready)
+    rows += progress(await ingest.measure(tenant))
+    e2e_rows, sustained = await e2e.measure(tenant)
+    rows += progress([*e2e_rows, ratio(sustained.rate, rows[2].value)])
+    rows += progress(await latency.measure(tenant, sustained.rate / 2, sinks, bootstrap))
     rows += memory.measure()
     return rows
+
+
+def ratio(end_to_end: float, ceiling_rate: float) -> Row:
+    value = end_to_end / ceiling_rate
+    return Row("(d) ratio (c) / (a) produce then consume", value, "", ">= 0.25", value >= 0.25)
 
 
 def main() -> int:

@@ -2,6 +2,7 @@
 services' producer settings (idempotent, acks=all) and metric-event-sized payloads."""
 
 import asyncio
+import os
 import time
 import uuid
 
@@ -15,7 +16,7 @@ PAYLOAD = b'{"id":"evt-000000","type":"metric.observed","version":1,' + b"x" * 3
 
 
 async def measure(bootstrap: str) -> list[Row]:
-    topic = f"bench-ceiling-{uuid.uuid4().hex[:8]}"
+    topic = f"{os.environ.get('KPI_TOPIC_PREFIX', '')}bench-ceiling-{uuid.uuid4().hex[:8]}"
     producer = create_producer(bootstrap)
     await producer.start()
     try:

@@ -1,5 +1,6 @@
-"""(f) Resident memory of each service process (current and peak), from /proc."""
+"""(f) Resident memory of each service process (peak), and CPU time of a service, from /proc."""
 
+import os
 from pathlib import Path
 
 from kpi_localinfra.processes import SERVICES
@@ -19,6 +20,13 @@ def measure() -> list[Row]:
             Row(f"(f) {spec.name} peak RSS", peak, "MiB", f"< {LIMIT_MIB}", peak < LIMIT_MIB)
         )
     return rows
+
+
+def cpu_seconds(service: str) -> float:
+    """User + system CPU time the service's process has used so far."""
+    pid = int((RUN / f"{service}.pid").read_text())
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kib(pid: int, field: str) -> float:

@@ -21,5 +21,6 @@ def render(rows: list[Row], machine: str) -> str:
     ]
     for r in rows:
         met = "" if r.ok is None else ("yes" if r.ok else "NO")
-        lines.append(f"| {r.figure} | {r.value:,.1f} | {r.unit} | {r.target} | {met} |")
+        value = f"{r.value:,.2f}" if abs(r.value) < 10 else f"{r.value:,.0f}"
+        lines.append(f"| {r.figure} | {value} | {r.unit} | {r.target} | {met} |")
     return "\n".join(lines)

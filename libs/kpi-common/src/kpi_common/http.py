@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kpi_common.errors import ApiError, FieldError, loc_to_path
 
@@ -80,19 +81,37 @@ def _request_metrics(prefix: str) -> tuple[Counter, Histogram]:
 
 
 def _install_request_metrics(app: FastAPI, prefix: str) -> None:
-    requests, latency = _request_metrics(prefix)
+    app.add_middleware(RequestMetrics, prefix=prefix)
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+
+class RequestMetrics:
+    """Count and time every request by route template. Pure ASGI: `@app.middleware("http")`
+    (BaseHTTPMiddleware) costs an anyio task group and memory streams per request, about a
+    third of the CPU of a small request."""
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.requests, self.latency = _request_metrics(prefix)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        latency.labels(request.method, path).observe(time.perf_counter() - start)
-        requests.labels(request.method, path, str(response.status_code)).inc()
-        return response
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
+            self.requests.labels(scope["method"], path, str(status)).inc()
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -1,15 +1,15 @@
 """Read API: scorecard, KPI status and series. Thin routes; keys learned from goals.changes
 (any role may read). A key of another tenant sees nothing (404)."""
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Query, Request
 from kpi_common.apikeys import bearer_token, hash_api_key
 from kpi_common.errors import Invalid, NotFound, Unauthorized, error_responses
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kpi_evaluator import health, status_repo, strategy_repo
 from kpi_evaluator.actuals import window
@@ -76,14 +76,22 @@ async def rows_at(conn: AsyncConnection, strategy: Strategy, at: datetime) -> di
     }
 
 
+class HealthAtScrape:
+    """Refresh the KPI health gauges from the database when /metrics is scraped (pure ASGI:
+    BaseHTTPMiddleware would cost a task group and streams on every request)."""
+
+    def __init__(self, app: ASGIApp, deps: "Deps") -> None:
+        self.app = app
+        self.deps = deps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/metrics":
+            await health.refresh(self.deps.engine, self.deps.clock())
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI, deps: Deps) -> None:
-    @app.middleware("http")
-    async def health_at_scrape(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if request.url.path == "/metrics":
-            await health.refresh(deps.engine, deps.clock())
-        return await call_next(request)
+    app.add_middleware(HealthAtScrape, deps=deps)
 
     async def tenant_strategy(request: Request) -> Strategy:
         token = bearer_token(request.headers.get("authorization"))

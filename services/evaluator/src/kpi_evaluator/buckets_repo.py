@@ -11,11 +11,16 @@ from kpi_evaluator.aggregation import AggState
 from kpi_evaluator.folding import BucketKey, Observation
 from kpi_evaluator.strategy_repo import Executor
 
+# Answers the pairs that were NOT inserted (seen before): almost always none, so the batch's
+# ids do not travel back (turning thousands of returned rows into Python cost ~9% of the CPU).
 _INSERT_SEEN = text("""
-INSERT INTO evaluator.seen_events (tenant_id, event_id)
-SELECT * FROM unnest(CAST(:t AS text[]), CAST(:i AS text[]))
-ON CONFLICT (tenant_id, event_id) DO NOTHING
-RETURNING tenant_id, event_id
+WITH batch AS (SELECT * FROM unnest(CAST(:t AS text[]), CAST(:i AS text[])) AS b(t, i)),
+ins AS (
+  INSERT INTO evaluator.seen_events (tenant_id, event_id) SELECT t, i FROM batch
+  ON CONFLICT (tenant_id, event_id) DO NOTHING
+  RETURNING tenant_id, event_id
+)
+SELECT t, i FROM batch EXCEPT SELECT tenant_id, event_id FROM ins
 """)
 
 _UPSERT_BUCKETS = text("""
@@ -49,15 +54,14 @@ SET last_received_at = GREATEST(s.last_received_at, excluded.last_received_at)
 async def insert_seen(
     session: AsyncSession, observations: Sequence[Observation]
 ) -> set[tuple[str, str]]:
-    """Record the observations; returns the (tenant, id) pairs never seen before."""
+    """Record the observations (unique pairs); returns the pairs never seen before."""
     if not observations:
         return set()
-    params = {
-        "t": [o.tenant_id for o in observations],
-        "i": [o.event_id for o in observations],
-    }
-    rows = (await session.execute(_INSERT_SEEN, params)).all()
-    return {(str(r[0]), str(r[1])) for r in rows}
+    pairs = {(o.tenant_id, o.event_id) for o in observations}
+    ordered = sorted(pairs)  # one lock order, so overlapping replicas cannot deadlock
+    params = {"t": [t for t, _ in ordered], "i": [i for _, i in ordered]}
+    seen_before = (await session.execute(_INSERT_SEEN, params)).all()
+    return pairs.difference((str(r[0]), str(r[1])) for r in seen_before)
 
 
 async def upsert_buckets(session: AsyncSession, deltas: Mapping[BucketKey, AggState]) -> None:

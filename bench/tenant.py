@@ -1,0 +1,147 @@
+"""The bench's own tenant, created fresh on every run, with a small strategy: one `count`
+KPI that every throughput event feeds, and `BREACH_KPIS` budget KPIs (a cumulative
+`decrease` KPI goes off track at once when its cap is passed) that the latency run plants
+one breach in each. Breaches notify the KPI owner by email (the SMTP sink of demo.sinks)."""
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from kpi_cli.client import check
+
+BREACH_KPIS = 40
+THROUGHPUT_KPI = "bench-throughput"
+THROUGHPUT_METRIC = "bench.e2e"
+SERVICES = {"goals": 8001, "ingest": 8002, "evaluator": 8003, "notifier": 8004}
+
+
+def service_url(name: str) -> str:
+    """`KPI_<NAME>_URL`, else `http://127.0.0.1:$KPI_<NAME>_PORT` (the port the services got)."""
+    upper = name.upper()
+    port = os.environ.get(f"KPI_{upper}_PORT", str(SERVICES[name]))
+    return os.environ.get(f"KPI_{upper}_URL", f"http://127.0.0.1:{port}")
+
+
+def breach_kpi(n: int) -> str:
+    return f"bench-breach-{n:02d}"
+
+
+def breach_metric(n: int) -> str:
+    return f"bench.breach.k{n:02d}"
+
+
+@dataclass(frozen=True)
+class BenchTenant:
+    run: str
+    tenant_id: str
+    admin_key: str
+    ingest_key: str
+
+    @classmethod
+    def create(cls, operator_token: str) -> "BenchTenant":
+        run = uuid.uuid4().hex[:8]
+        goals = service_url("goals")
+        auth = {"Authorization": f"Bearer {operator_token}"}
+        created = check(
+            httpx.post(f"{goals}/v1/tenants", json={"slug": f"bench-{run}"}, headers=auth)
+        )
+        admin = created["admin_api_key"]
+        ingest = check(
+            httpx.post(
+                f"{goals}/v1/api-keys",
+                json={"role": "ingest", "name": "bench"},
+                headers={"Authorization": f"Bearer {admin}"},
+            )
+        )["api_key"]
+        tenant = cls(run, created["tenant_id"], admin, ingest)
+        doc = strategy(run)
+        check(httpx.put(f"{goals}/v1/strategy", json=doc, headers=tenant.admin, timeout=60))
+        return tenant
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+    @property
+    def ingest(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.ingest_key}", "Content-Type": "application/json"}
+
+    def kpi_status(self, kpi_id: str) -> dict[str, Any]:
+        url = f"{service_url('evaluator')}/v1/kpis/{kpi_id}/status"
+        return dict(check(httpx.get(url, headers=self.admin, timeout=10)))
+
+    def wait_ready(self) -> None:
+        """Until ingest knows the key, and evaluator and notifier know the strategy."""
+        ingest = f"{service_url('ingest')}/v1/events"
+        notifier = f"{service_url('notifier')}/v1/notifications"
+        wait("ingest to learn the key", lambda: _status(ingest, self.ingest, post=True) == 202)
+        last = breach_kpi(BREACH_KPIS - 1)
+        wait("evaluator to learn the strategy", lambda: self.kpi_status(last))
+        wait("notifier to learn the key", lambda: _status(notifier, self.admin) == 200)
+
+
+def _status(url: str, headers: dict[str, str], post: bool = False) -> int:
+    if post:
+        return httpx.post(url, content=b"[]", headers=headers, timeout=10).status_code
+    return httpx.get(url, headers=headers, timeout=10).status_code
+
+
+def wait(what: str, ready: Callable[[], Any], timeout_s: float = 120) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            got = ready()
+        except Exception:
+            got = None
+        if got:
+            return got
+        time.sleep(0.3)
+    raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def strategy(run: str) -> dict[str, Any]:
+    kpi = {"unit": "bench", "owner": "ops", "so_that": "keep-up", "perspective": "internal_process"}
+    breaches = [
+        {
+            **kpi,
+            "id": breach_kpi(n),
+            "title": f"Bench budget {run} {n:02d}",
+            "measure": {"metric": breach_metric(n), "aggregation": "sum"},
+            "period": "year",
+            "direction": "decrease",
+            "unit_of_measure": "USD",
+            "target": 10,
+        }
+        for n in range(BREACH_KPIS)
+    ]
+    throughput = {
+        **kpi,
+        "id": THROUGHPUT_KPI,
+        "title": "Bench events",
+        "measure": {"metric": THROUGHPUT_METRIC, "aggregation": "count"},
+        "period": "year",
+        "direction": "increase",
+        "unit_of_measure": "events",
+        "target": 1_000_000_000_000,
+    }
+    return {
+        "version": 1,
+        "organization": {"name": f"Bench {run}", "timezone": "UTC"},
+        "units": [{"id": "bench", "name": "Bench"}],
+        "people": [{"id": "ops", "name": "Ops", "unit": "bench", "email": "ops@bench.example"}],
+        "goals": [
+            {
+                "id": "keep-up",
+                "unit": "bench",
+                "owner": "ops",
+                "title": "Keep up with the load",
+                "perspective": "internal_process",
+            }
+        ],
+        "kpis": [throughput, *breaches],
+        "alerts": {"routes": [{"notify": ["owner"]}]},
+    }
