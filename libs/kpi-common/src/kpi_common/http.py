@@ -9,10 +9,15 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kpi_common.errors import ApiError, FieldError, loc_to_path
+from kpi_common.errors import ApiError, FieldError, Unavailable, loc_to_path
+from kpi_common.logging import get_logger
+
+log = get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -125,11 +130,27 @@ def _install_error_handlers(app: FastAPI) -> None:
         err = ApiError(422, "invalid", "the request is not valid", errors)
         return OrjsonResponse(err.body(), status_code=422)
 
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unreachable(request: Request, exc: Exception) -> Response:
+        """A database (or other dependency) that cannot be reached is a 503 to retry, not a
+        500; any other database error (a constraint, bad SQL) is a bug and stays a 500."""
+        if isinstance(exc, DBAPIError) and not _is_connection_error(exc):
+            raise exc
+        log.warning("dependency unreachable", path=request.url.path, error=str(exc)[:200])
+        err = Unavailable("the database or another dependency is unreachable; retry later")
+        return OrjsonResponse(err.body(), status_code=err.status, headers=err.headers)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         err = ApiError(exc.status_code, code, str(exc.detail))
         return OrjsonResponse(err.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 
 
 def _strip_loc(loc: Any) -> list[int | str]:
