@@ -14,7 +14,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import kpi_common.logging
 import pytest
+
+# In-process services log through loggers that must stay capturable (structlog.testing).
+kpi_common.logging.CACHE_LOGGERS = False
 
 
 @dataclass(frozen=True)

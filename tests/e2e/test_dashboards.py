@@ -255,6 +255,7 @@ def test_every_dashboard_query_returns_data_as_the_read_only_role(
         running_stack(env, tmp_path) as (procs, smtp),
         running_prometheus(tmp_path, {n: f"127.0.0.1:{p.port}" for n, p in procs.items()}) as prom,
     ):
+        prom.wait_scraped()
         started = time.time()
         assert sum(len(g["rules"]) for g in prom.api("rules")["groups"]) == deployed_rules()
         tenant = Tenant(procs)

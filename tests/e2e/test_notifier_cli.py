@@ -16,7 +16,12 @@ from kpi_common.kafka import Outgoing, create_producer, publish
 from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES
 
 from tests.conftest import Infra, _psql, _with_database
-from tests.integration.kpi_notifier.process import NotifierProcess, breach_event, key_event
+from tests.integration.kpi_notifier.process import (
+    NotifierProcess,
+    breach_event,
+    key_event,
+    wait_known,
+)
 from tests.integration.kpi_notifier.servers import SmtpServer
 from tests.support.procs import spec
 from tests.support.strategy_events import events, load
@@ -40,14 +45,6 @@ def kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
-
-
-async def wait_known(url: str, key: str) -> None:
-    """Until the notifier has read the key (the last of the tenant's goals events)."""
-    async with asyncio.timeout(120), httpx.AsyncClient(base_url=url) as http:
-        headers = {"Authorization": f"Bearer {key}"}
-        while (await http.get("/v1/notifications", headers=headers)).status_code != 200:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
 
 
 async def wait_sent(url: str, key: str, n: int) -> None:
@@ -89,8 +86,6 @@ async def test_kpi_notifications_ack_silence_and_test_notification(
         await asyncio.to_thread(svc.wait_ready, 120)
         goals = [*events(tenant, doc), key_event(tenant, key)]
         await publish(producer, [Outgoing(prefix + GOALS_CHANGES.name, "k", e) for e in goals])
-        # The two topics are read by one consumer in no fixed order between them; as with a
-        # real evaluator, the breach comes after the notifier holds the strategy.
         await wait_known(svc.url, key)
         await publish(producer, [Outgoing(prefix + KPI_BREACHES.name, "k", breach)])
         await wait_sent(svc.url, key, 1)

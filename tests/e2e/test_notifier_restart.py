@@ -16,7 +16,12 @@ from kpi_common.kafka import Outgoing, create_producer, publish
 from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES
 
 from tests.conftest import Infra, _psql, _with_database
-from tests.integration.kpi_notifier.process import NotifierProcess, breach_event, key_event
+from tests.integration.kpi_notifier.process import (
+    NotifierProcess,
+    breach_event,
+    key_event,
+    wait_known,
+)
 from tests.integration.kpi_notifier.servers import SmtpServer, free_port
 from tests.support.procs import ServiceProcess, spec
 from tests.support.strategy_events import events, load
@@ -72,7 +77,9 @@ async def test_a_killed_notifier_delivers_exactly_once_after_restart(
     try:
         svc.start()
         await asyncio.to_thread(svc.wait_ready, 120)
-        await send(GOALS_CHANGES.name, [*events(tenant, doc), key_event(tenant, key)])
+        goals = [*events(tenant, doc), key_event(tenant, key)]
+        await publish(producer, [Outgoing(prefix + GOALS_CHANGES.name, tenant, e) for e in goals])
+        await wait_known(svc.url, key)
         first = breach_event(tenant, "csat", "service", "sam")
         await send(KPI_BREACHES.name, [first])
         failing = await poll(svc, key, lambda rows: rows and rows[0]["last_error"])

@@ -79,6 +79,17 @@ class PrometheusServer:
             time.sleep(0.2)
         raise TimeoutError(f"prometheus never ready\n{self.log_tail()}")
 
+    def wait_scraped(self, timeout_s: float = 60) -> None:
+        """Until every target has been scraped successfully once: a counter or histogram only
+        shows a rate when a sample before the traffic exists to compare with."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            up = self.api("query", query="up == 1")["result"]
+            if len(up) >= len(self.targets):
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"not every target was scraped\n{self.log_tail()}")
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)

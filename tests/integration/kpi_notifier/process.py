@@ -1,11 +1,13 @@
 """The notifier as a real process for the e2e tests, and the events they publish."""
 
+import asyncio
 import os
 import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 from kpi_common.apikeys import hash_api_key
 from kpi_common.events import ApiKeyUpserted, Envelope, KpiBreachOpened, make_envelope
 
@@ -47,3 +49,13 @@ def key_event(tenant: str, key: str, role: str = "admin") -> Envelope:
     )
     now = datetime.now(UTC)
     return make_envelope(id=data.key_id, tenant_id=tenant, producer="goals", time=now, data=data)
+
+
+async def wait_known(url: str, key: str) -> None:
+    """Until the notifier has read the key, published after the tenant's strategy on the same
+    partition: the strategy is then known. A real evaluator breaches only after goals has
+    published, and the notifier reads both topics in no fixed order between them."""
+    async with asyncio.timeout(120), httpx.AsyncClient(base_url=url) as http:
+        headers = {"Authorization": f"Bearer {key}"}
+        while (await http.get("/v1/notifications", headers=headers)).status_code != 200:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)

@@ -6,6 +6,10 @@ from typing import Any
 
 import structlog
 
+# Bound loggers are cached on first use (cheaper). Tests that capture logs turn this off, since
+# a cached logger keeps the processors it was built with and never reaches the capture.
+CACHE_LOGGERS = True
+
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "console") -> None:
     """Route stdlib and structlog output through one renderer, tagged with the service."""
@@ -23,7 +27,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "console") -
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=CACHE_LOGGERS,
     )
     structlog.contextvars.bind_contextvars(service=service)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
