@@ -2,6 +2,7 @@
 Postgres, with values computed by hand. The clock is injected: 2026-02-15T00:00Z is half way
 through 2026-Q1 (45 of 90 days)."""
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -241,7 +242,13 @@ async def test_replaying_metrics_events_rebuilds_the_same_actuals(
         events = q1_events(tenant.tenant_id)
         await send_metrics(settings, events)
         await app.wait_consumed(len(events))
-        before = {k: (await status(app, tenant, k, "2026-Q1"))["actual"] for k in REBUILT}
+        before: dict[str, Any] = {}
+
+        async def evaluated() -> bool:
+            before.update({k: (await status(app, tenant, k, "2026-Q1"))["actual"] for k in REBUILT})
+            return None not in before.values()
+
+        await wait_until(evaluated, 30)
         async with app.parts.runtime.engine.begin() as conn:
             for table in ("buckets", "kpi_seen", "seen_events", "kpi_status"):
                 await conn.execute(
@@ -252,7 +259,14 @@ async def test_replaying_metrics_events_rebuilds_the_same_actuals(
     replay = make_settings(infra, settings.topic_prefix, group_id="evaluator-rebuild")
     async with running_app(replay, Clock(NOW)) as app:
         await app.wait_consumed(len(events))
-        after = {k: (await status(app, tenant, k, "2026-Q1"))["actual"] for k in REBUILT}
+        after: dict[str, Any] = {}
+
+        async def rebuilt() -> bool:  # each KPI's status follows its batch's commit
+            after.update({k: (await status(app, tenant, k, "2026-Q1"))["actual"] for k in REBUILT})
+            return after == before
+
+        with contextlib.suppress(TimeoutError):
+            await wait_until(rebuilt, 30)
     assert after == before
     assert before["new-clients"] == 23
 
