@@ -56,14 +56,11 @@ class CachedPartitioner:
         return partition
 
 
-PARTITIONER = CachedPartitioner()
-
-
 def create_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
     """The one producer configuration: idempotent, every in-sync replica acknowledges."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
-        partitioner=PARTITIONER,
+        partitioner=CachedPartitioner(),
         enable_idempotence=True,
         acks="all",
         linger_ms=linger_ms,
@@ -99,50 +96,13 @@ class Outgoing:
     envelope: Envelope
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A message already encoded (hot paths build the JSON themselves)."""
-
-    topic: str
-    key: bytes
-    value: bytes
-
-
 async def publish(producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> None:
     """Send every message and return only once Kafka acknowledged all of them."""
-    await publish_records(
-        producer, [Record(m.topic, m.key.encode(), encode(m.envelope)) for m in messages]
-    )
-
-
-async def publish_records(producer: AIOKafkaProducer, records: Sequence[Record]) -> None:
-    """Send the records as one batch per partition (same partition per key as `send`) and
-    return once Kafka acknowledged all. One future per batch: a future per message, resolved
-    and gathered one by one, cost a fifth of ingest's CPU."""
-    futures = []
-    for (topic, partition), group in (await _by_partition(producer, records)).items():
-        batch = producer.create_batch()
-        for r in group:
-            if batch.append(key=r.key, value=r.value, timestamp=None) is None:
-                futures.append(await producer.send_batch(batch, topic, partition=partition))
-                batch = producer.create_batch()
-                batch.append(key=r.key, value=r.value, timestamp=None)
-        futures.append(await producer.send_batch(batch, topic, partition=partition))
+    futures = [
+        await producer.send(m.topic, value=encode(m.envelope), key=m.key.encode()) for m in messages
+    ]
     if futures:
         await asyncio.gather(*futures)
-
-
-async def _by_partition(
-    producer: AIOKafkaProducer, records: Sequence[Record]
-) -> dict[tuple[str, int], list[Record]]:
-    partitions: dict[str, list[int]] = {}
-    out: dict[tuple[str, int], list[Record]] = {}
-    for r in records:
-        if r.topic not in partitions:
-            partitions[r.topic] = sorted(await producer.partitions_for(r.topic))
-        every = partitions[r.topic]
-        out.setdefault((r.topic, PARTITIONER(r.key, every, every)), []).append(r)
-    return out
 
 
 async def kafka_reachable(producer: AIOKafkaProducer, timeout_s: float = 2.0) -> bool:

@@ -21,7 +21,7 @@ class Settings(ServiceSettings):
 
     port: int = Field(default=8002, validation_alias=_env("PORT"))
     db_pool_size: int = Field(default=20, ge=1, le=200, validation_alias=_env("DB_POOL_SIZE"))
-    intake_workers: int = Field(default=2, ge=1, le=100, validation_alias=_env("INTAKE_WORKERS"))
+    intake_workers: int = Field(default=8, ge=1, le=100, validation_alias=_env("INTAKE_WORKERS"))
     # Limits of POST /v1/events
     max_body_bytes: int = Field(default=1_048_576, ge=1024, validation_alias=_env("MAX_BODY_BYTES"))
     max_events: int = Field(default=1000, ge=1, validation_alias=_env("MAX_EVENTS"))

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from aiokafka.errors import KafkaError
 from kpi_common.db import unit_of_work
 from kpi_common.errors import Unavailable
-from kpi_common.kafka import Record, publish_records
+from kpi_common.kafka import Outgoing, publish
 from kpi_common.logging import get_logger
 from kpi_common.runtime import ProducerHandle
 from sqlalchemy.exc import DBAPIError
@@ -177,12 +177,12 @@ class Intake:
         if not self._gate.is_open(time.monotonic()):
             raise Unavailable("Kafka is unavailable; retry later", self._gate.retry_after_s)
 
-    async def _produce(self, messages: list[Record]) -> None:
+    async def _produce(self, messages: list[Outgoing]) -> None:
         if not messages:
             return
         start = time.perf_counter()
         try:
-            await publish_records(self._kafka.producer, messages)
+            await publish(self._kafka.producer, messages)
         except (TimeoutError, KafkaError, OSError) as exc:
             self._gate.close(time.monotonic())
             metrics.PRODUCE_FAILURES.inc()
