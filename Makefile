@@ -12,7 +12,7 @@ STACK_ENV = eval "$$($(INFRA) env)";
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-bootstrap:  ## Install uv, the Python workspace, PostgreSQL, Prometheus and the Kafka jars
+bootstrap:  ## Install uv, the Python workspace, PostgreSQL, Prometheus, Alertmanager, Kafka jars
 	@scripts/bootstrap.sh
 
 infra-up: bootstrap  ## Start PostgreSQL and Kafka (or use KPI_DATABASE_URL / KPI_KAFKA_BOOTSTRAP)

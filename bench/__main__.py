@@ -5,9 +5,13 @@ bench-results/latest.md. The services are (re)started here, wired to the demo's 
 settings; (b) ingest HTTP throughput, single-event requests and 100-event batches; (c)
 sustained end-to-end events/s from HTTP to persisted actuals, with the evaluator's lag; (d)
 the ratio (c)/(a); (e) at half of (c): ingest, event-to-status and event-to-notification
-latency; (f) peak RSS of each service. See docs/benchmarks.md.
+latency; (f) peak RSS of each service; (g) the same breach fed to kpi-cascade and to
+Prometheus + Alertmanager, breach-to-notification latency of both. See docs/benchmarks.md.
+
+    python -m bench [--only peer] [--peer-intervals 15,15,30] [--peer-ports BASE]
 """
 
+import argparse
 import asyncio
 import os
 import platform
@@ -16,7 +20,8 @@ from pathlib import Path
 
 from kpi_localinfra import processes
 
-from bench import ceiling, e2e, ingest, latency, memory
+from bench import ceiling, e2e, ingest, latency, memory, peer
+from bench.peerstack import Intervals, require_binaries
 from bench.table import Row, render
 from bench.tenant import BenchTenant
 from demo import stack
@@ -43,18 +48,23 @@ def progress(rows: list[Row]) -> list[Row]:
     return rows
 
 
-async def run() -> list[Row]:
+async def run(args: argparse.Namespace) -> list[Row]:
     bootstrap = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
-    rows = progress(await ceiling.measure(bootstrap))
+    rows = [] if args.only else progress(await ceiling.measure(bootstrap))
     sinks = start_services()
     tenant = BenchTenant.create(stack.operator_token())
     await asyncio.to_thread(tenant.wait_ready)
-    rows += progress(await ingest.measure(tenant))
-    e2e_rows, sustained = await e2e.measure(tenant)
-    rows += progress([*e2e_rows, ratio(sustained.rate, rows[2].value)])
-    rows += progress(await latency.measure(tenant, sustained.rate / 2, sinks, bootstrap))
-    rows += memory.measure()
-    return rows
+    if not args.only:
+        rows += progress(await ingest.measure(tenant))
+        e2e_rows, sustained = await e2e.measure(tenant)
+        rows += progress([*e2e_rows, ratio(sustained.rate, rows[2].value)])
+        rows += progress(await latency.measure(tenant, sustained.rate / 2, sinks, bootstrap))
+        rows += memory.measure()
+    return rows + progress(await asyncio.to_thread(side_by_side, args, tenant, sinks))
+
+
+def side_by_side(args: argparse.Namespace, tenant: BenchTenant, sinks: Path) -> list[Row]:
+    return peer.measure(tenant, sinks, stack.SMTP_PORT, args.peer_intervals, args.peer_ports)
 
 
 def ratio(end_to_end: float, ceiling_rate: float) -> Row:
@@ -62,13 +72,46 @@ def ratio(end_to_end: float, ceiling_rate: float) -> Row:
     return Row("(d) ratio (c) / (a) produce then consume", value, "", ">= 0.25", value >= 0.25)
 
 
+def intervals(text: str) -> Intervals:
+    scrape, evaluation, group_wait = (int(part) for part in text.split(","))
+    return Intervals(scrape, evaluation, group_wait)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", choices=["peer"], help="run only this phase (peer: (g))")
+    parser.add_argument(
+        "--peer-intervals",
+        type=intervals,
+        default=Intervals(),
+        metavar="SCRAPE,EVAL,GROUP_WAIT",
+        help="(g) Prometheus scrape and evaluation intervals, Alertmanager group_wait, in "
+        "seconds (default 15,15,30)",
+    )
+    parser.add_argument(
+        "--peer-ports",
+        type=int,
+        default=0,
+        metavar="BASE",
+        help="(g) Prometheus on BASE, Alertmanager on BASE+1, the exporter on BASE+2 "
+        "(default: free ports)",
+    )
+    return parser.parse_args(argv)
+
+
 def main() -> int:
-    rows = asyncio.run(run())
+    args = parse()
+    try:
+        require_binaries()  # before minutes of measuring, not after
+    except RuntimeError as missing:
+        print(f"bench: {missing}", file=sys.stderr)
+        return 2
+    rows = asyncio.run(run(args))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     text = render(rows, machine)
     print(text)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.md").write_text(text + "\n")
+    (RESULTS / ("peer.md" if args.only else "latest.md")).write_text(text + "\n")
     return 0 if all(r.ok is not False for r in rows) else 1
 
 

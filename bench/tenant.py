@@ -1,7 +1,8 @@
 """The bench's own tenant, created fresh on every run, with a small strategy: one `count`
 KPI that every throughput event feeds, and `BREACH_KPIS` budget KPIs (a cumulative
 `decrease` KPI goes off track at once when its cap is passed) that the latency run plants
-one breach in each. Breaches notify the KPI owner by email (the SMTP sink of demo.sinks)."""
+one breach in each, and one more budget KPI (`PEER_KPI`) for the side-by-side breach of (g).
+Breaches notify the KPI owner by email (the SMTP sink of demo.sinks)."""
 
 import os
 import time
@@ -16,6 +17,9 @@ from kpi_cli.client import check
 BREACH_KPIS = 40
 THROUGHPUT_KPI = "bench-throughput"
 THROUGHPUT_METRIC = "bench.e2e"
+PEER_KPI = "bench-peer"
+PEER_METRIC = "bench.peer.spend"
+BUDGET_USD = 10  # the target of every budget KPI
 SERVICES = {"goals": 8001, "ingest": 8002, "evaluator": 8003, "notifier": 8004}
 
 
@@ -81,6 +85,7 @@ class BenchTenant:
         wait("ingest to learn the key", lambda: _status(ingest, self.ingest, post=True) == 202)
         last = breach_kpi(BREACH_KPIS - 1)
         wait("evaluator to learn the strategy", lambda: self.kpi_status(last))
+        wait("evaluator to learn the peer KPI", lambda: self.kpi_status(PEER_KPI))
         wait("notifier to learn the key", lambda: _status(notifier, self.admin) == 200)
 
 
@@ -103,21 +108,17 @@ def wait(what: str, ready: Callable[[], Any], timeout_s: float = 120) -> Any:
     raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
+def peer_title(run: str) -> str:
+    return f"Bench peer {run}"
+
+
 def strategy(run: str) -> dict[str, Any]:
     kpi = {"unit": "bench", "owner": "ops", "so_that": "keep-up", "perspective": "internal_process"}
     breaches = [
-        {
-            **kpi,
-            "id": breach_kpi(n),
-            "title": f"Bench budget {run} {n:02d}",
-            "measure": {"metric": breach_metric(n), "aggregation": "sum"},
-            "period": "year",
-            "direction": "decrease",
-            "unit_of_measure": "USD",
-            "target": 10,
-        }
+        budget(kpi, breach_kpi(n), f"Bench budget {run} {n:02d}", breach_metric(n))
         for n in range(BREACH_KPIS)
     ]
+    peer = budget(kpi, PEER_KPI, peer_title(run), PEER_METRIC)
     throughput = {
         **kpi,
         "id": THROUGHPUT_KPI,
@@ -142,6 +143,20 @@ def strategy(run: str) -> dict[str, Any]:
                 "perspective": "internal_process",
             }
         ],
-        "kpis": [throughput, *breaches],
+        "kpis": [throughput, *breaches, peer],
         "alerts": {"routes": [{"notify": ["owner"]}]},
+    }
+
+
+def budget(kpi: dict[str, str], kpi_id: str, title: str, metric: str) -> dict[str, Any]:
+    """A cumulative spend KPI over the year, off track as soon as it passes its budget."""
+    return {
+        **kpi,
+        "id": kpi_id,
+        "title": title,
+        "measure": {"metric": metric, "aggregation": "sum"},
+        "period": "year",
+        "direction": "decrease",
+        "unit_of_measure": "USD",
+        "target": BUDGET_USD,
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the project needs on a fresh machine: uv, the Python workspace (from
-# the lock file), the PostgreSQL server binaries, Prometheus and the Kafka jars. Safe to run
-# again.
+# the lock file), the PostgreSQL server binaries, Prometheus, Alertmanager and the Kafka jars.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,16 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
   apt-get install -y -qq --no-install-recommends prometheus >/dev/null
   # the tests start their own; the packaged system service is not wanted where systemd runs
   if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+fi
+if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+  # make bench (g) and its test compare our breach-to-email latency with Prometheus + Alertmanager
+  echo "==> installing Alertmanager (Debian package)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true
+  fi
 fi
 echo "==> fetching the Kafka jars (cached under ~/.cache/kpi-cascade)" >&2
 uv run --frozen python -m kpi_localinfra fetch-kafka
