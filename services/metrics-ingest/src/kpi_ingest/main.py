@@ -63,8 +63,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
     )
+    api.install(app, c.deps)  # first: its lean path must sit inside the request metrics
     install_common(app, SERVICE, c.runtime.readiness)
-    api.install(app, c.deps)
     app.include_router(sources_api.build_router(c.deps, c.runtime.sessions, c.webhooks))
     return app
 
