@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from aiokafka.errors import KafkaError
 from kpi_common.db import unit_of_work
 from kpi_common.errors import Unavailable
-from kpi_common.kafka import Outgoing, publish
+from kpi_common.kafka import Encoded, publish
 from kpi_common.logging import get_logger
 from kpi_common.runtime import ProducerHandle
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -176,7 +176,7 @@ class Intake:
         if not self._gate.is_open(time.monotonic()):
             raise Unavailable("Kafka is unavailable; retry later", self._gate.retry_after_s)
 
-    async def _produce(self, messages: list[Outgoing]) -> None:
+    async def _produce(self, messages: list[Encoded]) -> None:
         if not messages:
             return
         start = time.perf_counter()
