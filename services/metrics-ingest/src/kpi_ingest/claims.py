@@ -6,6 +6,8 @@ is opened in the lifespan (asyncpg binds it to the running loop) and holds one c
 per intake worker. No pre-ping: asyncpg notices a connection the server closed when it is
 acquired, and any other broken connection fails its statement, which answers 503."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -19,6 +21,7 @@ CLAIM = (
     "ON CONFLICT DO NOTHING RETURNING tenant_id, event_id"
 )
 ACQUIRE_TIMEOUT_S = 30.0
+CLOSE_TIMEOUT_S = 10.0
 # Everything that means "the database could not be used": refused or lost connections
 # (bare OSError), server-side failures (shutdown, deadlock, ...) and a pool exhausted too long.
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
@@ -47,8 +50,12 @@ class ClaimPool:
         )
 
     async def close(self) -> None:
+        """Close gracefully, or terminate after `CLOSE_TIMEOUT_S` (asyncpg terminates the pool
+        when its close is cancelled): a shutdown must not hang on a connection."""
         if self._pool is not None:
-            await self._pool.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await self._pool.close()
             self._pool = None
 
     @asynccontextmanager
