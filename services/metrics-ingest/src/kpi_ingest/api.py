@@ -1,7 +1,7 @@
 """HTTP routes of the intake: decode, call one handler, map the outcome."""
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,7 +18,10 @@ from kpi_ingest.ingest import Clock, Intake
 from kpi_ingest.intake import decode_body
 from kpi_ingest.keycache import KeyCache
 from kpi_ingest.keys import INGEST_ROLES, KeyGrant
+from kpi_ingest.lean import LeanRoute
 from kpi_ingest.ratelimit import RateLimiter
+
+EVENTS_PATH = "/v1/events"
 
 
 @dataclass(frozen=True)
@@ -41,48 +44,88 @@ def limits_of(settings: Settings) -> Limits:
 
 
 def authenticate(deps: Deps, request: Request, roles: frozenset[str]) -> KeyGrant:
-    grant = deps.keys.ring.authenticate(bearer_token(request.headers.get("authorization")), roles)
+    return grant_of(deps, request.headers, roles)
+
+
+def grant_of(deps: Deps, headers: Mapping[str, str], roles: frozenset[str]) -> KeyGrant:
+    grant = deps.keys.ring.authenticate(bearer_token(headers.get("authorization")), roles)
     if grant is None:
         raise Unauthorized()
     return grant
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    return await read_stream(request.headers, request.stream(), limit)
+
+
+async def read_stream(
+    headers: Mapping[str, str], chunks: AsyncIterable[bytes], limit: int
+) -> bytes:
     """The body, refusing with 413 as soon as it passes `limit` bytes (declared or sent)."""
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(limit)
-    chunks: list[bytes] = []
+    parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
-def build_router(deps: Deps) -> APIRouter:
-    router = APIRouter(responses=error_responses(400, 401, 413, 415, 422, 429, 503))
-    limits = limits_of(deps.settings)
+@dataclass(frozen=True)
+class PostEvents:
+    """`POST /v1/events`, called by the FastAPI route and by the lean path (kpi_ingest.lean)
+    alike: the headers and the body's chunks in, the response out; errors are raised."""
 
-    @router.post("/v1/events", status_code=202)
-    async def post_events(request: Request) -> Response:
-        grant = authenticate(deps, request, INGEST_ROLES)
-        body = await read_body(request, deps.settings.max_body_bytes)
-        items = decode_body(request.headers.get("content-type"), body, request.headers)
-        if len(items) > deps.settings.max_events:
-            raise TooManyEvents(len(items), deps.settings.max_events)
-        wait = deps.limiter.take(grant.key_id, len(items), deps.monotonic())
+    deps: Deps
+    limits: Limits
+
+    async def __call__(self, headers: Mapping[str, str], chunks: AsyncIterable[bytes]) -> Response:
+        settings = self.deps.settings
+        grant = grant_of(self.deps, headers, INGEST_ROLES)
+        body = await read_stream(headers, chunks, settings.max_body_bytes)
+        items = decode_body(headers.get("content-type"), body, headers)
+        if len(items) > settings.max_events:
+            raise TooManyEvents(len(items), settings.max_events)
+        self._take(grant, len(items))
+        checked = check_all(items, self.limits, self.deps.clock())
+        outcome = await self.deps.intake.accept(
+            grant.tenant_id, "api", checked.events, checked.rejected
+        )
+        return OrjsonResponse(outcome.body(), status_code=202)
+
+    def _take(self, grant: KeyGrant, events: int) -> None:
+        wait = self.deps.limiter.take(grant.key_id, events, self.deps.monotonic())
         if wait:
             metrics.RATE_LIMITED.inc()
             raise RateLimited(wait)
-        checked = check_all(items, limits, deps.clock())
-        outcome = await deps.intake.accept(grant.tenant_id, "api", checked.events, checked.rejected)
-        return OrjsonResponse(outcome.body(), status_code=202)
+
+
+def build_router(handler: PostEvents) -> APIRouter:
+    """The route that documents `POST /v1/events` (OpenAPI) and serves it wherever the lean
+    path does not (it only takes the exact path)."""
+    router = APIRouter(responses=error_responses(400, 401, 413, 415, 422, 429, 503))
+
+    @router.post(EVENTS_PATH, status_code=202)
+    async def post_events(request: Request) -> Response:
+        return await handler(request.headers, request.stream())
 
     return router
 
 
 def install(app: FastAPI, deps: Deps) -> None:
-    app.include_router(build_router(deps))
+    """The route, and in front of the framework's routing the lean path that serves it. Call
+    before `install_common`, so that the request metrics stay outside the lean path."""
+    handler = PostEvents(deps, limits_of(deps.settings))
+    router = build_router(handler)
+    app.include_router(router)
+    app.add_middleware(
+        LeanRoute,
+        method="POST",
+        route=router.routes[-1],
+        handler=handler,
+        exception_handlers=app.exception_handlers,
+    )

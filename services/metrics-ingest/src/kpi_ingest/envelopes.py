@@ -1,14 +1,17 @@
 """Turn valid events into `metric.observed` envelopes for metrics.events (pure).
 
-The envelope is built with `model_construct`: every field was already checked by
-`kpi_ingest.events` (stricter than the `MetricObserved` model), and this is the hot path.
-Unit tests decode the result with `kpi_common.events.decode` to hold it to the contract."""
+The JSON is built straight from the checked event with orjson, without an `Envelope` model:
+every field was already checked by `kpi_ingest.events` (stricter than the `MetricObserved`
+model), and on this hot path building and dumping the model cost more than the rest of an
+event's work. The bytes are the ones `kpi_common.events.encode` gives for the same envelope
+(unit tests decode them with `decode` and compare with `encode` of the result)."""
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from kpi_common.events import Envelope
-from kpi_common.kafka import Outgoing
+import orjson
+from kpi_common.kafka import Encoded
 
 from kpi_ingest.config import SERVICE
 from kpi_ingest.events import Event
@@ -16,28 +19,35 @@ from kpi_ingest.events import Event
 
 def observed(
     events: Iterable[Event], *, tenant_id: str, source_id: str, received_at: datetime, topic: str
-) -> list[Outgoing]:
+) -> list[Encoded]:
     received = received_at.isoformat()
     return [
-        Outgoing(
+        Encoded(
             topic,
             f"{tenant_id}:{e.metric}",
-            Envelope.model_construct(
-                id=e.id,
-                type="metric.observed",
-                version=1,
-                tenant_id=tenant_id,
-                time=received_at,
-                producer=SERVICE,
-                data={
-                    "metric": e.metric,
-                    "value": e.value,
-                    "time": e.time.isoformat(),
-                    "dimensions": e.dimensions,
-                    "source_id": source_id,
-                    "received_at": received,
-                },
+            _dumps(
+                {
+                    "id": e.id,
+                    "type": "metric.observed",
+                    "version": 1,
+                    "tenant_id": tenant_id,
+                    "time": received_at,
+                    "producer": SERVICE,
+                    "data": {
+                        "metric": e.metric,
+                        "value": e.value,
+                        "time": e.time.isoformat(),
+                        "dimensions": e.dimensions,
+                        "source_id": source_id,
+                        "received_at": received,
+                    },
+                }
             ),
         )
         for e in events
     ]
+
+
+def _dumps(envelope: dict[str, Any]) -> bytes:
+    """orjson writes UTC times with `Z`, as pydantic does in `encode`."""
+    return orjson.dumps(envelope, option=orjson.OPT_UTC_Z)

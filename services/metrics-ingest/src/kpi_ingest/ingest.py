@@ -20,13 +20,13 @@ from datetime import UTC, datetime, timedelta
 from aiokafka.errors import KafkaError
 from kpi_common.db import unit_of_work
 from kpi_common.errors import Unavailable
-from kpi_common.kafka import Outgoing, publish
+from kpi_common.kafka import Encoded, publish
 from kpi_common.logging import get_logger
 from kpi_common.runtime import ProducerHandle
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_ingest import metrics, repository
+from kpi_ingest.claims import DATABASE_ERRORS, ClaimPool, claim_pairs
 from kpi_ingest.envelopes import observed
 from kpi_ingest.events import Event, Rejection, first_occurrences
 from kpi_ingest.gate import KafkaGate
@@ -76,14 +76,14 @@ class Intake:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        claims: ClaimPool,
         kafka: ProducerHandle,
         gate: KafkaGate,
         topic: str,
         clock: Clock = utcnow,
         group_events: int = 5000,
     ) -> None:
-        self._sessions = sessions
+        self._claims = claims
         self._kafka = kafka
         self._gate = gate
         self._topic = topic
@@ -140,16 +140,15 @@ class Intake:
     async def _claim_and_produce(self, claims: list["Claim"]) -> list[list[Event]]:
         try:
             return await self._in_transaction(claims)
-        except (DBAPIError, OSError) as exc:  # Postgres unreachable (a refused connect is a
-            # bare OSError, not wrapped), deadlock, ...: nothing was committed
+        except DATABASE_ERRORS as exc:  # Postgres unreachable, deadlock, ...: nothing committed
             log.warning("claim transaction failed; rolled back", error=str(exc)[:200])
             raise Unavailable("the database is unavailable; retry later") from None
 
     async def _in_transaction(self, claims: list["Claim"]) -> list[list[Event]]:
         now = self._clock()
         owned = owners(claims)
-        async with unit_of_work(self._sessions) as session:
-            claimed = await repository.claim_pairs(session, list(owned), now)
+        async with self._claims.transaction() as conn:
+            claimed = await claim_pairs(conn, list(owned), now)
             results = [
                 [
                     e
@@ -177,7 +176,7 @@ class Intake:
         if not self._gate.is_open(time.monotonic()):
             raise Unavailable("Kafka is unavailable; retry later", self._gate.retry_after_s)
 
-    async def _produce(self, messages: list[Outgoing]) -> None:
+    async def _produce(self, messages: list[Encoded]) -> None:
         if not messages:
             return
         start = time.perf_counter()

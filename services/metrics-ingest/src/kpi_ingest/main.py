@@ -14,6 +14,7 @@ from kpi_common.service import ServiceRuntime
 from kpi_common.topics import GOALS_CHANGES, METRICS_DEAD_LETTER, METRICS_EVENTS
 
 from kpi_ingest import api
+from kpi_ingest.claims import ClaimPool
 from kpi_ingest.config import SCHEMA, SERVICE, Settings
 from kpi_ingest.gate import KafkaGate
 from kpi_ingest.ingest import Clock, Intake, probe_kafka, prune_loop, utcnow
@@ -32,6 +33,7 @@ class Components:
     """Everything the process holds, built once here and passed in."""
 
     runtime: ServiceRuntime
+    claims: ClaimPool
     keys: KeyCache
     gate: KafkaGate
     deps: api.Deps
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await c.runtime.start()
+        await c.claims.open()
         await c.keys.refresh()
         _spawn_loops(c, clock)
         app.state.runtime = c.runtime
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             yield
         finally:
             await c.runtime.stop()
+            await c.claims.close()
 
     app = FastAPI(
         title="kpi-cascade metrics-ingest",
@@ -59,8 +63,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
     )
+    api.install(app, c.deps)  # first: its lean path must sit inside the request metrics
     install_common(app, SERVICE, c.runtime.readiness)
-    api.install(app, c.deps)
     app.include_router(sources_api.build_router(c.deps, c.runtime.sessions, c.webhooks))
     return app
 
@@ -73,10 +77,11 @@ def build(settings: Settings, clock: Clock) -> Components:
         migrations=MIGRATIONS,
         pool_size=settings.db_pool_size,
     )
+    claims = ClaimPool(settings.database_url, settings.intake_workers)
     keys = KeyCache(runtime.engine, settings.key_refresh_s)
     gate = KafkaGate(settings.kafka_retry_after_s)
     intake = Intake(
-        sessions=runtime.sessions,
+        claims=claims,
         kafka=runtime.kafka,
         gate=gate,
         topic=runtime.topic(METRICS_EVENTS.name),
@@ -85,7 +90,7 @@ def build(settings: Settings, clock: Clock) -> Components:
     limiter = RateLimiter(settings.rate_events_per_s, settings.rate_burst)
     deps = api.Deps(settings=settings, keys=keys, limiter=limiter, intake=intake, clock=clock)
     webhooks, cdc = _build_sources(runtime, settings, intake, clock)
-    return Components(runtime, keys, gate, deps, webhooks, cdc)
+    return Components(runtime, claims, keys, gate, deps, webhooks, cdc)
 
 
 def _build_sources(

@@ -1,7 +1,7 @@
-"""SQL of the intake path: API keys and tenants learned from goals.changes, and the dedup
-window of seen event ids. Callers own the transaction (kpi_common.db.unit_of_work)."""
+"""SQL beside the intake path: API keys and tenants learned from goals.changes, and pruning
+the dedup window (the claim itself is in kpi_ingest.claims, on raw asyncpg). Callers own the
+transaction (kpi_common.db.unit_of_work)."""
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, text
@@ -11,30 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from kpi_ingest.keys import KeyGrant
 from kpi_ingest.models import api_keys, tenants
 
-_CLAIM_PAIRS = text(
-    "INSERT INTO ingest.seen_events (tenant_id, event_id, seen_at) "
-    "SELECT p.t, p.e, :now FROM unnest(CAST(:tenants AS text[]), CAST(:ids AS text[])) AS p(t, e) "
-    "ON CONFLICT DO NOTHING RETURNING tenant_id, event_id"
-)
 _PRUNE = text(
     "DELETE FROM ingest.seen_events WHERE ctid IN ("
     "SELECT ctid FROM ingest.seen_events WHERE seen_at < :before LIMIT :batch)"
 )
-
-
-async def claim_pairs(
-    session: AsyncSession, pairs: Sequence[tuple[str, str]], now: datetime
-) -> set[tuple[str, str]]:
-    """Claim (tenant, event id) pairs in one statement; returns those not seen before.
-    Pairs are claimed in sorted order so overlapping concurrent groups cannot deadlock."""
-    if not pairs:
-        return set()
-    ordered = sorted(set(pairs))
-    rows = await session.execute(
-        _CLAIM_PAIRS,
-        {"tenants": [t for t, _ in ordered], "ids": [e for _, e in ordered], "now": now},
-    )
-    return {(r[0], r[1]) for r in rows}
 
 
 async def prune_seen(conn: AsyncConnection, before: datetime, batch: int = 10_000) -> int:
