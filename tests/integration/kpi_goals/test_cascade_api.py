@@ -50,3 +50,11 @@ async def test_lists_are_paginated(acme: Tenant) -> None:
         assert all(i["revision"] == 1 for i in items)
     person = (await acme.get("/v1/people/dana")).json()
     assert person["definition"]["email"] == "dana@acme.example"
+
+
+async def test_a_nul_character_in_a_cursor_or_id_is_the_callers_error(acme: Tenant) -> None:
+    # found by schemathesis: PostgreSQL cannot hold NUL in text, and it answered 500
+    for path in ("/v1/objectives?after=%00", "/v1/objectives/a%00b"):
+        r = await acme.get(path)
+        assert r.status_code == 422, path
+        assert "NUL" in r.json()["error"]["message"]

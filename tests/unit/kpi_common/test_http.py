@@ -5,7 +5,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from kpi_common.http import Readiness, install_common
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
@@ -46,3 +46,16 @@ async def test_an_unreachable_database_is_a_503_with_retry_after(exc: Exception)
 async def test_any_other_database_error_stays_a_500() -> None:
     r = await get(app_raising(IntegrityError("INSERT", {}, Exception("duplicate key"))))
     assert r.status_code == 500
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["22021", "22P05"])
+async def test_text_the_database_cannot_store_is_the_callers_422(sqlstate: str) -> None:
+    r = await get(app_raising(DataError("SELECT $1", {}, _PgError(sqlstate))))
+    assert r.status_code == 422
+    assert "NUL" in r.json()["error"]["message"]

@@ -136,6 +136,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def database_unreachable(request: Request, exc: Exception) -> Response:
         """A database (or other dependency) that cannot be reached is a 503 to retry, not a
         500; any other database error (a constraint, bad SQL) is a bug and stays a 500."""
+        if isinstance(exc, DBAPIError) and _is_unstorable_text(exc):
+            return OrjsonResponse(UNSTORABLE_TEXT.body(), status_code=UNSTORABLE_TEXT.status)
         if isinstance(exc, DBAPIError) and not _is_connection_error(exc):
             raise exc
         log.warning("dependency unreachable", path=request.url.path, error=str(exc)[:200])
@@ -147,6 +149,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         err = ApiError(exc.status_code, code, str(exc.detail))
         return OrjsonResponse(err.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+# PostgreSQL cannot store NUL (U+0000) in text; a request carrying one is the caller's error
+UNSTORABLE_TEXT = ApiError(
+    422,
+    "invalid",
+    "a text value of the request (path, query or body) contains a NUL character (\\u0000), "
+    "which text fields cannot hold",
+)
+
+
+def _is_unstorable_text(exc: DBAPIError) -> bool:
+    # character_not_in_repertoire, untranslatable_character
+    return getattr(exc.orig, "sqlstate", None) in ("22021", "22P05")
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
