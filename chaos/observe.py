@@ -21,8 +21,8 @@ def _partitions(topic: str) -> list[TopicPartition]:
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     try:
+        await consumer.start()
         ends = await consumer.end_offsets(_partitions(topic))
         return {tp.partition: int(n) for tp, n in ends.items()}
     finally:
@@ -34,8 +34,8 @@ async def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> lis
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
     )
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = _partitions(topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)

@@ -110,8 +110,8 @@ async def _cdc_caught_up(tenant: DemoTenant) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
     await admin.start()
-    await consumer.start()
     try:
+        await consumer.start()
         for transport in DEBEZIUM:
             tp = TopicPartition(tenant.feeds.topic(transport), 0)
             end = (await consumer.end_offsets([tp]))[tp]

@@ -168,8 +168,8 @@ async def send_metrics(settings: Settings, items: Sequence[tuple[str, Envelope]]
 async def read_topic(bootstrap: str, topic: str) -> list[Envelope]:
     """Every message on `topic` up to its current end, in partition order."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from kpi_common.kafka import BatchConsumer, BatchHandler, dead_letter_topic
+from kpi_common.kafka import BatchConsumer, BatchHandler, dead_letter_topic, running
 from kpi_common.logging import get_logger
 from kpi_common.service import ServiceRuntime
 from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
@@ -29,8 +29,7 @@ def group_ids(settings: Settings) -> tuple[str, str]:
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
+    async with running(consumer):
         cluster = await consumer._client.fetch_all_metadata()
         partitions = cluster.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -38,8 +37,6 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
             return {}
         consumer.assign(tps)
         return dict(await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
 
 
 async def wait_caught_up(
@@ -113,11 +110,10 @@ async def _report_lag(consumer: BatchConsumer, topic: str) -> None:
 
 
 async def _run(consumer: BatchConsumer, side: Callable[[], Awaitable[None]] | None = None) -> None:
-    await consumer.start()
-    task = asyncio.ensure_future(side()) if side else None
-    try:
-        await consumer.run()
-    finally:
-        if task:
-            task.cancel()
-        await consumer.stop()
+    async with running(consumer):
+        task = asyncio.ensure_future(side()) if side else None
+        try:
+            await consumer.run()
+        finally:
+            if task:
+                task.cancel()

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from kpi_common.http import OrjsonResponse, install_common
-from kpi_common.kafka import BatchConsumer, dead_letter_topic
+from kpi_common.kafka import BatchConsumer, dead_letter_topic, running
 from kpi_common.outbox import OutboxRelay
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
@@ -113,11 +113,8 @@ def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None
             offset_store=PgOffsetStore(n.sessions),
             service=SERVICE,
         )
-        await consumer.start()
-        try:
+        async with running(consumer):
             await consumer.run()
-        finally:
-            await consumer.stop()
 
     async def relay() -> None:
         await runtime.kafka.connected.wait()
