@@ -1,11 +1,13 @@
 """Reading topics up to their end: where each partition ends now, waiting until a consumer's
 stored offsets reach those ends, and reading a whole topic. No business rules: the services
-use these to know a topic (the strategy on `goals.changes`) before consuming another."""
+use these to know a topic (the strategy on `goals.changes`) before consuming another; the
+fault suite and the tests read what the services published."""
 
 import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from kpi_common.events import Envelope, decode
 from kpi_common.kafka import OffsetStore, running
 from kpi_common.logging import get_logger
 
@@ -42,3 +44,21 @@ async def wait_caught_up(store: OffsetStore, bootstrap: str, topic: str, timeout
                 await asyncio.sleep(0.2)
     except TimeoutError:
         log.warning("topic not caught up in time, going on anyway", topic=topic)
+
+
+async def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Envelope]:
+    """Every committed message on `topic` up to its current end, in partition order."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    async with running(consumer):
+        end = await _ends(consumer, topic)
+        out: list[Envelope] = []
+        if not end:
+            return out
+        await consumer.seek_to_beginning(*end)
+        async with asyncio.timeout(timeout_s):
+            while [tp for tp in end if await consumer.position(tp) < end[tp]]:
+                batch = await consumer.getmany(timeout_ms=200)
+                out += [decode(r.value) for recs in batch.values() for r in recs]
+        return out
