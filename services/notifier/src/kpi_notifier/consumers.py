@@ -11,8 +11,6 @@ from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES, KPI_STATUS
 from kpi_notifier.config import SERVICE, Settings
 from kpi_notifier.repository import PgOffsetStore
 
-CATCH_UP_S = 60.0
-
 
 def group_ids(settings: Settings) -> tuple[str, str]:
     base = f"{settings.topic_prefix}{settings.consumer_group}"
@@ -48,7 +46,7 @@ class Consumers:
         await self._runtime.kafka.connected.wait()
         strategy = self._runtime.topic(GOALS_CHANGES.name)
         bootstrap = self._settings.kafka_bootstrap
-        await wait_caught_up(self._store, bootstrap, strategy, CATCH_UP_S)
+        await wait_caught_up(self._store, bootstrap, strategy, self._settings.strategy_catch_up_s)
         topics = [self._runtime.topic(t.name) for t in (KPI_BREACHES, KPI_STATUS)]
         await _run(self._consumer(topics, group_ids(self._settings)[1]))
 
