@@ -62,8 +62,8 @@ async def _consume(bootstrap: str, topic: str) -> float:
         group_id=f"bench-{uuid.uuid4().hex[:6]}",
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         start = time.perf_counter()
         seen = 0
         while seen < N:

@@ -26,8 +26,8 @@ Times = dict[int, float]
 
 async def measure(tenant: BenchTenant, rate: float, sinks: Path, bootstrap: str) -> list[Row]:
     watcher = StatusWatcher(tenant.tenant_id, bootstrap)
-    await watcher.start()
     try:
+        await watcher.start()
         seconds = BREACH_KPIS * PLANT_EVERY_S
         load, planted = await asyncio.gather(paced(tenant, rate, seconds), plant(tenant))
         await asyncio.sleep(3)

@@ -5,14 +5,14 @@ one breach in each, and one more budget KPI (`PEER_KPI`) for the side-by-side br
 Breaches notify the KPI owner by email (the SMTP sink of demo.sinks)."""
 
 import os
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from kpi_cli.client import check
+
+from demo.tenant import wait_until
 
 BREACH_KPIS = 40
 THROUGHPUT_KPI = "bench-throughput"
@@ -82,30 +82,19 @@ class BenchTenant:
         """Until ingest knows the key, and evaluator and notifier know the strategy."""
         ingest = f"{service_url('ingest')}/v1/events"
         notifier = f"{service_url('notifier')}/v1/notifications"
-        wait("ingest to learn the key", lambda: _status(ingest, self.ingest, post=True) == 202)
+        wait_until(
+            "ingest to learn the key", lambda: _status(ingest, self.ingest, post=True) == 202
+        )
         last = breach_kpi(BREACH_KPIS - 1)
-        wait("evaluator to learn the strategy", lambda: self.kpi_status(last))
-        wait("evaluator to learn the peer KPI", lambda: self.kpi_status(PEER_KPI))
-        wait("notifier to learn the key", lambda: _status(notifier, self.admin) == 200)
+        wait_until("evaluator to learn the strategy", lambda: self.kpi_status(last))
+        wait_until("evaluator to learn the peer KPI", lambda: self.kpi_status(PEER_KPI))
+        wait_until("notifier to learn the key", lambda: _status(notifier, self.admin) == 200)
 
 
 def _status(url: str, headers: dict[str, str], post: bool = False) -> int:
     if post:
         return httpx.post(url, content=b"[]", headers=headers, timeout=10).status_code
     return httpx.get(url, headers=headers, timeout=10).status_code
-
-
-def wait(what: str, ready: Callable[[], Any], timeout_s: float = 120) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            got = ready()
-        except Exception:
-            got = None
-        if got:
-            return got
-        time.sleep(0.3)
-    raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 def peer_title(run: str) -> str:

@@ -1,4 +1,4 @@
-"""What the suite reads from outside the services: a topic's end offsets and messages, and
+"""What the suite reads from outside the services (topics through kpi_common.topic_reads):
 how far the evaluator has stored its metrics offsets (docs/operations.md: judge its progress
 by the table, its offsets live in PostgreSQL, not in Kafka)."""
 
@@ -6,48 +6,12 @@ import asyncio
 import time
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from kpi_common.events import Envelope, decode
+from kpi_common.topic_reads import end_offsets
 from kpi_common.topics import METRICS_EVENTS
 
-from chaos.stack import PARTITIONS, Stack
+from chaos.stack import Stack
 
 METRICS_GROUP = "evaluator.metrics"
-
-
-def _partitions(topic: str) -> list[TopicPartition]:
-    return [TopicPartition(topic, p) for p in range(PARTITIONS)]
-
-
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(_partitions(topic))
-        return {tp.partition: int(n) for tp, n in ends.items()}
-    finally:
-        await consumer.stop()
-
-
-async def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Envelope]:
-    """Every committed message on `topic` up to its current end, in partition order."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    await consumer.start()
-    try:
-        partitions = _partitions(topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        out: list[Envelope] = []
-        async with asyncio.timeout(timeout_s):
-            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-                batch = await consumer.getmany(timeout_ms=200)
-                out += [decode(r.value) for recs in batch.values() for r in recs]
-        return out
-    finally:
-        await consumer.stop()
 
 
 async def stored_offsets(dsn: str) -> dict[int, int]:
@@ -83,7 +47,8 @@ async def wait_caught_up(stack: Stack, timeout_s: float = 180.0) -> float:
 async def _ends(bootstrap: str, deadline: float) -> dict[int, int]:
     while True:
         try:
-            return await end_offsets(bootstrap, METRICS_EVENTS.name)
+            ends = await end_offsets(bootstrap, METRICS_EVENTS.name)
+            return {tp.partition: n for tp, n in ends.items()}
         except Exception:  # aiokafka raises several kinds while a broker comes back
             if time.monotonic() > deadline:
                 raise

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from kpi_common.topic_reads import read_topic
 from kpi_common.topics import KPI_BREACHES
 
 from chaos import faults, verify
 from chaos.load import BreachRounds, Intake, Sender, SteadyLoad
-from chaos.observe import read_topic, wait_caught_up
+from chaos.observe import wait_caught_up
 from chaos.report import Report, progress
 from chaos.stack import Stack
 from chaos.tenant import Tenant, create

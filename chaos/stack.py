@@ -6,100 +6,20 @@ import asyncio
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 from aiosmtpd.controller import Controller
 from kpi_localinfra import KafkaServer, PostgresServer
-from kpi_localinfra.processes import SERVICES, ServiceSpec
+from kpi_localinfra.processes import SERVICES, ServiceProcess, free_ports
 
 from demo.sinks import MailSink
 
 NAMES = tuple(s.name for s in SERVICES)  # goals, metrics-ingest, evaluator, notifier
 PARTITIONS = 3
 PYCACHE = Path.home() / ".cache" / "kpi-cascade" / "pycache"
-
-
-def free_ports(n: int) -> list[int]:
-    """`n` distinct free ports (all bound at once, so none is handed out twice)."""
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-@dataclass
-class Service:
-    """One service as a process in its own session (so a SIGKILL takes all of it)."""
-
-    spec: ServiceSpec
-    env: dict[str, str]
-    log_path: Path
-    port: int
-    proc: "subprocess.Popen[bytes] | None" = None
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {**self.env, self.spec.port_env: str(self.port)}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.spec.module],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        self._signal(signal.SIGKILL)
-
-    def stop(self) -> None:
-        self._signal(signal.SIGTERM)
-
-    def _signal(self, sig: signal.Signals) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    async def ready(self, timeout_s: float = 120.0) -> None:
-        """Wait (bounded) until `/readyz` answers 200; fail at once if the process exited."""
-        deadline = time.monotonic() + timeout_s
-        async with httpx.AsyncClient(base_url=self.url, timeout=3) as http:
-            while time.monotonic() < deadline:
-                if self.proc is None or self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited; see {self.log_path}")
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise TimeoutError(f"{self.name} not ready after {timeout_s:.0f}s; see {self.log_path}")
 
 
 @dataclass
@@ -128,7 +48,7 @@ class SmtpSink:
 class Stack:
     workdir: Path
     operator_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-    services: dict[str, Service] = field(default_factory=dict)
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         pg, kafka, controller, smtp, *service_ports = free_ports(4 + len(NAMES))
@@ -138,7 +58,7 @@ class Stack:
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         for spec, port in zip(SERVICES, service_ports, strict=True):
             log = self.workdir / "logs" / f"{spec.name}.log"
-            self.services[spec.name] = Service(spec, self._env(spec.name), log, port)
+            self.services[spec.name] = ServiceProcess(spec, self._env(spec.name), log, port)
 
     def url(self, name: str) -> str:
         return self.services[name].url
@@ -155,7 +75,9 @@ class Stack:
         await asyncio.to_thread(self.kafka.start)
 
     async def all_ready(self, timeout_s: float = 120.0) -> None:
-        await asyncio.gather(*(s.ready(timeout_s) for s in self.services.values()))
+        """Every service's `/readyz` answers 200 (bounded); fails at once if one exited."""
+        ready = [asyncio.to_thread(s.wait_ready, timeout_s) for s in self.services.values()]
+        await asyncio.gather(*ready)
 
     async def _durable_commits(self) -> None:
         """The local server trades durability for speed (synchronous_commit=off), which would

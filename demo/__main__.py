@@ -15,7 +15,7 @@ from rich.console import Console
 
 from demo import report, stack, traffic
 from demo.clock import DEMO_NOW, QUARTER_START, set_clock
-from demo.tenant import DemoTenant
+from demo.tenant import DemoTenant, wait_until
 
 STRATEGY = Path("examples/acme/strategy.yaml")
 # a report read in a log or CI output too: wide enough for the tree when not a terminal
@@ -49,7 +49,7 @@ def _set_up() -> tuple[Path, DemoTenant]:
     tenant = DemoTenant.open(stack.operator_token())
     console.print(f"tenant [bold]acme[/bold] ({tenant.tenant_id})")
     report.applied(console, tenant.apply(STRATEGY))
-    tenant.wait_until("metrics-ingest to learn the demo's keys", tenant.ingest_knows_key)
+    wait_until("metrics-ingest to learn the demo's keys", tenant.ingest_knows_key)
     console.print("sources: " + ", ".join(tenant.configure_sources()))
     return sinks, tenant
 

@@ -5,6 +5,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,18 +82,20 @@ class DemoTenant:
     def notifications(self) -> Any:
         return self._get(self.urls.notifier_url, "/v1/notifications", limit=200)
 
-    def wait_until(self, what: str, ready: Any, timeout_s: float = 120) -> Any:
-        """Poll `ready()` until it returns something truthy, or fail naming `what`."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                got = ready()
-            except Exception:
-                got = None
-            if got:
-                return got
-            time.sleep(0.5)
-        raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+def wait_until(what: str, ready: Callable[[], Any], timeout_s: float = 120) -> Any:
+    """Poll `ready()` until it returns something truthy (an exception counts as not yet),
+    or fail naming `what`. The demo and the bench wait for the services with it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            got = ready()
+        except Exception:
+            got = None
+        if got:
+            return got
+        time.sleep(0.3)
+    raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 def saved_path() -> Path:

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from demo import stack
 from demo.clock import DEMO_NOW, QUARTER_START, FileClock, set_clock
-from demo.tenant import DemoTenant
+from demo.tenant import DemoTenant, wait_until
 
 SEED = 2026
 # what the demo plants, so every status shows up on the scorecard
@@ -110,8 +110,8 @@ async def _cdc_caught_up(tenant: DemoTenant) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
     await admin.start()
-    await consumer.start()
     try:
+        await consumer.start()
         for transport in DEBEZIUM:
             tp = TopicPartition(tenant.feeds.topic(transport), 0)
             end = (await consumer.end_offsets([tp]))[tp]
@@ -134,7 +134,7 @@ def wait_for_evaluation(console: Console, tenant: DemoTenant) -> None:
     """Until the scorecard stops changing, the breach `for` duration has passed, and the
     notifier has delivered (or given up on) everything it planned."""
     console.print("waiting for the evaluator to fold the quarter in ...")
-    tenant.wait_until("the evaluator to catch up with metrics.events", lambda: _no_lag(tenant))
+    wait_until("the evaluator to catch up with metrics.events", lambda: _no_lag(tenant))
     _steady(lambda: _statuses(tenant), polls=3)
     console.print(f"  ... and for breaches that last {stack.BREACH_FOR_S:.0f}s to open")
     time.sleep(stack.BREACH_FOR_S + 3 * stack.TICK_S)

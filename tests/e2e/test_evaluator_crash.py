@@ -24,7 +24,7 @@ from tests.integration.kpi_evaluator.conftest import (
     send_metrics,
     wait_until,
 )
-from tests.support.procs import ServiceProcess, spec
+from tests.support.procs import service
 
 pytestmark = pytest.mark.e2e
 
@@ -126,7 +126,7 @@ async def test_sigkill_mid_stream_then_restart_gives_exact_actuals(
         "KPI_TOPIC_PARTITIONS": "3",
         "KPI_EVALUATOR_MAX_BATCH": "500",
     }
-    svc = ServiceProcess(spec("evaluator"), env, tmp_path / "evaluator.log")
+    svc = service("evaluator", env, tmp_path / "evaluator.log")
     engine = create_async_engine(infra.database_url)
     try:
         tenant = await publish_strategy(settings)

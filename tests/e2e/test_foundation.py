@@ -39,10 +39,10 @@ def test_readiness_turns_503_naming_kafka_while_it_is_down_and_recovers(
         env = {**service_env, "KPI_KAFKA_BOOTSTRAP": kafka.bootstrap}
         with running("goals", env, tmp_path) as svc:
             kafka.stop()
-            down = svc.wait_ready(timeout_s=30, status=503).json()
+            down = svc.wait_ready(timeout_s=30, status=503)
             assert down["down"] == ["kafka"]
             assert down["checks"]["postgres"] is True
             kafka.start()
-            assert svc.wait_ready(timeout_s=60).json()["down"] == []
+            assert svc.wait_ready(timeout_s=60)["down"] == []
     finally:
         kafka.stop()

@@ -5,42 +5,12 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.procs import ServiceProcess, spec
+from tests.support.procs import running
 from tests.support.strategy_events import ACME
 
 OPERATOR = "e2e-operator-token"
-
-
-class GoalsProcess(ServiceProcess):
-    """ServiceProcess whose parent closes its copy of the log file once the child has it
-    (the shared helper leaves it open, which pytest reports as an unclosed file)."""
-
-    def start(self) -> None:
-        env = {**os.environ, **self.env, self.spec.port_env: str(self.port)}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.spec.module],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-
-@contextmanager
-def running(env: Mapping[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
-    svc = GoalsProcess(spec("goals"), dict(env), log_dir / "goals.log")
-    svc.start()
-    try:
-        svc.wait_ready()
-        yield svc
-    finally:
-        svc.stop()
 
 
 def kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -62,7 +32,7 @@ def test_the_kpi_command_drives_the_goals_service(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {**service_env, "KPI_OPERATOR_TOKEN": OPERATOR}
-    with running(env, tmp_path) as svc:
+    with running("goals", env, tmp_path) as svc:
         cli = {"KPI_GOALS_URL": svc.url, "KPI_OPERATOR_TOKEN": OPERATOR}
         made = kpi(cli, "tenants", "create", f"cli-{uuid.uuid4().hex[:8]}")
         assert made.returncode == 0, made.stderr

@@ -12,7 +12,7 @@ from kpi_common.topics import METRICS_EVENTS
 
 from tests.conftest import Infra
 from tests.integration.kpi_ingest.conftest import make_settings, new_tenant, read_topic
-from tests.support.procs import ServiceProcess, spec
+from tests.support.procs import service
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ def test_ids_accepted_before_a_crash_are_duplicates_after_the_restart(
     settings = make_settings(infra.database_url, infra.kafka_bootstrap, infra.topic_prefix)
     tenant = asyncio.run(new_tenant(settings.model_copy(update={"topic_partitions": 6})))
     log = tmp_path / "ingest.log"
-    first = ServiceProcess(spec("metrics-ingest"), service_env, log)
+    first = service("metrics-ingest", service_env, log)
     first.start()
     try:
         first.wait_ready()
@@ -46,7 +46,7 @@ def test_ids_accepted_before_a_crash_are_duplicates_after_the_restart(
         assert before.json()["accepted"] == 50
     finally:
         first.kill()
-    second = ServiceProcess(spec("metrics-ingest"), service_env, log)
+    second = service("metrics-ingest", service_env, log)
     second.start()
     try:
         second.wait_ready()

@@ -17,13 +17,12 @@ from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES
 
 from tests.conftest import Infra, _psql, _with_database
 from tests.integration.kpi_notifier.process import (
-    NotifierProcess,
     breach_event,
     key_event,
     wait_known,
 )
 from tests.integration.kpi_notifier.servers import SmtpServer
-from tests.support.procs import spec
+from tests.support.procs import service
 from tests.support.strategy_events import events, load
 
 pytestmark = pytest.mark.e2e
@@ -74,7 +73,7 @@ async def test_kpi_notifications_ack_silence_and_test_notification(
         "KPI_NOTIFIER_SENDER_POLL_S": "0.1",
         "KPI_NOTIFIER_MAX_ATTEMPTS": "1",
     }
-    svc = NotifierProcess(spec("notifier"), env, tmp_path / "notifier.log")
+    svc = service("notifier", env, tmp_path / "notifier.log")
     tenant, key = str(uuid.uuid4()), new_api_key()
     doc = load()
     doc["reviews"] = []

@@ -17,13 +17,12 @@ from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES
 
 from tests.conftest import Infra, _psql, _with_database
 from tests.integration.kpi_notifier.process import (
-    NotifierProcess,
     breach_event,
     key_event,
     wait_known,
 )
 from tests.integration.kpi_notifier.servers import SmtpServer, free_port
-from tests.support.procs import ServiceProcess, spec
+from tests.support.procs import ServiceProcess, service
 from tests.support.strategy_events import events, load
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +65,7 @@ async def test_a_killed_notifier_delivers_exactly_once_after_restart(
     }
     doc = load()
     doc["reviews"] = []  # only the breaches' notifications in this test
-    svc = NotifierProcess(spec("notifier"), env, tmp_path / "notifier.log")
+    svc = service("notifier", env, tmp_path / "notifier.log")
     tenant, key = str(uuid.uuid4()), new_api_key()
     producer = create_producer(infra.kafka_bootstrap)
     await producer.start()

@@ -13,7 +13,7 @@ import yaml
 from kpi_cli.simulation import Simulation
 
 from tests.integration.kpi_notifier.servers import SmtpServer
-from tests.support.procs import ServiceProcess, spec
+from tests.support.procs import ServiceProcess, service
 from tests.support.strategy_events import ACME
 
 NAMES = ("goals", "metrics-ingest", "evaluator", "notifier")
@@ -29,10 +29,7 @@ def running_stack(
     """The four services, ready, with the notifier mailing a local SMTP server."""
     smtp = SmtpServer()
     smtp.start()
-    procs = {
-        n: ServiceProcess(spec(n), {**env, **_own_env(n, smtp.port)}, log_dir / f"{n}.log")
-        for n in NAMES
-    }
+    procs = {n: service(n, {**env, **_own_env(n, smtp.port)}, log_dir / f"{n}.log") for n in NAMES}
     try:
         for p in procs.values():
             p.start()

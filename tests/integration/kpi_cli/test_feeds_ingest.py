@@ -119,8 +119,8 @@ async def _cdc_committed(bootstrap: str, prefix: str, feeds: FeedSources) -> Non
 
 async def _end_offset(bootstrap: str, tp: TopicPartition) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
     try:
+        await consumer.start()
         return int((await consumer.end_offsets([tp]))[tp])
     finally:
         await consumer.stop()

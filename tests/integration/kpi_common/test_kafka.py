@@ -14,6 +14,7 @@ from kpi_common.kafka import (
     create_producer,
     ensure_topics,
     publish,
+    running,
 )
 from kpi_common.topics import DEAD_LETTER, METRICS_EVENTS
 from prometheus_client import REGISTRY
@@ -60,16 +61,15 @@ async def test_published_events_are_consumed_once_and_garbage_is_dead_lettered(
             handler=lambda msgs, _offsets: _collect(seen, msgs),
             service="test",
         )
-        await consumer.start()
-        task = asyncio.create_task(consumer.run())
-        try:
-            async with asyncio.timeout(30):
-                while len(seen) < 50 or consumer.dead_lettered < 1:  # noqa: ASYNC110
-                    await asyncio.sleep(0.1)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await consumer.stop()
+        async with running(consumer):
+            task = asyncio.create_task(consumer.run())
+            try:
+                async with asyncio.timeout(30):
+                    while len(seen) < 50 or consumer.dead_lettered < 1:  # noqa: ASYNC110
+                        await asyncio.sleep(0.1)
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         assert sorted(m.envelope.id for m in seen) == sorted(f"evt-{i}" for i in range(50))
         assert consumer.dead_lettered == 1
         assert dead_lettered_counted() == before + 1
@@ -91,9 +91,9 @@ async def _read_all(bootstrap: str, topic: str, expected: int) -> list:  # type:
         auto_offset_reset="earliest",
     )
     consumer.subscribe([topic])
-    await consumer.start()
     out = []
     try:
+        await consumer.start()
         async with asyncio.timeout(20):
             while len(out) < expected:
                 batch = await consumer.getmany(timeout_ms=200)
@@ -140,15 +140,14 @@ async def _drain(infra: Infra, topic: str, unique: str, producer, n: int) -> lis
         handler=lambda msgs, _o: _collect(seen, msgs),
         service="test",
     )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
-        async with asyncio.timeout(30):
-            while len(seen) < n:  # noqa: ASYNC110 (filled by the consumer task)
-                await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.stop()
+    async with running(consumer):
+        task = asyncio.create_task(consumer.run())
+        try:
+            async with asyncio.timeout(30):
+                while len(seen) < n:  # noqa: ASYNC110 (filled by the consumer task)
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
     return seen

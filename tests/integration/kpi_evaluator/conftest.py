@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from asgi_lifespan import LifespanManager
 from kpi_common.apikeys import hash_api_key, new_api_key
-from kpi_common.events import ApiKeyUpserted, Envelope, MetricObserved, decode, make_envelope
+from kpi_common.events import ApiKeyUpserted, Envelope, MetricObserved, make_envelope
 from kpi_common.kafka import Outgoing, create_producer, ensure_topics, publish
 from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
 from kpi_evaluator.config import Settings
@@ -163,22 +163,3 @@ def metric(
 
 async def send_metrics(settings: Settings, items: Sequence[tuple[str, Envelope]]) -> None:
     await send(settings, METRICS_EVENTS.name, items)
-
-
-async def read_topic(bootstrap: str, topic: str) -> list[Envelope]:
-    """Every message on `topic` up to its current end, in partition order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        out: list[Envelope] = []
-        async with asyncio.timeout(30):
-            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-                batch = await consumer.getmany(timeout_ms=200)
-                out += [decode(r.value) for recs in batch.values() for r in recs]
-        return out
-    finally:
-        await consumer.stop()

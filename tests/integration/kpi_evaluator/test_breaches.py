@@ -4,6 +4,7 @@ the outbox onto the real Kafka, staleness, and fiscal quarters in a non-UTC time
 from datetime import UTC, datetime
 from typing import Any
 
+from kpi_common.topic_reads import read_topic
 from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES, KPI_STATUS
 from kpi_evaluator.config import Settings
 
@@ -12,7 +13,6 @@ from tests.integration.kpi_evaluator.conftest import (
     Clock,
     make_settings,
     metric,
-    read_topic,
     running_app,
     send,
     send_metrics,

@@ -34,9 +34,9 @@ async def read_until(
         group_id=f"r-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
     )
-    await consumer.start()
     seen: list[Envelope] = []
     try:
+        await consumer.start()
         async with asyncio.timeout(90):
             while not done(seen):
                 batch = await consumer.getmany(timeout_ms=200)

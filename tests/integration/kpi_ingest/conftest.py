@@ -149,8 +149,8 @@ async def read_topic(
 ) -> list[tuple[bytes, Envelope]]:
     """Every message on `topic` (of `partitions_n` partitions) up to its current end."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = [TopicPartition(topic, p) for p in range(partitions_n)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)

@@ -1,9 +1,6 @@
-"""The notifier as a real process for the e2e tests, and the events they publish."""
+"""The events the notifier e2e tests publish, and how they wait for the notifier process."""
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -12,23 +9,6 @@ from kpi_common.apikeys import hash_api_key
 from kpi_common.events import ApiKeyUpserted, Envelope, KpiBreachOpened, make_envelope
 
 from tests.integration.kpi_notifier.conftest import example_breach
-from tests.support.procs import ServiceProcess
-
-
-class NotifierProcess(ServiceProcess):
-    """ServiceProcess whose parent closes its copy of the log file once the child has it."""
-
-    def start(self) -> None:
-        env = {**os.environ, **self.env, self.spec.port_env: str(self.port)}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.spec.module],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
 
 
 def breach_event(tenant: str, kpi: str, unit: str, owner: str) -> Envelope:

@@ -2,7 +2,8 @@
 
 Each service runs as `python -m <module>`, logs to `<run_dir>/<name>.log`, and leaves a pid
 file; `up` returns when every `/readyz` answers 200, `down` stops all and waits for exit.
-Stdlib only.
+`ServiceProcess` is one service held by its caller instead (the e2e tests, the fault suite),
+to stop, SIGKILL and start again. Stdlib only.
 """
 
 import argparse
@@ -10,11 +11,13 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,18 +42,37 @@ def port_of(spec: ServiceSpec, env: dict[str, str]) -> int:
     return int(env.get(spec.port_env, spec.port))
 
 
-def start(spec: ServiceSpec, run_dir: Path, env: dict[str, str]) -> int:
-    """Start one service detached; returns its pid."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with (run_dir / f"{spec.name}.log").open("ab") as log:
-        proc = subprocess.Popen(
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free ports: all sockets stay bound until every port is chosen, so two
+    calls in a row cannot hand out the same port."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _popen(spec: ServiceSpec, env: Mapping[str, str], log_path: Path) -> "subprocess.Popen[bytes]":
+    """`python -m <module>` in a session of its own (a signal to the group reaches all of
+    it), output appended to `log_path` (the parent closes its copy once the child has it)."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
             [sys.executable, "-m", spec.module],
-            env=env,
+            env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+
+def start(spec: ServiceSpec, run_dir: Path, env: dict[str, str]) -> int:
+    """Start one service detached; returns its pid."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    proc = _popen(spec, env, run_dir / f"{spec.name}.log")
     (run_dir / f"{spec.name}.pid").write_text(str(proc.pid))
     return proc.pid
 
@@ -83,6 +105,67 @@ def wait_ready(
             names = ", ".join(s.name for s in pending)
             raise RuntimeError(f"not ready after {timeout_s:.0f}s: {names}; see {run_dir}/*.log")
         time.sleep(0.3)
+
+
+@dataclass
+class ServiceProcess:
+    """One service as a child process on `port`, held by the caller (the e2e tests, the
+    fault suite), which can SIGKILL it and start it again. `env` is its whole environment."""
+
+    spec: ServiceSpec
+    env: dict[str, str]
+    log_path: Path
+    port: int
+    proc: "subprocess.Popen[bytes] | None" = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = _popen(
+            self.spec, {**self.env, self.spec.port_env: str(self.port)}, self.log_path
+        )
+
+    def wait_ready(self, timeout_s: float = 60.0, status: int = 200) -> dict[str, object]:
+        """Until `/readyz` answers `status` (bounded); returns its body. Fails at once when
+        the process exited."""
+        deadline = time.monotonic() + timeout_s
+        code, body = 0, dict[str, object]()
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            code, body = readiness(self.port)
+            if code == status:
+                return body
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} /readyz never {status} ({code} {body})\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
 
 
 def _pid(run_dir: Path, spec: ServiceSpec) -> int | None:

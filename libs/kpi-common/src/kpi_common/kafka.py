@@ -8,10 +8,10 @@ commits them to Kafka after the handler returned.
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -136,6 +136,26 @@ async def kafka_reachable(producer: AIOKafkaProducer, timeout_s: float = 2.0) ->
     except (TimeoutError, KafkaError, OSError):
         return False
     return True
+
+
+class Client(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+C = TypeVar("C", bound=Client)
+
+
+@contextlib.asynccontextmanager
+async def running(client: C) -> AsyncIterator[C]:
+    """Start a Kafka client and stop it on every way out, a failed or cancelled `start()`
+    included: a consumer never stopped warns from its finaliser, in whatever runs then."""
+    try:
+        await client.start()
+        yield client
+    finally:
+        await client.stop()
 
 
 class OffsetStore(Protocol):

@@ -5,17 +5,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from kpi_common.kafka import BatchConsumer, BatchHandler, dead_letter_topic
-from kpi_common.logging import get_logger
+from kpi_common.kafka import BatchConsumer, BatchHandler, dead_letter_topic, running
 from kpi_common.service import ServiceRuntime
+from kpi_common.topic_reads import wait_caught_up
 from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
 
 from kpi_evaluator.config import SERVICE, Settings
 from kpi_evaluator.metrics import LAG
 from kpi_evaluator.strategy_repo import PgOffsetStore
-
-log = get_logger(__name__)
 
 
 def utcnow() -> datetime:
@@ -25,38 +22,6 @@ def utcnow() -> datetime:
 def group_ids(settings: Settings) -> tuple[str, str]:
     base = f"{settings.topic_prefix}{settings.group_id}"
     return f"{base}.strategy", f"{base}.metrics"
-
-
-async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = cluster.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return {}
-        consumer.assign(tps)
-        return dict(await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
-
-
-async def wait_caught_up(
-    store: PgOffsetStore, bootstrap: str, topic: str, timeout_s: float
-) -> None:
-    """Wait until the stored offsets reach the topic's end as it was when we started, so the
-    strategy is known before metrics are matched against it (bounded; then go on anyway)."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            ends = {tp: n for tp, n in (await end_offsets(bootstrap, topic)).items() if n > 0}
-            while True:
-                stored = await store.load(list(ends))
-                if all(stored.get(tp, 0) >= n for tp, n in ends.items()):
-                    return
-                await asyncio.sleep(0.2)
-    except TimeoutError:
-        log.warning("strategy not caught up in time, consuming metrics anyway", topic=topic)
 
 
 class ConsumerLoops:
@@ -113,11 +78,10 @@ async def _report_lag(consumer: BatchConsumer, topic: str) -> None:
 
 
 async def _run(consumer: BatchConsumer, side: Callable[[], Awaitable[None]] | None = None) -> None:
-    await consumer.start()
-    task = asyncio.ensure_future(side()) if side else None
-    try:
-        await consumer.run()
-    finally:
-        if task:
-            task.cancel()
-        await consumer.stop()
+    async with running(consumer):
+        task = asyncio.ensure_future(side()) if side else None
+        try:
+            await consumer.run()
+        finally:
+            if task:
+                task.cancel()

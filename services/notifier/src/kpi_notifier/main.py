@@ -1,8 +1,9 @@
 """Composition root of the notifier service: builds the infrastructure once and wires it in.
 
-Background loops: the consumer (goals.changes, kpi.breaches), the sender, the outbox relay
-(notifications.sent) and the ticker (reminders, escalation, review reminders). Tests pass
-their own clock and environment, and may leave loops out to drive them by hand.
+Background loops: the consumers (goals.changes, then kpi.breaches and kpi.status: see
+`consumers`), the sender, the outbox relay (notifications.sent) and the ticker (reminders,
+escalation, review reminders). Tests pass their own clock and environment, and may leave
+loops out to drive them by hand.
 """
 
 import os
@@ -15,11 +16,11 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from kpi_common.http import OrjsonResponse, install_common
-from kpi_common.kafka import BatchConsumer, dead_letter_topic
+from kpi_common.kafka import dead_letter_topic
 from kpi_common.outbox import OutboxRelay
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
-from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES, KPI_STATUS, NOTIFICATIONS_SENT
+from kpi_common.topics import NOTIFICATIONS_SENT
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.api import router
@@ -29,10 +30,10 @@ from kpi_notifier.channels.slack import SlackSender
 from kpi_notifier.channels.webhook import WebhookSender
 from kpi_notifier.commands import Commands
 from kpi_notifier.config import SCHEMA, SERVICE, Settings
+from kpi_notifier.consumers import Consumers
 from kpi_notifier.handlers import EventHandler
 from kpi_notifier.messages import Messages
 from kpi_notifier.models import outbox
-from kpi_notifier.repository import PgOffsetStore
 from kpi_notifier.sender import Sender
 from kpi_notifier.ticker import Ticker
 
@@ -101,24 +102,6 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
 def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None:
     runtime = n.runtime
 
-    async def consume() -> None:
-        await runtime.kafka.connected.wait()
-        consumer = BatchConsumer(
-            bootstrap=settings.kafka_bootstrap,
-            topics=[runtime.topic(t.name) for t in (GOALS_CHANGES, KPI_BREACHES, KPI_STATUS)],
-            group_id=f"{settings.topic_prefix}{settings.consumer_group}",
-            producer=runtime.kafka.producer,
-            dead_letter_topic=dead_letter_topic(settings.topic_prefix),
-            handler=n.handler,
-            offset_store=PgOffsetStore(n.sessions),
-            service=SERVICE,
-        )
-        await consumer.start()
-        try:
-            await consumer.run()
-        finally:
-            await consumer.stop()
-
     async def relay() -> None:
         await runtime.kafka.connected.wait()
         n.relay = OutboxRelay(
@@ -126,9 +109,16 @@ def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None
         )
         await n.relay.run()
 
-    named = {"consumer": consume, "sender": n.sender.run, "relay": relay, "ticker": n.ticker.run}
+    consumers = Consumers(runtime, settings, n.handler)
+    named = {
+        "consumer": {"strategy-consumer": consumers.strategy, "kpi-consumer": consumers.kpi},
+        "sender": {"sender": n.sender.run},
+        "relay": {"relay": relay},
+        "ticker": {"ticker": n.ticker.run},
+    }
     for name in loops:
-        runtime.supervisor.spawn(name, named[name])
+        for task, loop in named[name].items():
+            runtime.supervisor.spawn(task, loop)
 
 
 def create_app(
