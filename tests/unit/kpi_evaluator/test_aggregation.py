@@ -50,8 +50,8 @@ def test_folding_skips_a_time_the_calendar_cannot_place_instead_of_failing() -> 
     nodes[("organization", "organization")] = {"name": "x", "fiscal_year_start": "04-01"}
     strategy = Strategy.build("t", nodes)
     ancient = datetime(1, 1, 2, tzinfo=UTC)  # fiscal year 0 does not exist
-    good = Observation("t", "a", "erp.expense.posted", 5.0, T0, {}, T0)
-    bad = Observation("t", "b", "erp.expense.posted", 7.0, ancient, {}, T0)
+    good = Observation("a", "t", "erp.expense.posted", 5.0, T0, {}, "api", T0)
+    bad = Observation("b", "t", "erp.expense.posted", 7.0, ancient, {}, "api", T0)
     folded = fold([good, bad], {"t": strategy})
     assert folded.unplaceable == 1
     assert {k[2:]: s.total for k, s in folded.deltas.items()} == {

@@ -199,12 +199,16 @@ def encode(envelope: Envelope) -> bytes:
 
 def decode(raw: bytes) -> Envelope:
     """Parse and validate an envelope and its data. Raises ValueError with the reason."""
+    return decode_with_data(raw)[0]
+
+
+def decode_with_data(raw: bytes) -> tuple[Envelope, _Data]:
+    """`decode`, also returning the validated data model."""
     try:
         envelope = Envelope.model_validate(orjson.loads(raw))
     except (orjson.JSONDecodeError, ValidationError) as exc:
         raise ValueError(f"not a valid envelope: {exc}") from exc
-    parse_data(envelope)
-    return envelope
+    return envelope, parse_data(envelope)
 
 
 def parse_data(envelope: Envelope) -> _Data:

@@ -21,8 +21,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.protocol.metadata import MetadataRequest
 from prometheus_client import Counter
 
-from kpi_common.events import Envelope, MessageDeadLettered, decode, encode, make_envelope
+from kpi_common.events import Envelope, MessageDeadLettered, encode, make_envelope
 from kpi_common.logging import get_logger
+from kpi_common.messages import Message as Message  # consumers import it from here
 from kpi_common.topics import ALL_TOPICS, DEAD_LETTER, Topic
 
 log = get_logger(__name__)
@@ -166,16 +167,6 @@ class OffsetStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Message:
-    """A decoded record and where it came from."""
-
-    envelope: Envelope
-    topic: str
-    partition: int
-    offset: int
-
-
 BatchHandler = Callable[[list[Message], dict[TopicPartition, int]], Awaitable[None]]
 
 
@@ -300,11 +291,9 @@ class BatchConsumer:
         rejected: list[Outgoing] = []
         for r in records:
             try:
-                env = decode(r.value)
+                messages.append(Message.from_record(r))
             except ValueError as exc:
                 rejected.append(self._dead_letter(r, str(exc)))
-                continue
-            messages.append(Message(env, r.topic, r.partition, r.offset))
         return messages, rejected
 
     def _dead_letter(self, record: ConsumerRecord, reason: str) -> Outgoing:

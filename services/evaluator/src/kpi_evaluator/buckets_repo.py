@@ -57,7 +57,7 @@ async def insert_seen(
     """Record the observations (unique pairs); returns the pairs never seen before."""
     if not observations:
         return set()
-    pairs = {(o.tenant_id, o.event_id) for o in observations}
+    pairs = {(o.tenant_id, o.id) for o in observations}
     ordered = sorted(pairs)  # one lock order, so overlapping replicas cannot deadlock
     params = {"t": [t for t, _ in ordered], "i": [i for _, i in ordered]}
     seen_before = (await session.execute(_INSERT_SEEN, params)).all()

@@ -8,9 +8,8 @@ fiscal calendar. Late events therefore land in (and restate) the period they bel
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
 
-from kpi_common.events import Envelope
+from kpi_common.observed import Observed
 
 from kpi_evaluator.aggregation import AggState
 from kpi_evaluator.calendar import Bucket
@@ -20,28 +19,8 @@ BucketKey = tuple[str, str, str, str]  # tenant, kpi, component, period key
 PeriodRef = tuple[str, str, str]  # tenant, kpi, period key
 
 
-class Observation(NamedTuple):
-    tenant_id: str
-    event_id: str
-    metric: str
-    value: float
-    time: datetime
-    dimensions: Mapping[str, Any]
-    received_at: datetime
-
-
-def observation_of(env: Envelope) -> Observation:
-    """Read a validated `metric.observed` envelope without validating it a second time."""
-    d = env.data
-    return Observation(
-        env.tenant_id,
-        env.id,
-        str(d["metric"]),
-        float(d["value"]),
-        datetime.fromisoformat(d["time"]),
-        d.get("dimensions") or {},
-        datetime.fromisoformat(d.get("received_at") or d["time"]),
-    )
+# a decoded `metric.observed` event, its times parsed once, by kpi_common.observed
+Observation = Observed
 
 
 class _Acc:
@@ -120,10 +99,10 @@ def _fold_one(out: Folded, obs: Observation, strategy: Strategy) -> None:
         except (ValueError, OverflowError):  # a date the calendar cannot place (year 1)
             out.unplaceable += 1
             continue
-        out.add((obs.tenant_id, kpi.id, component, bucket.key), value, obs.time, obs.event_id)
+        out.add((obs.tenant_id, kpi.id, component, bucket.key), value, obs.time, obs.id)
         if kpi.cumulative and kpi.period_kind != "day":  # day totals give the recent trend
             day = strategy.calendar.bucket("day", obs.time)
-            out.add((obs.tenant_id, kpi.id, "day", day.key), value, obs.time, obs.event_id)
+            out.add((obs.tenant_id, kpi.id, "day", day.key), value, obs.time, obs.id)
         out.touched[(obs.tenant_id, kpi.id, bucket.key)] = bucket
         out.saw(obs.tenant_id, kpi.id, obs.received_at)
 
@@ -133,7 +112,7 @@ def dedup(observations: Sequence[Observation]) -> list[Observation]:
     seen: set[tuple[str, str]] = set()
     out: list[Observation] = []
     for obs in observations:
-        key = (obs.tenant_id, obs.event_id)
+        key = (obs.tenant_id, obs.id)
         if key not in seen:
             seen.add(key)
             out.append(obs)

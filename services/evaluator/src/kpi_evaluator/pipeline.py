@@ -24,7 +24,7 @@ from kpi_evaluator.actuals import orphans
 from kpi_evaluator.calendar import Bucket
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.evaluation import Evaluator, Ref
-from kpi_evaluator.folding import PeriodRef, dedup, fold, observation_of
+from kpi_evaluator.folding import PeriodRef, dedup, fold
 from kpi_evaluator.metrics import BATCH_SECONDS, DUPLICATES, EVENTS, LATENCY, UNPLACEABLE
 from kpi_evaluator.strategy import StrategyCache
 
@@ -61,14 +61,12 @@ class MetricsHandler:
 
     async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
         started = time.perf_counter()
-        observations = dedup(
-            [observation_of(m.envelope) for m in messages if m.envelope.type == "metric.observed"]
-        )
+        observations = dedup([m.observed for m in messages if m.observed])
         strategies = await self._strategies.get_many([o.tenant_id for o in observations])
         now = self._clock()
         async with unit_of_work(self._sessions) as session:
             new = await buckets_repo.insert_seen(session, observations)
-            fresh = [o for o in observations if (o.tenant_id, o.event_id) in new]
+            fresh = [o for o in observations if (o.tenant_id, o.id) in new]
             folded = fold(fresh, strategies)
             await buckets_repo.upsert_buckets(session, folded.deltas)
             await buckets_repo.upsert_kpi_seen(session, folded.seen)

@@ -1,0 +1,52 @@
+"""A consumed record, decoded: the contract's envelope, and for the hot event type the
+fields already typed."""
+
+from aiokafka import ConsumerRecord
+
+from kpi_common.events import Envelope, MetricObserved, decode, decode_with_data
+from kpi_common.observed import Observed, decode_observed, observed_of
+
+
+class Message:
+    """A decoded record and where it came from.
+
+    `envelope` is the record as the contract's model. A `metric.observed` v1 record also
+    carries `observed`, its fields checked and typed (`kpi_common.observed`); when msgspec
+    decoded it, as it usually does, its envelope is only built when first read."""
+
+    __slots__ = ("_envelope", "_raw", "observed", "offset", "partition", "topic")
+
+    def __init__(
+        self,
+        envelope: Envelope | None,
+        topic: str,
+        partition: int,
+        offset: int,
+        observed: Observed | None = None,
+        raw: bytes = b"",
+    ) -> None:
+        if envelope is None and observed is None:
+            raise ValueError("a message needs its envelope or its observed event")
+        self._envelope, self._raw, self.observed = envelope, raw, observed
+        self.topic, self.partition, self.offset = topic, partition, offset
+
+    @classmethod
+    def from_record(cls, record: ConsumerRecord) -> "Message":
+        """Decode a record; raises ValueError with the contract's reason when it cannot."""
+        raw = record.value
+        observed = decode_observed(raw)
+        if observed is not None:
+            return cls(None, record.topic, record.partition, record.offset, observed, raw)
+        envelope, data = decode_with_data(raw)
+        if isinstance(data, MetricObserved):
+            observed = observed_of(envelope, data)
+        return cls(envelope, record.topic, record.partition, record.offset, observed)
+
+    @property
+    def envelope(self) -> Envelope:
+        if self._envelope is None:
+            self._envelope = decode(self._raw)  # the structs accept only what decode accepts
+        return self._envelope
+
+    def __repr__(self) -> str:
+        return f"Message({self.topic}:{self.partition}:{self.offset})"
