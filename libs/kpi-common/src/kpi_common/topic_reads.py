@@ -48,8 +48,13 @@ async def wait_caught_up(store: OffsetStore, bootstrap: str, topic: str, timeout
 
 async def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Envelope]:
     """Every committed message on `topic` up to its current end, in partition order."""
+    # earliest: once assigned, the fetcher resets positions on its own, racing the seek below;
+    # with the default (latest) a read could start at the end and return nothing
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
     )
     async with running(consumer):
         end = await _ends(consumer, topic)
