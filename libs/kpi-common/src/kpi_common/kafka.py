@@ -109,13 +109,17 @@ async def kafka_reachable(producer: AIOKafkaProducer, timeout_s: float = 2.0) ->
     """True when a broker answers a metadata request within the timeout.
 
     The request names no topic (brokers only): fetching the whole cluster's metadata on
-    every readiness probe costs a lot of CPU once a cluster holds thousands of topics."""
+    every readiness probe costs a lot of CPU once a cluster holds thousands of topics.
+    `asyncio.timeout`, not `asyncio.wait_for`: on Python 3.11, wait_for returns the answer
+    instead of raising when the caller is cancelled in the instant the answer arrives, and
+    the probe loop that lost its cancellation then ran on and hung the service's shutdown."""
     try:
         client = producer.client
         node = client.get_random_node()
         if node is None:
             return False
-        await asyncio.wait_for(client.send(node, MetadataRequest([], False)), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await client.send(node, MetadataRequest([], False))
     except (TimeoutError, KafkaError, OSError):
         return False
     return True
