@@ -17,10 +17,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.protocol.metadata import MetadataRequest
 from prometheus_client import Counter
 
+from kpi_common.batches import PARTITIONER, Record, publish_records
 from kpi_common.events import Envelope, MessageDeadLettered, decode, encode, make_envelope
 from kpi_common.logging import get_logger
 from kpi_common.topics import ALL_TOPICS, DEAD_LETTER, Topic
@@ -34,33 +34,11 @@ CONSUMER_DEAD_LETTERED = Counter(
 )
 
 
-class CachedPartitioner:
-    """Kafka's default partitioner (murmur2 of the key, as the Java client), remembered per
-    key: aiokafka's pure-Python murmur2 costs ~40 µs a message, and keys such as
-    `tenant_id:metric` repeat constantly. Same partition for the same key as the default."""
-
-    def __init__(self, max_keys: int = 100_000) -> None:
-        self._max_keys = max_keys
-        self._cache: dict[tuple[bytes, int], int] = {}
-
-    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
-        if key is None:
-            return int(DefaultPartitioner()(key, all_partitions, available))
-        cache_key = (key, len(all_partitions))
-        partition = self._cache.get(cache_key)
-        if partition is None:
-            if len(self._cache) >= self._max_keys:
-                self._cache.clear()
-            partition = int(DefaultPartitioner()(key, all_partitions, available))
-            self._cache[cache_key] = partition
-        return partition
-
-
 def create_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
     """The one producer configuration: idempotent, every in-sync replica acknowledges."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
-        partitioner=CachedPartitioner(),
+        partitioner=PARTITIONER,
         enable_idempotence=True,
         acks="all",
         linger_ms=linger_ms,
@@ -98,11 +76,9 @@ class Outgoing:
 
 async def publish(producer: AIOKafkaProducer, messages: Sequence[Outgoing]) -> None:
     """Send every message and return only once Kafka acknowledged all of them."""
-    futures = [
-        await producer.send(m.topic, value=encode(m.envelope), key=m.key.encode()) for m in messages
-    ]
-    if futures:
-        await asyncio.gather(*futures)
+    await publish_records(
+        producer, [Record(m.topic, m.key.encode(), encode(m.envelope)) for m in messages]
+    )
 
 
 async def kafka_reachable(producer: AIOKafkaProducer, timeout_s: float = 2.0) -> bool:
