@@ -2,7 +2,7 @@
 the per-key cache of kpi_common.kafka (the evaluator relies on one partition per metric)."""
 
 from aiokafka.partitioner import DefaultPartitioner
-from kpi_common.kafka import CachedPartitioner
+from kpi_common.batches import CachedPartitioner
 
 
 def test_cached_partitions_equal_the_default_partitioner() -> None:

@@ -17,10 +17,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.protocol.metadata import MetadataRequest
 from prometheus_client import Counter
 
+from kpi_common.batches import PARTITIONER, Record, publish_records
 from kpi_common.events import Envelope, MessageDeadLettered, encode, make_envelope
 from kpi_common.logging import get_logger
 from kpi_common.messages import Message as Message  # consumers import it from here
@@ -35,33 +35,11 @@ CONSUMER_DEAD_LETTERED = Counter(
 )
 
 
-class CachedPartitioner:
-    """Kafka's default partitioner (murmur2 of the key, as the Java client), remembered per
-    key: aiokafka's pure-Python murmur2 costs ~40 µs a message, and keys such as
-    `tenant_id:metric` repeat constantly. Same partition for the same key as the default."""
-
-    def __init__(self, max_keys: int = 100_000) -> None:
-        self._max_keys = max_keys
-        self._cache: dict[tuple[bytes, int], int] = {}
-
-    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
-        if key is None:
-            return int(DefaultPartitioner()(key, all_partitions, available))
-        cache_key = (key, len(all_partitions))
-        partition = self._cache.get(cache_key)
-        if partition is None:
-            if len(self._cache) >= self._max_keys:
-                self._cache.clear()
-            partition = int(DefaultPartitioner()(key, all_partitions, available))
-            self._cache[cache_key] = partition
-        return partition
-
-
 def create_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
     """The one producer configuration: idempotent, every in-sync replica acknowledges."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
-        partitioner=CachedPartitioner(),
+        partitioner=PARTITIONER,
         enable_idempotence=True,
         acks="all",
         linger_ms=linger_ms,
@@ -116,24 +94,26 @@ class Encoded:
 
 async def publish(producer: AIOKafkaProducer, messages: Sequence[Outgoing | Encoded]) -> None:
     """Send every message and return only once Kafka acknowledged all of them."""
-    futures = [
-        await producer.send(m.topic, value=m.encoded(), key=m.key.encode()) for m in messages
-    ]
-    if futures:
-        await asyncio.gather(*futures)
+    await publish_records(
+        producer, [Record(m.topic, m.key.encode(), m.encoded()) for m in messages]
+    )
 
 
 async def kafka_reachable(producer: AIOKafkaProducer, timeout_s: float = 2.0) -> bool:
     """True when a broker answers a metadata request within the timeout.
 
     The request names no topic (brokers only): fetching the whole cluster's metadata on
-    every readiness probe costs a lot of CPU once a cluster holds thousands of topics."""
+    every readiness probe costs a lot of CPU once a cluster holds thousands of topics.
+    `asyncio.timeout`, not `asyncio.wait_for`: on Python 3.11, wait_for returns the answer
+    instead of raising when the caller is cancelled in the instant the answer arrives, and
+    the probe loop that lost its cancellation then ran on and hung the service's shutdown."""
     try:
         client = producer.client
         node = client.get_random_node()
         if node is None:
             return False
-        await asyncio.wait_for(client.send(node, MetadataRequest([], False)), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await client.send(node, MetadataRequest([], False))
     except (TimeoutError, KafkaError, OSError):
         return False
     return True

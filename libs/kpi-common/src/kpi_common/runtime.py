@@ -93,9 +93,17 @@ class Supervisor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Cancel every loop and wait until each ended. A loop still running `grace_s` after
+        its cancellation lost it (e.g. to Python 3.11's `asyncio.wait_for`, which returns
+        a result that arrived in the same instant instead of raising): cancel it again."""
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=grace_s)
+            for task in pending:
+                log.warning("background loop ignored its cancellation", loop=task.get_name())
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
