@@ -8,6 +8,7 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kpi_common.kafka import create_producer, ensure_topics
+from kpi_common.topic_admin import drop_topics
 from kpi_common.topics import Topic
 
 from bench.table import Row
@@ -33,6 +34,7 @@ async def measure(bootstrap: str) -> list[Row]:
     finally:
         await producer.stop()
     consumed = await _consume(bootstrap, topic)
+    await drop_topics(bootstrap, f"{prefix}bench-ceiling-{run}")
     total = produced + consumed
     return [
         Row("(a) ceiling: produce, acks=all", N / produced, "events/s"),

@@ -78,6 +78,19 @@ def infra() -> Iterator[Infra]:
         topic_prefix=f"test-{run_id}.",
     )
     _psql(env["KPI_DATABASE_URL"], f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+    _drop_topics(env["KPI_KAFKA_BOOTSTRAP"], f"test-{run_id}.")
+
+
+def _drop_topics(bootstrap: str, prefix: str) -> None:
+    """The session's topics go with its database (a broker kept for days filled up)."""
+    import asyncio
+
+    from kpi_common.topic_admin import drop_topics
+
+    try:
+        asyncio.run(drop_topics(bootstrap, prefix))
+    except Exception as exc:  # Kafka stopped by a failing outage test: nothing to clean up
+        print(f"could not drop the topics {prefix}*: {exc}")
 
 
 @pytest.fixture

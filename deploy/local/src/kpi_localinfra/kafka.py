@@ -37,7 +37,7 @@ STORAGE_TOOL = "kafka.tools.StorageTool"
 STARTED_MARKER = "Kafka Server started"
 JVM_OPTIONS = (
     "-Xms128m",
-    "-Xmx512m",
+    "-Xmx1g",  # 512m ran out of heap on a dev broker holding ~15,000 partitions
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
     "-XX:+ExplicitGCInvokesConcurrent",
