@@ -6,7 +6,6 @@ as its own process on 127.0.0.1 with its configuration and data in a temporary f
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 import yaml
+from kpi_localinfra.processes import free_ports
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from bench.tenant import BUDGET_USD
@@ -210,7 +210,7 @@ def running(
     """The peer stack, ready; everything stopped (and its folder removed) when the block ends.
     Ports: Prometheus `port_base`, Alertmanager +1, exporter +2; free ports when 0."""
     binaries = require_binaries()
-    prom, am, exp = range(port_base, port_base + 3) if port_base else _free_ports(3)
+    prom, am, exp = range(port_base, port_base + 3) if port_base else free_ports(3)
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-peer-{run}-")))
         exporter = Exporter(exp)
@@ -250,17 +250,6 @@ def _daemons(folder: Path, binaries: dict[str, str], prom: int, am: int) -> tupl
         "--cluster.listen-address=",  # no HA gossip port (it would take 9094)
     ]
     return Daemon("prometheus", prometheus, folder), Daemon("alertmanager", alertmanager, folder)
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _get(port: int, path: str, **params: str) -> Any:
