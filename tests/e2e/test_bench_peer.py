@@ -15,7 +15,7 @@ from bench.peerstack import ALERT, Intervals
 from bench.tenant import BenchTenant, peer_title
 from demo.sinks import MailSink
 from tests.conftest import Infra, _psql, _with_database
-from tests.support.procs import ServiceProcess, free_port, spec
+from tests.support.procs import free_port, service
 
 pytestmark = pytest.mark.e2e
 
@@ -55,8 +55,7 @@ def services(env: dict[str, str], smtp_port: int, log_dir: Path) -> Iterator[dic
     own = {"KPI_OPERATOR_TOKEN": OPERATOR, "KPI_SMTP_HOST": "127.0.0.1"}
     own["KPI_SMTP_PORT"] = str(smtp_port)
     procs = {
-        name: ServiceProcess(spec(proc), {**env, **own}, log_dir / f"{proc}.log")
-        for name, proc in NAMES.items()
+        name: service(proc, {**env, **own}, log_dir / f"{proc}.log") for name, proc in NAMES.items()
     }
     with ExitStack() as stack:
         for p in procs.values():
