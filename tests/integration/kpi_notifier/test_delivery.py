@@ -132,7 +132,10 @@ async def test_an_event_the_tables_refuse_is_dead_lettered_and_the_next_one_goes
             return [r["status"] for r in await h.rows(breach_id=after)] == ["sent"]
 
         await until(delivered)
-        [dead] = await _read_all(infra.kafka_bootstrap, DEAD_LETTER.qualified(prefix), 1)
+        dead_letters = await _read_all(infra.kafka_bootstrap, DEAD_LETTER.qualified(prefix), 1)
+        # at least once: a batch handed out again (a rebalance while the consumer starts) is
+        # dead-lettered again under the same envelope id, which readers drop as a repeat
+        [dead] = {d.id: d for d in dead_letters}.values()
         assert await h.rows(breach_id=refused) == []
     assert "value too long for type character varying(200)" in dead.data["reason"]
     assert dead.data["topic"] == KPI_BREACHES.qualified(prefix)

@@ -196,7 +196,8 @@ good_times = iso_times | valid_shaped_times
 times = st.one_of(
     good_times,
     shaped_times,
-    st.datetimes(timezones=st.timezones() | st.none()).map(datetime.isoformat),
+    # fixed offsets: named zones (st.timezones) made the data generation flaky in CI
+    st.datetimes(timezones=offsets | st.none()).map(datetime.isoformat),
     st.integers(-(2**40), 2**40),
     st.floats(allow_nan=False),
     st.text(max_size=30),
