@@ -23,7 +23,7 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def main() -> int:
-    started = time.monotonic()
+    started, since_ns = time.monotonic(), time.time_ns()
     console.rule("[bold]kpi-cascade demo")
     console.print(f"demo clock: the quarter replays from {QUARTER_START:%Y-%m-%d} to {DEMO_NOW}")
     sinks, tenant = _set_up()
@@ -34,7 +34,7 @@ def main() -> int:
     console.print("starting the evaluator and the notifier on the demo clock ...")
     stack.start(("evaluator", "notifier"))
     traffic.wait_for_evaluation(console, tenant)
-    _report(tenant, sinks)
+    _report(tenant, sinks, since_ns)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s")
     return 0
 
@@ -54,11 +54,11 @@ def _set_up() -> tuple[Path, DemoTenant]:
     return sinks, tenant
 
 
-def _report(tenant: DemoTenant, sinks: Path) -> None:
+def _report(tenant: DemoTenant, sinks: Path, since_ns: int) -> None:
     card = tenant.scorecard()
     report.scorecard(console, card)
     report.alignment(console, tenant.alignment(), card)
-    report.notifications(console, sinks)
+    report.notifications(console, sinks, since_ns)
     report.urls(console)
 
 

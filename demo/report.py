@@ -134,10 +134,17 @@ def alignment(console: Console, body: dict[str, Any], card: dict[str, Any]) -> N
     console.print(table)
 
 
-def notifications(console: Console, sinks: Path) -> None:
+def notifications(console: Console, sinks: Path, since_ns: int) -> None:
     console.rule("notifications delivered to the local SMTP sink and Slack stand-in")
-    mail = stack.read_sink(sinks, "mail")
-    slack = stack.read_sink(sinks, "slack")
+    mail = stack.read_sink(sinks, "mail", since_ns)
+    slack = stack.read_sink(sinks, "slack", since_ns)
+    if not mail and not slack:  # a rerun: every transition was notified once, by an earlier run
+        console.print(
+            "none new in this run: the demo tenant's breaches and reminders were notified by an "
+            "earlier run, and each is sent once; below, what the sinks kept for acme"
+        )
+        mail = [m for m in stack.read_sink(sinks, "mail") if _to_acme(m)]
+        slack = stack.read_sink(sinks, "slack")
     emails = Table("to", "subject", title=f"{len(mail)} email(s)")
     for m in sorted(mail, key=lambda m: (str(m["subject"]), str(m["to"]))):
         emails.add_row(", ".join(m["to"]), str(m["subject"]))  # type: ignore[arg-type]
@@ -147,6 +154,11 @@ def notifications(console: Console, sinks: Path) -> None:
         posts.add_row(f"#{s['channel']}", _slack_text(s["payload"]))
     console.print(posts)
     console.print(f"(every message is kept as a JSON file under {sinks}/)")
+
+
+def _to_acme(mail: dict[str, object]) -> bool:
+    """The demo tenant's mail (the bench shares the sinks and mails @bench.example)."""
+    return any(str(to).endswith("@acme.example") for to in mail["to"])  # type: ignore[attr-defined]
 
 
 def _slack_text(payload: Any) -> str:

@@ -104,5 +104,8 @@ def _wait_http(url: str, timeout_s: float = 30) -> None:
             time.sleep(0.2)
 
 
-def read_sink(folder: Path, kind: str) -> list[dict[str, object]]:
-    return [json.loads(p.read_text()) for p in sorted((folder / kind).glob("*.json"))]
+def read_sink(folder: Path, kind: str, since_ns: int = 0) -> list[dict[str, object]]:
+    """The messages the sink kept, received at or after `since_ns` (files are named
+    `<receive time in ns>-<n>.json`; the bench and earlier runs leave theirs there too)."""
+    files = sorted((folder / kind).glob("*.json"))
+    return [json.loads(p.read_text()) for p in files if int(p.name.split("-")[0]) >= since_ns]
