@@ -8,7 +8,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
 from kpi_common.errors import Unauthorized
 from kpi_common.http import OrjsonResponse, Readiness, install_common
-from kpi_ingest.lean import LeanRoute
+from kpi_ingest.lean import serve_lean
 from prometheus_client import REGISTRY
 
 
@@ -32,13 +32,7 @@ def app_with(lean: bool) -> FastAPI:
 
     app.include_router(router)
     if lean:
-        app.add_middleware(
-            LeanRoute,
-            method="POST",
-            route=router.routes[-1],
-            handler=handler,
-            exception_handlers=app.exception_handlers,
-        )
+        serve_lean(app, router.routes[-1], handler)
     install_common(app, "lean-test", Readiness())
     return app
 

@@ -18,7 +18,7 @@ from kpi_ingest.ingest import Clock, Intake
 from kpi_ingest.intake import decode_body
 from kpi_ingest.keycache import KeyCache
 from kpi_ingest.keys import INGEST_ROLES, KeyGrant
-from kpi_ingest.lean import LeanRoute
+from kpi_ingest.lean import serve_lean
 from kpi_ingest.ratelimit import RateLimiter
 
 EVENTS_PATH = "/v1/events"
@@ -122,10 +122,4 @@ def install(app: FastAPI, deps: Deps) -> None:
     handler = PostEvents(deps, limits_of(deps.settings))
     router = build_router(handler)
     app.include_router(router)
-    app.add_middleware(
-        LeanRoute,
-        method="POST",
-        route=router.routes[-1],
-        handler=handler,
-        exception_handlers=app.exception_handlers,
-    )
+    serve_lean(app, router.routes[-1], handler)

@@ -14,6 +14,7 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -22,6 +23,18 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Handler = Callable[[Headers, AsyncIterator[bytes]], Awaitable[Response]]
+
+
+def serve_lean(app: Starlette, route: BaseRoute, handler: Handler, method: str = "POST") -> None:
+    """Put a `LeanRoute` for `route` in front of the app's routing, its errors answered by
+    the app's own exception handlers."""
+    app.add_middleware(
+        LeanRoute,
+        method=method,
+        route=route,
+        handler=handler,
+        exception_handlers=app.exception_handlers,
+    )
 
 
 class LeanRoute:
