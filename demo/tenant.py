@@ -122,15 +122,19 @@ def _create(urls: CliSettings, operator_token: str) -> dict[str, str]:
         )
     created = check(resp)
     admin = created["admin_api_key"]
-    ingest = check(
-        httpx.post(
-            f"{urls.goals_url}/v1/api-keys",
-            json={"role": "ingest", "name": "demo traffic"},
-            headers={"Authorization": f"Bearer {admin}"},
-            timeout=30,
-        )
-    )["api_key"]
+    ingest = new_ingest_key(urls.goals_url, admin, "demo traffic")
     return {"tenant_id": created["tenant_id"], "admin_key": admin, "ingest_key": ingest}
+
+
+def new_ingest_key(goals_url: str, admin_key: str, name: str, timeout_s: float = 30) -> str:
+    """A new `ingest` key of the admin key's tenant (the demo's and the bench's traffic)."""
+    resp = httpx.post(
+        f"{goals_url}/v1/api-keys",
+        json={"role": "ingest", "name": name},
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=timeout_s,
+    )
+    return str(check(resp)["api_key"])
 
 
 def _with_secrets(saved: dict[str, str], fresh: bool = False) -> dict[str, str]:
