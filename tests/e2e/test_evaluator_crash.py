@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kpi_common.calendar import FiscalCalendar
 from kpi_common.events import Envelope
 from kpi_common.kafka import ensure_topics
-from kpi_evaluator.calendar import FiscalCalendar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 

@@ -1,8 +1,9 @@
 """Turn a strategy document into the `goals.changes` events the goals service publishes,
 for tests of the services downstream of goals (evaluator, notifier, ingest).
 
-The contract (docs/events.md): one `node.upserted` per node; `definition` is the node as
-written in the document, with `supports` always a list. Node ids: the entry's `id`;
+The contract (docs/events.md): one `node.upserted` v2 per node; `definition` is the node
+normalised by goals (`kpi_goals.contract.normalise`, the producer's own code). `events_v1`
+gives the retired v1 form (the entry as written), for migration tests. Node ids: the entry's `id`;
 `organization` for the organization section; channel name for `alert_channel`; the route's
 position ("0", "1", ...) for `alert_route`.
 """
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from kpi_common.events import Envelope, NodeUpserted, make_envelope
+from kpi_common.events import Envelope, NodeUpserted, NodeUpsertedV2, make_envelope
+from kpi_goals.contract import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = ROOT / "examples" / "acme" / "strategy.yaml"
@@ -52,6 +54,27 @@ def nodes(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def events(tenant_id: str, doc: dict[str, Any] | None = None, revision: int = 1) -> list[Envelope]:
+    now = datetime.now(UTC)
+    return [
+        make_envelope(
+            id=f"{node_type}:{node_id}:r{revision}:v2",
+            tenant_id=tenant_id,
+            producer="goals",
+            time=now,
+            data=NodeUpsertedV2(
+                node_type=node_type,  # type: ignore[arg-type]
+                node_id=node_id,
+                revision=revision,
+                definition=normalise(node_type, node_id, definition),
+            ),
+        )
+        for node_type, node_id, definition in nodes(doc if doc is not None else load())
+    ]
+
+
+def events_v1(
+    tenant_id: str, doc: dict[str, Any] | None = None, revision: int = 1
+) -> list[Envelope]:
     now = datetime.now(UTC)
     return [
         make_envelope(

@@ -62,3 +62,21 @@ async def test_targets_as_of_a_date(acme: Tenant) -> None:
     earlier = await acme.get(f"/v1/kpis/csat/targets?as_of={(start - timedelta(days=1)).date()}")
     assert earlier.status_code == 404
     assert (await acme.get("/v1/kpis/nope/history")).status_code == 404
+
+
+async def test_targets_are_resolved_per_period_on_the_fiscal_calendar(goals_tenant: Tenant) -> None:
+    """With a fiscal year from April, 2026-02-01 lies in fiscal 2025's Q4 and 2026-05-01 in
+    fiscal 2026's Q1: the published contract names both periods and their targets."""
+    text = ACME.read_text().replace('fiscal_year_start: "01-01"', 'fiscal_year_start: "04-01"')
+    text = text.replace("{period: 2026-Q1, value: 200}", "{period: 2025-Q4, value: 90}")
+    assert (await goals_tenant.apply(text)).status_code == 200
+    feb = await goals_tenant.get("/v1/kpis/qualified-leads/targets?at=2026-02-01T00:00:00Z")
+    may = await goals_tenant.get("/v1/kpis/qualified-leads/targets?at=2026-05-01T00:00:00Z")
+    assert feb.status_code == 200, feb.text
+    assert feb.json()["at"]["period"] == "2025-Q4"
+    assert feb.json()["at"]["target"] == 90
+    assert (may.json()["at"]["period"], may.json()["at"]["target"]) == ("2026-Q1", None)
+    assert may.json()["at"]["start"] == "2026-04-01T00:00:00+00:00"
+    revenue = (await goals_tenant.get("/v1/kpis/revenue/targets")).json()
+    assert revenue["resolved"]["default"] == 12_000_000
+    assert revenue["period_kind"] == "year"

@@ -14,8 +14,10 @@ from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from kpi_common.events import Envelope, decode
 from kpi_common.topics import GOALS_CHANGES
+from kpi_goals.handlers import republish_contract
 from kpi_goals.main import create_app
 from kpi_localinfra import KafkaServer
+from sqlalchemy import text
 
 from tests.conftest import Infra, _psql, _with_database
 from tests.integration.kpi_goals.conftest import Clock, Goals, Tenant, settings_for
@@ -83,8 +85,8 @@ async def test_applied_changes_reach_kafka_as_the_documented_events(
     )
     last = [e for e in upserts(got) if e.data["node_id"] == "new-clients"][-1]
     assert (last.data["node_id"], last.data["revision"]) == ("new-clients", 2)
-    assert last.data["definition"]["target"] == 45
-    assert last.id == f"{acme.tenant_id}:kpi:new-clients:r2"
+    assert last.data["definition"]["targets"]["default"] == 45
+    assert last.id == f"{acme.tenant_id}:kpi:new-clients:r2:v2"
 
 
 @pytest.fixture
@@ -133,3 +135,24 @@ async def test_apply_succeeds_while_kafka_is_down_and_events_go_out_when_it_retu
             await goals.http.aclose()
     finally:
         await asyncio.to_thread(broker.stop)
+
+
+async def test_the_v2_migration_republishes_every_live_node_once(
+    goals: Goals, acme: Tenant, infra: Infra
+) -> None:
+    """One-step replay (docs/events.md): a goals that last published v1 sends every live
+    node again as v2 at its current revision, exactly once."""
+    deps = goals.app.state.deps
+    async with deps.sessions() as session, session.begin():
+        await session.execute(text("UPDATE goals.contract_state SET published_version = 1"))
+    sent = await republish_contract(deps)
+    assert sent >= len(strategy_events.events(acme.tenant_id))
+    assert await republish_contract(deps) == 0  # once
+    topic = GOALS_CHANGES.qualified(infra.topic_prefix)
+    expected = len(strategy_events.events(acme.tenant_id))
+    got = await read_until(
+        infra.kafka_bootstrap, topic, acme.tenant_id, lambda s: len(upserts(s)) >= 2 * expected
+    )
+    nodes = by_node([e.data for e in upserts(got)])
+    assert all(len(v) == 2 and v[0] == v[1] for v in nodes.values())
+    assert {e.version for e in upserts(got)} == {2}

@@ -132,3 +132,22 @@ async def test_a_document_over_the_size_limit_is_413(goals_tenant: Tenant) -> No
     limit = goals_tenant.goals.app.state.deps.settings.max_document_bytes
     resp = await goals_tenant.apply(b"#" * (limit + 1))
     assert resp.status_code == 413
+
+
+async def test_direction_range_needs_a_band_and_a_band_needs_range(goals_tenant: Tenant) -> None:
+    no_band = ACME.read_text().replace(
+        "    direction: increase\n    unit_of_measure: score\n    target: 4.5\n",
+        "    direction: range\n    unit_of_measure: score\n    target: 4.5\n",
+    )
+    resp = await goals_tenant.apply(no_band)
+    assert resp.status_code == 422, resp.text
+    assert "direction: range needs a target band" in resp.text
+    band_only = ACME.read_text().replace("    target: 4.5\n", "    target: {min: 4, max: 5}\n")
+    resp = await goals_tenant.apply(band_only)
+    assert resp.status_code == 422, resp.text
+    assert "needs direction: range" in resp.text
+    both = band_only.replace(
+        "    direction: increase\n    unit_of_measure: score\n    target: {min",
+        "    direction: range\n    unit_of_measure: score\n    target: {min",
+    )
+    assert (await goals_tenant.apply(both)).status_code == 200

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from kpi_evaluator.calendar import FiscalCalendar
+from kpi_common.calendar import FiscalCalendar
 from kpi_evaluator.status import Judged, evaluate
 from kpi_evaluator.targets import Target
 

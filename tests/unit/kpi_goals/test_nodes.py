@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from kpi_common.events import NodeDeleted, NodeUpserted, parse_data
+from kpi_common.events import NodeDeleted, NodeUpsertedV2, parse_data
 from kpi_goals.nodes import Key, Node, Stored, diff, summary, to_document, to_event, to_nodes
 from kpi_goals.parsing import parse_yaml
 
@@ -58,8 +58,8 @@ def test_first_apply_creates_every_node_at_revision_one_with_the_events_of_the_c
     events = [to_event("t1", c, NOW) for c in changes]
     expected = strategy_events.events("t1")
     assert [e.data for e in events] == [orjson.loads(orjson.dumps(e.data)) for e in expected]
-    assert events[0].id == "t1:organization:organization:r1"
-    assert all(isinstance(parse_data(e), NodeUpserted) for e in events)
+    assert events[0].id == "t1:organization:organization:r1:v2"
+    assert all(isinstance(parse_data(e), NodeUpsertedV2) for e in events)
 
 
 def test_applying_the_same_document_changes_nothing() -> None:

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kpi_common.definitions import Definition
 
 Scalar = str | int | float | bool
 NodeType = Literal[
@@ -84,6 +86,27 @@ class NodeUpserted(_Data):
     node_id: str
     revision: int = Field(ge=1)
     definition: dict[str, Any]
+
+
+class NodeUpsertedV2(_Data):
+    """The normalised, typed definition of one node (kpi_common.definitions); `revision`
+    grows per node. Replaces v1, whose `definition` was the document entry as written."""
+
+    node_type: NodeType
+    node_id: str
+    revision: int = Field(ge=1)
+    definition: Definition
+
+    @model_validator(mode="after")
+    def _same_node(self) -> "NodeUpsertedV2":
+        if self.definition.node_type != self.node_type:
+            raise ValueError(
+                f"definition is a {self.definition.node_type}, the node a {self.node_type}"
+            )
+        own_id = getattr(self.definition, "id", self.node_id)
+        if own_id != self.node_id:
+            raise ValueError(f"definition id {own_id!r} is not the node id {self.node_id!r}")
+        return self
 
 
 class NodeDeleted(_Data):
@@ -162,6 +185,7 @@ EVENT_MODELS: dict[tuple[str, int], type[_Data]] = {
     ("tenant.created", 1): TenantCreated,
     ("apikey.upserted", 1): ApiKeyUpserted,
     ("node.upserted", 1): NodeUpserted,
+    ("node.upserted", 2): NodeUpsertedV2,
     ("node.deleted", 1): NodeDeleted,
     ("kpi.status.changed", 1): KpiStatusChanged,
     ("kpi.breach.opened", 1): KpiBreachOpened,

@@ -9,8 +9,9 @@ the day buckets of the last N days.
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from kpi_common.calendar import Bucket
+
 from kpi_evaluator.aggregation import AggState, merge_all
-from kpi_evaluator.calendar import Bucket
 from kpi_evaluator.definitions import KpiDef, Strategy
 from kpi_evaluator.folding import BucketKey
 from kpi_evaluator.formula import FormulaError, evaluate, references

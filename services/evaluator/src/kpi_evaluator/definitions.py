@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from kpi_evaluator.calendar import PERIOD_KINDS, FiscalCalendar
+from kpi_common.calendar import PERIOD_KINDS, FiscalCalendar
 
 Scalar = str | int | float | bool
 CUMULATIVE = frozenset({"sum", "count"})

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kpi_common.calendar import Bucket
 from kpi_common.events import Envelope
 from kpi_common.outbox import add_to_outbox
 from sqlalchemy import Table, text
@@ -16,7 +17,6 @@ from kpi_evaluator import buckets_repo, status_repo
 from kpi_evaluator.actuals import actual, dependents, needed, recent, recent_days, window
 from kpi_evaluator.aggregation import AggState
 from kpi_evaluator.breaches import BreachPolicy, BreachState, step
-from kpi_evaluator.calendar import Bucket
 from kpi_evaluator.definitions import KpiDef, Strategy
 from kpi_evaluator.folding import BucketKey
 from kpi_evaluator.outgoing import breach_event, status_event

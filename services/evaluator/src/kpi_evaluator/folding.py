@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kpi_common.calendar import Bucket
 from kpi_common.observed import Observed
 
 from kpi_evaluator.aggregation import AggState
-from kpi_evaluator.calendar import Bucket
 from kpi_evaluator.definitions import Strategy
 
 BucketKey = tuple[str, str, str, str]  # tenant, kpi, component, period key

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from aiokafka import TopicPartition
+from kpi_common.calendar import Bucket
 from kpi_common.db import unit_of_work
 from kpi_common.kafka import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_evaluator import buckets_repo, status_repo, strategy_repo
 from kpi_evaluator.actuals import orphans
-from kpi_evaluator.calendar import Bucket
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.evaluation import Evaluator, Ref
 from kpi_evaluator.folding import PeriodRef, dedup, fold

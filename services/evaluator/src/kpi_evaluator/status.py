@@ -20,7 +20,8 @@ Rules (docs/evaluator.md, "Status"):
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kpi_evaluator.calendar import Bucket
+from kpi_common.calendar import Bucket
+
 from kpi_evaluator.targets import Target
 
 

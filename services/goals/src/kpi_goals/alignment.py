@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from kpi_goals.access import subtree
 from kpi_goals.cascade import Cascade, build
+from kpi_goals.contract import single_target
 from kpi_goals.nodes import Node
-from kpi_goals.targets import effective_target
 
 Severity = Literal["error", "warning", "info"]
 ADDITIVE = frozenset({"sum", "count"})
@@ -112,8 +112,8 @@ def _adds_up(ctx: Context, rule: Rule) -> Iterator[Finding]:
         kids = [k for k in kpis.values() if k.definition.get("contributes_to") == parent.node_id]
         if not kids or _aggregation(parent) not in ADDITIVE:
             continue
-        want = effective_target(parent.definition)
-        found = [effective_target(k.definition) for k in kids]
+        want = single_target(parent.definition)
+        found = [single_target(k.definition) for k in kids]
         parts = [p for p in found if p is not None]
         if want is None or len(parts) != len(kids):
             continue

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from kpi_common.apikeys import bearer_token
 from kpi_common.errors import ApiError, error_responses
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kpi_goals import handlers, reads, tenancy
 from kpi_goals.access import Principal, Role
@@ -111,8 +111,10 @@ async def kpi_history(kpi_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
 
 
 @router.get("/kpis/{kpi_id}/targets")
-async def kpi_targets(kpi_id: str, as_of: date, d: DepsArg, who: Who) -> dict[str, Any]:
-    return await reads.targets_as_of(d, who, kpi_id, as_of)
+async def kpi_targets(
+    kpi_id: str, d: DepsArg, who: Who, as_of: date | None = None, at: AwareDatetime | None = None
+) -> dict[str, Any]:
+    return await reads.targets_as_of(d, who, kpi_id, as_of, at)
 
 
 @router.get("/cascade")

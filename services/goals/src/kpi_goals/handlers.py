@@ -152,3 +152,29 @@ async def get_strategy(deps: Deps, who: Principal) -> list[Node]:
     require_read(who)
     async with unit_of_work(deps.sessions) as session:
         return await Repository(session).live(who.tenant_id)
+
+
+CONTRACT_VERSION = 2
+
+
+async def republish_contract(deps: Deps) -> int:
+    """One-step migration of `goals.changes` to the v2 contract: once, every live node of
+    every tenant is published again as `node.upserted` v2 at its current revision (the
+    consumers replace a v1 row by the v2 of the same revision). Returns the nodes sent."""
+    async with unit_of_work(deps.sessions) as session:
+        repo = Repository(session)
+        if await repo.published_contract() >= CONTRACT_VERSION:
+            return 0
+        now = deps.clock()
+        items = []
+        for tenant_id, node_type, node_id, revision, definition in await repo.all_live():
+            change = Change("update", node_type, node_id, revision, definition, None)  # type: ignore[arg-type]
+            tenant = str(tenant_id)
+            items.append(
+                (deps.topic, event_key(tenant, node_type, node_id), to_event(tenant, change, now))
+            )
+        await repo.publish(items)
+        await repo.set_published_contract(CONTRACT_VERSION)
+    if items:
+        deps.notify()
+    return len(items)

@@ -14,7 +14,7 @@ from kpi_common.topics import GOALS_CHANGES
 
 from kpi_goals.api import router
 from kpi_goals.config import SCHEMA, SERVICE, Settings
-from kpi_goals.handlers import Clock, Deps
+from kpi_goals.handlers import Clock, Deps, republish_contract
 from kpi_goals.models import outbox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        await republish_contract(deps)
         runtime.supervisor.spawn("outbox-relay", relay.run)
         app.state.runtime = runtime
         try:

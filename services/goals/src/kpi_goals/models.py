@@ -75,3 +75,10 @@ history = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Index("ix_node_history_node", "tenant_id", "node_type", "node_id", "revision"),
 )
+
+contract_state = Table(
+    "contract_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("published_version", Integer, nullable=False),
+)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from kpi_common.events import Envelope, NodeDeleted, NodeType, NodeUpserted, make_envelope
+from kpi_common.events import Envelope, NodeDeleted, NodeType, NodeUpsertedV2, make_envelope
+
+from kpi_goals.contract import normalise
 
 SECTIONS: dict[str, NodeType] = {
     "units": "unit",
@@ -127,20 +129,23 @@ def event_key(tenant_id: str, node_type: str, node_id: str) -> str:
 
 
 def to_event(tenant_id: str, change: Change, now: datetime) -> Envelope:
-    """The `goals.changes` event of one change; its id names tenant, node and revision."""
-    data: NodeUpserted | NodeDeleted
+    """The `goals.changes` event of one change; its id names tenant, node and revision (and
+    the contract version, so a republished v2 is not taken for the v1 it replaces)."""
+    data: NodeUpsertedV2 | NodeDeleted
+    key = event_key(tenant_id, change.node_type, change.node_id)
     if change.definition is None:
         data = NodeDeleted(
             node_type=change.node_type, node_id=change.node_id, revision=change.revision
         )
+        ident = f"{key}:r{change.revision}"
     else:
-        data = NodeUpserted(
+        data = NodeUpsertedV2(
             node_type=change.node_type,
             node_id=change.node_id,
             revision=change.revision,
-            definition=change.definition,
+            definition=normalise(change.node_type, change.node_id, change.definition),
         )
-    ident = f"{event_key(tenant_id, change.node_type, change.node_id)}:r{change.revision}"
+        ident = f"{key}:r{change.revision}:v2"
     return make_envelope(id=ident, tenant_id=tenant_id, producer="goals", time=now, data=data)
 
 

@@ -3,12 +3,15 @@
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from kpi_common.calendar import FiscalCalendar
 from kpi_common.db import unit_of_work
+from kpi_common.definitions import KpiDef
 from kpi_common.errors import NotFound
 
 from kpi_goals import alignment as rules
 from kpi_goals.access import Principal, require_read
 from kpi_goals.cascade import chains, tree
+from kpi_goals.contract import normalise
 from kpi_goals.handlers import Deps
 from kpi_goals.nodes import Node, field_changes
 from kpi_goals.repository import HistoryRow, Repository
@@ -66,22 +69,47 @@ def _entry(row: HistoryRow) -> dict[str, Any]:
     }
 
 
-async def targets_as_of(deps: Deps, who: Principal, kpi_id: str, as_of: date) -> dict[str, Any]:
-    """The KPI's target fields as they stood at the end of `as_of` (UTC)."""
+async def targets_as_of(
+    deps: Deps, who: Principal, kpi_id: str, as_of: date | None, at: datetime | None
+) -> dict[str, Any]:
+    """The KPI's target fields as they stood at the end of `as_of` (UTC; default: now), as
+    written and `resolved` (the published contract); with `at`, also the period that
+    contains that instant on the tenant's fiscal calendar and its target."""
     require_read(who)
-    until = datetime.combine(as_of, time.max, tzinfo=UTC)
+    day = as_of or deps.clock().date()
+    until = datetime.combine(day, time.max, tzinfo=UTC)
     async with unit_of_work(deps.sessions) as session:
-        rows = await Repository(session).history(who.tenant_id, "kpi", kpi_id, until)
+        repo = Repository(session)
+        rows = await repo.history(who.tenant_id, "kpi", kpi_id, until)
+        org = await repo.get(who.tenant_id, "organization", "organization")
     if not rows or rows[-1].definition is None:
-        raise NotFound(f"kpi {kpi_id} on {as_of.isoformat()}")
+        raise NotFound(f"kpi {kpi_id} on {day.isoformat()}")
     last = rows[-1]
     definition = last.definition or {}
+    kpi = normalise("kpi", kpi_id, definition)
+    assert isinstance(kpi, KpiDef)
     return {
         "kpi_id": kpi_id,
-        "as_of": as_of.isoformat(),
+        "as_of": day.isoformat(),
         "revision": last.revision,
         "changed_at": last.changed_at.isoformat(),
         **{f: definition.get(f) for f in TARGET_FIELDS},
+        "resolved": kpi.targets.model_dump(mode="json"),
+        "period_kind": kpi.period.value,
+        "at": None if at is None else _period_at(kpi, org[1] if org else {}, at),
+    }
+
+
+def _period_at(kpi: KpiDef, org: dict[str, Any], at: datetime) -> dict[str, Any]:
+    calendar = FiscalCalendar(org.get("fiscal_year_start", "01-01"), org.get("timezone", "UTC"))
+    bucket = calendar.bucket(kpi.period.value, at)
+    band = kpi.targets.band
+    return {
+        "period": bucket.key,
+        "start": bucket.start.isoformat(),
+        "end": bucket.end.isoformat(),
+        "target": kpi.targets.for_period(bucket.key),
+        "band": None if band is None else band.model_dump(),
     }
 
 

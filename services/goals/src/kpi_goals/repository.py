@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kpi_goals.models import api_keys, history, nodes, outbox, tenants
+from kpi_goals.models import api_keys, contract_state, history, nodes, outbox, tenants
 from kpi_goals.nodes import ORDER, Change, Key, Node, Stored
 
 
@@ -217,3 +217,24 @@ class Repository:
     async def publish(self, items: Sequence[tuple[str, str, Envelope]]) -> None:
         """Queue events in this transaction; the relay sends them after commit."""
         await add_to_outbox(self.session, outbox, items)
+
+    async def published_contract(self) -> int:
+        """The contract version every node was last published in (row locked until commit)."""
+        c = contract_state.c
+        query = select(c.published_version).where(c.id == 1).with_for_update()
+        return int(await self.session.scalar(query) or 1)
+
+    async def set_published_contract(self, version: int) -> None:
+        await self.session.execute(
+            update(contract_state).where(contract_state.c.id == 1).values(published_version=version)
+        )
+
+    async def all_live(self) -> list[tuple[UUID, str, str, int, dict[str, Any]]]:
+        """Every live node of every tenant: (tenant, type, id, revision, definition)."""
+        c = nodes.c
+        rows = await self.session.execute(
+            select(c.tenant_id, c.node_type, c.node_id, c.revision, c.definition)
+            .where(c.definition.is_not(None))
+            .order_by(c.tenant_id, c.node_type, c.node_id)
+        )
+        return [(r.tenant_id, r.node_type, r.node_id, r.revision, r.definition) for r in rows]

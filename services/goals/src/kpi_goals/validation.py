@@ -71,7 +71,7 @@ def _contains(container: Any, part: int | str) -> bool:
 def _targets(raw: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     for i, kpi in entries(raw, "kpis"):
-        problems += _relative_target(i, kpi) + _period_targets(i, kpi)
+        problems += _relative_target(i, kpi) + _period_targets(i, kpi) + _band(i, kpi)
         target = kpi.get("target")
         if _inverted_range(target):
             problems.append((("kpis", i, "target", "min"), "min is greater than max"))
@@ -84,6 +84,20 @@ def _inverted_range(target: Any) -> bool:
     low, high = target.get("min"), target.get("max")
     numbers = [v for v in (low, high) if isinstance(v, int | float) and not isinstance(v, bool)]
     return len(numbers) == 2 and numbers[0] > numbers[1]
+
+
+def _band(i: int, kpi: dict[str, Any]) -> list[Problem]:
+    """`direction: range` and a target band `{min, max}` go together, and only together."""
+    target = kpi.get("target")
+    is_band = isinstance(target, dict) and bool({"min", "max"} & set(target))
+    if kpi.get("direction") == "range":
+        if not is_band:
+            return [(("kpis", i, "target"), "direction: range needs a target band {min, max}")]
+        if kpi.get("targets"):
+            return [(("kpis", i, "targets"), "per-period targets are numbers: not for a range")]
+    elif is_band:
+        return [(("kpis", i, "direction"), "a target band {min, max} needs direction: range")]
+    return []
 
 
 def _relative_target(i: int, kpi: dict[str, Any]) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""The tenant's fiscal calendar: which period bucket an instant falls in.
+"""The fiscal calendar: which period an instant falls in, and what a period key names.
 
 Periods are computed on the local wall clock of the organisation's IANA time zone.
 - `year`: the fiscal year, named by the calendar year in which it starts (`2026`).
@@ -6,6 +6,10 @@ Periods are computed on the local wall clock of the organisation's IANA time zon
 - `month`: the calendar month (`2026-03`); `week`: the ISO week (`2026-W05`);
   `day`: the local date (`2026-03-05`).
 Bucket bounds are returned in UTC, `start` inclusive and `end` exclusive.
+
+Period keys are part of the public contract (per-period targets in the strategy document,
+every API that names a period), so their calendar is shared: goals resolves targets on it,
+the evaluator places events on it, the CLI names periods with it.
 """
 
 import calendar as _cal

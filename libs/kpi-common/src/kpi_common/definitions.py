@@ -1,0 +1,270 @@
+"""The strategy contract: one typed definition per node of the cascade (`node.upserted` v2).
+
+Goals publishes every node normalised (docs/events.md, "goals.changes v2"): defaults filled
+in, `supports` and `so_that` always lists, relative and per-period targets resolved to
+numbers per period key, formula inputs listed. Consumers parse a definition once, where it
+arrives, and keep no rules of the document of their own: a KPI's target for a period is a
+lookup (`KpiTargets.for_period`), never arithmetic.
+
+These are shapes only (like the other event schemas); the rules that fill them live in
+goals (`kpi_goals.contract`).
+"""
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+Scalar = str | int | float | bool
+
+
+class Direction(StrEnum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    RANGE = "range"  # on target inside a band `[low, high]`
+
+
+class Aggregation(StrEnum):
+    SUM = "sum"
+    COUNT = "count"
+    AVG = "avg"
+    MIN = "min"
+    MAX = "max"
+    LAST = "last"
+
+
+class PeriodKind(StrEnum):
+    YEAR = "year"
+    QUARTER = "quarter"
+    MONTH = "month"
+    WEEK = "week"
+    DAY = "day"
+
+
+class Perspective(StrEnum):
+    FINANCIAL = "financial"
+    CUSTOMER = "customer"
+    INTERNAL_PROCESS = "internal_process"
+    LEARNING_AND_GROWTH = "learning_and_growth"
+    INNOVATION = "innovation"
+
+
+class Cadence(StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    HALF_YEARLY = "half_yearly"
+    YEARLY = "yearly"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OrganizationDef(_Shape):
+    node_type: Literal["organization"] = "organization"
+    name: str
+    fiscal_year_start: str = "01-01"  # MM-DD
+    timezone: str = "UTC"  # IANA
+    currency: str | None = None
+    vision: str | None = None
+    mission: str | None = None
+
+
+class UnitDef(_Shape):
+    node_type: Literal["unit"] = "unit"
+    id: str
+    name: str
+    parent: str | None = None
+    owner: str | None = None
+
+
+class PersonDef(_Shape):
+    node_type: Literal["person"] = "person"
+    id: str
+    name: str
+    unit: str | None = None
+    email: str | None = None
+    slack: str | None = None
+
+
+class GoalDef(_Shape):
+    node_type: Literal["goal"] = "goal"
+    id: str
+    title: str
+    unit: str | None = None
+    owner: str | None = None
+    perspective: Perspective | None = None
+    description: str | None = None
+    supports: list[str] = Field(default_factory=list)
+    due: date | None = None
+
+
+class ObjectiveDef(_Shape):
+    node_type: Literal["objective"] = "objective"
+    id: str
+    title: str
+    unit: str | None = None
+    owner: str | None = None
+    perspective: Perspective | None = None
+    description: str | None = None
+    supports: list[str] = Field(default_factory=list)
+    due: date | None = None
+
+
+class SuccessFactorDef(_Shape):
+    node_type: Literal["success_factor"] = "success_factor"
+    id: str
+    title: str
+    unit: str | None = None
+    owner: str | None = None
+    description: str | None = None
+    supports: list[str] = Field(default_factory=list)
+
+
+class MetricMeasureDef(_Shape):
+    """Events of `metric` whose dimensions match every `where` pair, aggregated; `field`
+    names the dimension that holds the number (`None`: the event's value)."""
+
+    metric: str
+    aggregation: Aggregation
+    field: str | None = None
+    where: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class MeasureDef(_Shape):
+    """Exactly one form: `metric`, `ratio` (numerator / denominator) or `formula`; `none`
+    for a KPI that is defined but not measured yet."""
+
+    kind: Literal["metric", "ratio", "formula", "none"]
+    metric: MetricMeasureDef | None = None
+    numerator: MetricMeasureDef | None = None
+    denominator: MetricMeasureDef | None = None
+    formula: str | None = None
+    inputs: list[str] = Field(default_factory=list)  # KPI ids a formula uses, in order
+
+    def parts(self) -> dict[str, MetricMeasureDef]:
+        """The metric parts by component name: `value`, or `num` and `den`."""
+        if self.metric is not None:
+            return {"value": self.metric}
+        if self.numerator is not None and self.denominator is not None:
+            return {"num": self.numerator, "den": self.denominator}
+        return {}
+
+
+class TargetBand(_Shape):
+    low: float
+    high: float
+
+
+class KpiTargets(_Shape):
+    """A KPI's targets, resolved: `periods` names the value of a period key (fiscal year
+    named by the calendar year it starts in); any other period has `default`. A `range`
+    KPI has a `band` instead of numbers."""
+
+    default: float | None = None
+    periods: dict[str, float] = Field(default_factory=dict)
+    reasons: dict[str, str] = Field(default_factory=dict)
+    band: TargetBand | None = None
+
+    def for_period(self, period_key: str) -> float | None:
+        return self.periods.get(period_key, self.default)
+
+
+class KpiDef(_Shape):
+    node_type: Literal["kpi"] = "kpi"
+    id: str
+    title: str
+    unit: str | None = None
+    owner: str | None = None
+    so_that: list[str] = Field(default_factory=list)
+    perspective: Perspective | None = None
+    description: str | None = None
+    measure: MeasureDef
+    period: PeriodKind
+    rolling_days: int | None = None  # a rolling window of N days ending today (period: day)
+    direction: Direction
+    unit_of_measure: str | None = None
+    baseline: float | None = None
+    targets: KpiTargets
+    at_risk_below: float = Field(gt=0, le=1)
+    weight: float = Field(ge=0)
+    contributes_to: str | None = None
+    due: date | None = None
+
+
+class ReviewDef(_Shape):
+    node_type: Literal["review"] = "review"
+    id: str
+    title: str | None = None
+    unit: str | None = None
+    cadence: Cadence
+    next: date
+    remind_before: list[str] = Field(default_factory=list)  # durations: 7d, 12h, 30m, 2w
+    attendees: list[str] = Field(default_factory=list)
+
+
+class SlackChannelDef(_Shape):
+    webhook_url: str  # may hold ${VAR}s, resolved by the notifier from its environment
+
+
+class EmailChannelDef(_Shape):
+    to: list[str]
+
+
+class WebhookChannelDef(_Shape):
+    url: str
+    secret: str | None = None
+
+
+class AlertChannelDef(_Shape):
+    node_type: Literal["alert_channel"] = "alert_channel"
+    id: str
+    kind: Literal["slack", "email", "webhook"]
+    slack: SlackChannelDef | None = None
+    email: EmailChannelDef | None = None
+    webhook: WebhookChannelDef | None = None
+
+
+class RouteMatchDef(_Shape):
+    """Every non-empty list must contain the breach's value (empty: any)."""
+
+    unit: list[str] = Field(default_factory=list)
+    kpi: list[str] = Field(default_factory=list)
+    perspective: list[Perspective] = Field(default_factory=list)
+    severity: list[Severity] = Field(default_factory=list)
+
+
+class AlertRouteDef(_Shape):
+    node_type: Literal["alert_route"] = "alert_route"
+    id: str  # the route's position in the document, from "0"
+    match: RouteMatchDef = Field(default_factory=RouteMatchDef)
+    notify: list[str]
+    escalate_after: str | None = None
+
+
+Definition = Annotated[
+    OrganizationDef
+    | UnitDef
+    | PersonDef
+    | GoalDef
+    | ObjectiveDef
+    | SuccessFactorDef
+    | KpiDef
+    | ReviewDef
+    | AlertChannelDef
+    | AlertRouteDef,
+    Field(discriminator="node_type"),
+]
+DEFINITION: TypeAdapter[Definition] = TypeAdapter(Definition)
+
+
+def parse_definition(raw: object) -> Definition:
+    """A definition from its JSON form. Raises pydantic.ValidationError."""
+    return DEFINITION.validate_python(raw)
