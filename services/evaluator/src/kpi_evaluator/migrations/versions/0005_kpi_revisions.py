@@ -27,9 +27,12 @@ CREATE TABLE evaluator.kpi_revisions (
     reason text NOT NULL
         CHECK (reason IN ('late_events', 'definition_change', 'recompute')),
     restatement_id text NOT NULL
-);
-CREATE INDEX ix_kpi_revisions_period ON evaluator.kpi_revisions (tenant_id, kpi_id, period_key);
+)
 """)
+    op.execute(
+        "CREATE INDEX ix_kpi_revisions_period ON evaluator.kpi_revisions "
+        "(tenant_id, kpi_id, period_key)"
+    )
 
 
 def downgrade() -> None:
