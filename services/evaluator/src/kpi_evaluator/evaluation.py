@@ -138,11 +138,13 @@ class Evaluator:
         breach, change = step(old, ev, now, self._config.policy, ref)
         row = _row(strategy.tenant_id, kpi.id, span, ev, now, breach)
         changed = previous is None or previous.status != ev.status
-        horizon = self._config.horizon_periods
-        paging = pages(strategy.calendar, kpi.period_kind, span, now, horizon)
-        restatement = None if paging else why
+        restatement = None if change is None or self._pages(strategy, kpi, span, now) else why
         events = self._events(strategy, kpi, row, changed, change, old, restatement)
         return _Outcome(row, events, _revision(previous, row, why))
+
+    def _pages(self, strategy: Strategy, kpi: KpiDef, span: Bucket, now: datetime) -> bool:
+        horizon = self._config.horizon_periods
+        return pages(strategy.calendar, kpi.period_kind, span, now, horizon)
 
     def _events(
         self,
