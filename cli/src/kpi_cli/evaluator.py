@@ -101,14 +101,36 @@ def scorecard(
     console.print(summary(card, "perspective"))
 
 
+# every stored period: the series API takes a range, history asks for all of it
+ALL_TIME = {"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"}
+
+
+def history(kpi: str, points: list[dict[str, Any]]) -> Table:
+    """Each revision of each restated period, oldest period first."""
+    table = Table(title=f"Revisions of {kpi}")
+    for column in ("period", "when", "old", "new", "why"):
+        table.add_column(column)
+    for point in points:
+        for r in point.get("revisions", []):
+            reason = str(r["reason"]).replace("_", " ")
+            table.add_row(point["period"], str(r["at"]), _num(r["old"]), _num(r["new"]), reason)
+    return table
+
+
 @app.command("kpi-status")
 def status(
     kpi: Annotated[str, typer.Argument(help="KPI id")],
     period: Annotated[str | None, typer.Option(help="a period key")] = None,
+    show_history: Annotated[
+        bool, typer.Option("--history", help="also the revisions of restated closed periods")
+    ] = False,
 ) -> None:
     """One KPI's actual, target, expected, forecast, status and score."""
     with _evaluator() as http:
         body = check(
             http.get(f"/v1/kpis/{kpi}/status", params={"period": period} if period else {})
         )
+        series = check(http.get(f"/v1/kpis/{kpi}/series", params=ALL_TIME)) if show_history else {}
     console.print_json(json.dumps(body))
+    if show_history:
+        console.print(history(kpi, series["points"]))

@@ -15,6 +15,7 @@ from kpi_evaluator import health, status_repo, strategy_repo
 from kpi_evaluator.actuals import window
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.pipeline import Clock
+from kpi_evaluator.restatements import Revision
 from kpi_evaluator.rollup import KpiResult, scorecard
 from kpi_evaluator.status_repo import StatusRow
 from kpi_evaluator.strategy import StrategyCache
@@ -44,6 +45,20 @@ def _row_json(row: StatusRow) -> dict[str, Any]:
         "evaluated_at": row.evaluated_at,
         "breach_id": row.breach.breach_id,
     }
+
+
+def _revision_json(r: Revision) -> dict[str, Any]:
+    return {
+        "old": r.old_actual,
+        "new": r.new_actual,
+        "at": r.revised_at,
+        "reason": r.reason,
+        "restatement_id": r.restatement_id,
+    }
+
+
+def _point_json(row: StatusRow, revisions: list[Revision]) -> dict[str, Any]:
+    return {**_row_json(row), "revisions": [_revision_json(r) for r in revisions]}
 
 
 def _result(row: StatusRow) -> KpiResult:
@@ -152,4 +167,7 @@ def install(app: FastAPI, deps: Deps) -> None:
             raise NotFound(f"KPI {kpi_id}")
         async with deps.engine.connect() as conn:
             rows = await status_repo.series(conn, strategy.tenant_id, kpi_id, start, end)
-        return {"kpi_id": kpi_id, "points": [_row_json(r) for r in rows]}
+            keys = [r.period_key for r in rows]
+            revised = await status_repo.revisions(conn, strategy.tenant_id, kpi_id, keys)
+        points = [_point_json(r, revised.get(r.period_key, [])) for r in rows]
+        return {"kpi_id": kpi_id, "points": points}

@@ -52,6 +52,7 @@ def _evaluator(runtime: ServiceRuntime, settings: Settings) -> Evaluator:
         breaches_topic=runtime.topic(KPI_BREACHES.name),
         stale_after=settings.stale_after,
         policy=BreachPolicy(settings.breach_on, settings.breach_for, settings.breach_hysteresis),
+        horizon_periods=settings.breach_horizon_periods,
     )
     return Evaluator(config, outbox)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, or_, select, tuple_, update
+from sqlalchemy import Boolean, Row, and_, case, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,6 +91,29 @@ class Deliveries:
         )
         result = await self.session.execute(stmt.returning(t.c.id))
         return len(result.all())
+
+    async def gather(
+        self, tenant_id: str, planned: Sequence[Planned], now: datetime, due_at: datetime
+    ) -> int:
+        """Record restatement notices: a key already recorded and still pending gains the
+        restated breaches of `planned` (keyed, so a repeat adds nothing); one already sent
+        is left alone. Returns how many rows are new."""
+        added = 0
+        for p in planned:
+            stmt = insert(t).values(_row(tenant_id, p, now, due_at))
+            both = t.c.context["restated"].op("||")(stmt.excluded.context["restated"])
+            merged = t.c.context.op("||")(
+                func.jsonb_build_object(literal_column("'restated'"), both)
+            )
+            upsert = stmt.on_conflict_do_update(
+                index_elements=[t.c.tenant_id, t.c.dedup_key],
+                set_={"context": merged},
+                where=t.c.status == "pending",
+            )
+            inserted = literal_column("(xmax = 0)", Boolean)  # a new row, not an update
+            result = await self.session.execute(upsert.returning(inserted))
+            added += sum(1 for (new,) in result.all() if new)
+        return added
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
         """Take due rows (and rows whose sender died mid-send) for sending, oldest first."""

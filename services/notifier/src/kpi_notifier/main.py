@@ -89,6 +89,7 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         sender.wake,
         settings.digest_window_s,
         dead_letter_topic(settings.topic_prefix),
+        settings.restatement_window_s,
     )
     ticker = Ticker(
         sessions, clock, settings.reminder_interval, settings.tick_interval_s, sender.wake

@@ -36,6 +36,14 @@ class Breach:
     acked_at: datetime | None = None
     reminders_sent: int = 0
     escalated_at: datetime | None = None
+    urgency: str = "page"
+    restatement_id: str | None = None
+
+    @property
+    def pages(self) -> bool:
+        """A restatement (a period past the evaluator's horizon) never pages, reminds or
+        escalates: it joins its run's one notice per route."""
+        return self.urgency == "page"
 
 
 @dataclass(frozen=True)
