@@ -69,10 +69,11 @@ class EventFile:
                 try:
                     yield decoder.decode(raw)
                 except UnicodeDecodeError as exc:
+                    name = "UTF-8" if self.encoding == DEFAULT_ENCODING else self.encoding
                     raise CliError(
-                        f"{self.path}, line {n}: byte {raw[exc.start]:#04x} is not "
-                        f"{self.encoding}\n  saved as Latin-1 or Windows-1252 (Excel)? "
-                        "add --encoding cp1252; nothing was sent"
+                        f"{self.path}, line {n}: byte {raw[exc.start]:#04x} is not {name}\n"
+                        "  saved as Latin-1 or Windows-1252 (Excel)? add --encoding cp1252;"
+                        " nothing was sent"
                     ) from None
 
     def _jsonl(self) -> Iterator[Event | Problem]:
