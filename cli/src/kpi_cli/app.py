@@ -49,6 +49,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     help="kpi-cascade: strategy as code, metric events, scorecards and alerts.",
+    epilog="Exit codes: 1 refused, 2 usage or rejected records, 3 configuration, 4 unreachable,"
+    " 5 timeout, 6 service failure, 7 not confirmed, 70 bug, 130 interrupted (docs/cli.md).",
 )
 
 
@@ -69,7 +71,5 @@ def _root(
     """kpi-cascade: strategy as code, metric events, scorecards and alerts.
 
     Configure with KPI_API_KEY (or KPI_OPERATOR_TOKEN for tenant creation) and the service
-    URLs KPI_GOALS_URL, KPI_INGEST_URL, KPI_EVALUATOR_URL, KPI_NOTIFIER_URL. Exit codes:
-    1 refused, 2 usage or rejected records, 3 configuration, 4 unreachable, 5 timeout,
-    6 service failure, 7 not confirmed, 70 bug (docs/cli.md).
+    URLs KPI_GOALS_URL, KPI_INGEST_URL, KPI_EVALUATOR_URL, KPI_NOTIFIER_URL.
     """
