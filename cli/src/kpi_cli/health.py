@@ -2,36 +2,32 @@
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from kpi_cli.app import app
-from kpi_cli.client import CliSettings
-
-console = Console()
+from kpi_cli.client import NAMES, CliError, load_settings, service
+from kpi_cli.console import out, styled
 
 
 @app.command()
 def health() -> None:
     """Show each service's readiness and which dependency is down, if any."""
-    settings = CliSettings()
-    services = {
-        "goals": settings.goals_url,
-        "metrics-ingest": settings.ingest_url,
-        "evaluator": settings.evaluator_url,
-        "notifier": settings.notifier_url,
-    }
+    settings = load_settings()
     table = Table("service", "url", "ready", "down")
     failed = False
-    for name, url in services.items():
+    for which, name in NAMES.items():
+        url = str(getattr(settings, f"{which}_url"))
         try:
-            resp = httpx.get(f"{url}/readyz", timeout=5)
+            where = service(settings, which)
+            resp = httpx.get(f"{where.url}/readyz", timeout=5)
             body = resp.json()
             ready, down = resp.status_code == 200, ", ".join(body.get("down", []))
+        except CliError as exc:
+            ready, down = False, str(exc).splitlines()[0]
         except (httpx.HTTPError, ValueError) as exc:
             ready, down = False, f"not answering ({type(exc).__name__})"
         failed = failed or not ready
-        table.add_row(name, url, "yes" if ready else "[red]no[/red]", down)
-    console.print(table)
+        table.add_row(name, url, "yes" if ready else styled(("no", "red")), down)
+    out.print(table)
     if failed:
         raise typer.Exit(1)

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from kpi_cli.app import app
-from kpi_cli.client import CliError, CliSettings, check, client
+from kpi_cli.client import CliError, check, connect
+from kpi_cli.console import out
 
-console = Console()
 silence_app = typer.Typer(no_args_is_help=True, help="Silences: matching breaches stay quiet.")
 app.add_typer(silence_app, name="silence")
 _DURATION = re.compile(r"^([1-9][0-9]*)([mhdw])$")
@@ -21,8 +20,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def _notifier() -> httpx.Client:
-    settings = CliSettings()
-    return client(settings.notifier_url, settings.api_key, settings)
+    return connect("notifier")
 
 
 @app.command("notifications")
@@ -43,7 +41,7 @@ def notifications(
         error = (r["last_error"] or "")[:80]
         cells = (r["kind"], r["channel"], r["recipient"], r["status"], str(r["attempts"]))
         table.add_row(str(r["id"]), *cells, r["breach_id"] or "", error)
-    console.print(table)
+    out.print(table)
 
 
 @app.command("ack")
@@ -51,7 +49,7 @@ def ack(breach_id: Annotated[str, typer.Argument(help="the breach to acknowledge
     """Acknowledge a breach: its reminders and escalation stop."""
     with _notifier() as http:
         body = check(http.post(f"/v1/breaches/{breach_id}/ack"))
-    console.print(f"acknowledged {body['breach_id']} at {body['acked_at']}")
+    out.print(f"acknowledged {body['breach_id']} at {body['acked_at']}")
 
 
 def _ends_at(duration: str | None, until: str | None) -> str:
@@ -84,7 +82,7 @@ def silence_add(
     body = {"matchers": matchers, "ends_at": _ends_at(for_, until), "comment": comment}
     with _notifier() as http:
         created = check(http.post("/v1/silences", json=body))
-    console.print(f"silence {created['id']} until {created['ends_at']}")
+    out.print(f"silence {created['id']} until {created['ends_at']}")
 
 
 @silence_app.command("list")
@@ -96,7 +94,7 @@ def silence_list() -> None:
     for s in rows:
         matchers = ", ".join(f"{k}={v}" for k, v in s["matchers"].items())
         table.add_row(s["id"], matchers, str(s["ends_at"]), s["comment"] or "")
-    console.print(table)
+    out.print(table)
 
 
 @silence_app.command("rm")
@@ -104,7 +102,7 @@ def silence_rm(silence_id: Annotated[str, typer.Argument(help="the silence to en
     """End a silence now."""
     with _notifier() as http:
         check(http.delete(f"/v1/silences/{silence_id}"))
-    console.print(f"silence {silence_id} removed")
+    out.print(f"silence {silence_id} removed")
 
 
 @app.command("test-notification")
@@ -115,7 +113,7 @@ def send_test_notification(
     """Send a test message, to check a person's email or a channel's configuration."""
     with _notifier() as http:
         body = check(http.post("/v1/test-notification", json={"to": to, "note": note}))
-    console.print(f"queued {body['dedup_key']}: see `kpi notifications` for the outcome")
+    out.print(f"queued {body['dedup_key']}: see `kpi notifications` for the outcome")
 
 
 @app.command("review-held")
@@ -126,4 +124,4 @@ def review_held(
     """Record a review as held: no overdue notice, reminders move to the next date."""
     with _notifier() as http:
         body = check(http.post(f"/v1/reviews/{review_id}/held", json={"date": date}))
-    console.print(f"{review_id} held on {body['held']}; next due {body['next_due']}")
+    out.print(f"{review_id} held on {body['held']}; next due {body['next_due']}")

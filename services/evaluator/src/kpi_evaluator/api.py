@@ -91,6 +91,19 @@ async def rows_at(conn: AsyncConnection, strategy: Strategy, at: datetime) -> di
     }
 
 
+def within_one_period(strategy: Strategy, kpi_id: str, period: str) -> None:
+    """A period key asked of a KPI must lie within one of its periods (2026-Q1 of a yearly
+    KPI is its 2026); 2026-Q4 of a monthly KPI spans three answers, so it is refused."""
+    kind = strategy.kpis[kpi_id].period_kind
+    _, asked = strategy.calendar.parse(period)
+    first = strategy.calendar.bucket(kind, asked.start)
+    if asked.end > first.end:
+        raise Invalid(
+            f"KPI {kpi_id} is measured per {kind} and period {period} spans more than one:"
+            f" ask for one {kind}, e.g. {first.key}"
+        )
+
+
 class HealthAtScrape:
     """Refresh the KPI health gauges from the database when /metrics is scraped (pure ASGI:
     BaseHTTPMiddleware would cost a task group and streams on every request)."""
@@ -150,8 +163,11 @@ def install(app: FastAPI, deps: Deps) -> None:
     ) -> dict[str, Any]:
         if kpi_id not in strategy.kpis:
             raise NotFound(f"KPI {kpi_id}")
+        at = at_of(strategy, period)
+        if period is not None:
+            within_one_period(strategy, kpi_id, period)
         async with deps.engine.connect() as conn:
-            row = (await rows_at(conn, strategy, at_of(strategy, period))).get(kpi_id)
+            row = (await rows_at(conn, strategy, at)).get(kpi_id)
         if row is None:
             return {"kpi_id": kpi_id, "status": "no_data", "actual": None, "score": None}
         return _row_json(row)
