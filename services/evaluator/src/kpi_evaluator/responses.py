@@ -1,8 +1,8 @@
 """What the evaluator's read routes answer (their 2xx bodies), for the OpenAPI document."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
+from kpi_common.events import KpiStatusChanged
 from kpi_common.responses import Answer, Number
 from pydantic import Field
 
@@ -62,18 +62,9 @@ class ScorecardAnswer(Answer):
     kpis: list[KpiLeaf]
 
 
-class StatusPoint(Answer):
-    kpi_id: str
-    period: str
-    period_start: datetime
-    period_end: datetime
-    actual: float | None
-    target: float | None
-    expected: float | None
-    forecast: float | None
-    status: Status
-    score: float | None
-    evaluated_at: datetime
+class StatusPoint(KpiStatusChanged):
+    """A KPI's status in one period: the facts of its last `kpi.status` event."""
+
     breach_id: str | None
 
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Literal
 
-from kpi_common.events import ChainLink, Status
+from kpi_common.events import KpiBreachOpened
 from kpi_common.responses import Answer
 from pydantic import ConfigDict, Field
 
@@ -26,27 +26,11 @@ class Delivery(Answer):
     sent_at: datetime | None
 
 
-class BreachAnswer(Answer):
-    """The facts of the breach as the evaluator published them, and the notifier's progress.
-    A later version of the breach event may add facts; they are passed through."""
+class BreachAnswer(KpiBreachOpened):
+    """The facts of the breach as the evaluator published them (`kpi.breach.opened`), and
+    the notifier's progress. A later version of the event may add facts; they pass through."""
 
-    model_config = ConfigDict(extra="allow")
-    breach_id: str
-    kpi_id: str
-    kpi_title: str
-    unit_id: str
-    owner: str | None
-    perspective: str | None
-    period: str
-    status: Status
-    severity: Literal["warning", "critical"]
-    actual: float | None
-    target: float | None
-    expected: float | None
-    forecast: float | None
-    unit_of_measure: str | None = None
-    so_that_chain: list[ChainLink]
-    opened_at: datetime
+    model_config = ConfigDict(extra="allow", frozen=False)
     acked_at: datetime | None
     resolved_at: datetime | None
 
