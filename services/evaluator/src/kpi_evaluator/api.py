@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kpi_evaluator import health, status_repo, strategy_repo
+from kpi_evaluator import responses as r
 from kpi_evaluator.actuals import window
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.pipeline import Clock
@@ -146,7 +147,7 @@ def install(app: FastAPI, deps: Deps) -> None:
             raise Invalid(str(exc)) from exc
         return max(bucket.start, min(now, bucket.end - timedelta(microseconds=1)))
 
-    @app.get("/v1/scorecard", responses=ERRORS)
+    @app.get("/v1/scorecard", responses=ERRORS, response_model=r.ScorecardAnswer)
     async def get_scorecard(
         strategy: Tenant, unit: str | None = None, period: str | None = None
     ) -> dict[str, Any]:
@@ -157,7 +158,9 @@ def install(app: FastAPI, deps: Deps) -> None:
         results = {kpi: _result(r) for kpi, r in rows.items()}
         return {"period": period, **scorecard(strategy, results, unit)}
 
-    @app.get("/v1/kpis/{kpi_id}/status", responses=ERRORS)
+    @app.get(
+        "/v1/kpis/{kpi_id}/status", responses=ERRORS, response_model=r.StatusPoint | r.NoStatus
+    )
     async def get_status(
         strategy: Tenant, kpi_id: str, period: str | None = None
     ) -> dict[str, Any]:
@@ -172,7 +175,7 @@ def install(app: FastAPI, deps: Deps) -> None:
             return {"kpi_id": kpi_id, "status": "no_data", "actual": None, "score": None}
         return _row_json(row)
 
-    @app.get("/v1/kpis/{kpi_id}/series", responses=ERRORS)
+    @app.get("/v1/kpis/{kpi_id}/series", responses=ERRORS, response_model=r.Series)
     async def get_series(
         strategy: Tenant,
         kpi_id: str,

@@ -20,6 +20,7 @@ from kpi_ingest.keycache import KeyCache
 from kpi_ingest.keys import INGEST_ROLES, KeyGrant
 from kpi_ingest.lean import serve_lean
 from kpi_ingest.ratelimit import RateLimiter
+from kpi_ingest.responses import EventsAccepted
 
 EVENTS_PATH = "/v1/events"
 
@@ -109,7 +110,7 @@ def build_router(handler: PostEvents) -> APIRouter:
     path does not (it only takes the exact path)."""
     router = APIRouter(responses=error_responses(400, 401, 413, 415, 422, 429, 503))
 
-    @router.post(EVENTS_PATH, status_code=202)
+    @router.post(EVENTS_PATH, status_code=202, response_model=EventsAccepted)
     async def post_events(request: Request) -> Response:
         return await handler(request.headers, request.stream())
 
