@@ -146,6 +146,23 @@ def tenants_create(slug: str) -> None:
     console.print(f"admin_api_key  {body['admin_api_key']}  (shown once: keep it safe)")
 
 
+@tenants_app.command("admin-key")
+def tenants_admin_key(
+    tenant: Annotated[str, typer.Argument(help="the tenant's slug or id")],
+    name: Annotated[str | None, typer.Option(help="a note on why the key was issued")] = None,
+) -> None:
+    """Issue a new admin key for an existing tenant (for one locked out); recorded as
+    created by the operator and shown only now."""
+    settings = CliSettings()
+    if not settings.operator_token:
+        raise CliError("set KPI_OPERATOR_TOKEN to issue an admin key")
+    with client(settings.goals_url, settings.operator_token, settings) as http:
+        body = check(http.post(f"/v1/tenants/{tenant}/admin-keys", json={"name": name}))
+    console.print(f"tenant_id      {body['tenant_id']}")
+    console.print(f"key_id         {body['key_id']}")
+    console.print(f"admin_api_key  {body['admin_api_key']}  (shown once: keep it safe)")
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="admin, editor, viewer or ingest")],
@@ -165,24 +182,32 @@ def keys_list() -> None:
     """List your tenant's API keys (never the keys themselves)."""
     with _goals() as http:
         body = check(http.get("/v1/api-keys"))
-    table = Table("key_id", "role", "unit", "name", "revoked", "created")
+    table = Table("key_id", "role", "unit", "name", "created", "by", "revoked", "by")
     for k in body["items"]:
         table.add_row(
             k["key_id"],
             k["role"],
             k["unit_scope"] or "",
             k["name"] or "",
-            "yes" if k["revoked"] else "",
             k["created_at"],
+            k.get("created_by") or "",
+            (k.get("revoked_at") or "yes") if k["revoked"] else "",
+            k.get("revoked_by") or "",
         )
     console.print(table)
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    """Revoke an API key; it is refused from now on."""
+def keys_revoke(
+    key_id: str,
+    force: Annotated[
+        bool, typer.Option("--force", help="revoke even your own or the last admin key")
+    ] = False,
+) -> None:
+    """Revoke an API key; it is refused from now on. Your own key or the tenant's last
+    admin key needs --force."""
     with _goals() as http:
-        check(http.delete(f"/v1/api-keys/{key_id}"))
+        check(http.delete(f"/v1/api-keys/{key_id}", params={"force": "true"} if force else None))
     console.print(f"revoked {key_id}")
 
 
