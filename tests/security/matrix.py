@@ -180,6 +180,13 @@ def _goals_rows() -> list[Row]:
         Row(
             "goals",
             "POST",
+            "/v1/tenants/{tenant}/admin-keys",
+            {**dict.fromkeys(ROLES, 401), "operator": 201},
+            lambda _s, t: Req(f"/v1/tenants/{t.slug}/admin-keys", json={"name": "security"}),
+        ),
+        Row(
+            "goals",
+            "POST",
             "/v1/api-keys",
             _statuses(403, admin=201),
             fixed("/v1/api-keys", json={"role": "viewer"}),
