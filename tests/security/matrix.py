@@ -256,16 +256,16 @@ def _common_rows(service: str) -> list[Row]:
 
 
 def _ingest_rows() -> list[Row]:
-    # metrics-ingest answers 401 (not 403) to a key whose role may not call the route
+    # metrics-ingest answers 403, naming the roles needed, to a live key of another role
     any_role = _statuses(200)
     return [
         *_common_rows("metrics-ingest"),
-        Row("metrics-ingest", "POST", "/v1/events", _statuses(401, admin=202, ingest=202), _event),
+        Row("metrics-ingest", "POST", "/v1/events", _statuses(403, admin=202, ingest=202), _event),
         Row(
             "metrics-ingest",
             "PUT",
             "/v1/sources/{source_id}",
-            _statuses(401, admin=201),
+            _statuses(403, admin=201),
             lambda _s, _t: Req(f"/v1/sources/sec-{uuid.uuid4().hex[:12]}", json=SOURCE_BODY),
             # source ids are global: another tenant's id is taken (409), never replaced
             foreign=lambda _s, t: Req(f"/v1/sources/{t.source_id}", json=SOURCE_BODY),
