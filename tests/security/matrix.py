@@ -332,6 +332,15 @@ def _notifier_rows() -> list[Row]:
         Row("notifier", "GET", "/v1/notifications", NOTIFIER_READ, fixed("/v1/notifications")),
         Row(
             "notifier",
+            "POST",
+            "/v1/notifications/{delivery_id}/resend",
+            # no such notification: acting keys learn only that (tests/integration/kpi_notifier
+            # /test_resend.py resends real ones); the others are refused for their role first
+            {**NOTIFIER_WRITE, "admin": 404, "editor": 404, "editor_unit": 404},
+            fixed("/v1/notifications/999999999999/resend"),
+        ),
+        Row(
+            "notifier",
             "GET",
             "/v1/breaches/{breach_id}",
             NOTIFIER_READ,

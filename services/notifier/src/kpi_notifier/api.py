@@ -3,14 +3,14 @@
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from kpi_common.errors import error_responses
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kpi_notifier.auth import Principal, principal
 from kpi_notifier.commands import Commands
 
-router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 422, 503))
+router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 409, 422, 503))
 Who = Annotated[Principal, Depends(principal)]
 OneOrMany = str | list[str]
 
@@ -71,6 +71,13 @@ async def notifications(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     return await cmd.notifications(who, status=status, breach_id=breach_id, kind=kind, limit=limit)
+
+
+@router.post("/notifications/{delivery_id}/resend", status_code=202)
+async def resend(
+    who: Who, cmd: Cmd, delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> dict[str, Any]:
+    return await cmd.resend(who, delivery_id)
 
 
 @router.get("/breaches/{breach_id}")

@@ -6,12 +6,13 @@ from datetime import date, datetime
 from typing import Any
 
 from kpi_common.db import unit_of_work
-from kpi_common.errors import FieldError, Invalid, NotFound
+from kpi_common.errors import Conflict, FieldError, Invalid, NotFound
+from kpi_common.logging import get_logger
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.auth import Principal
-from kpi_notifier.deliveries import Deliveries
+from kpi_notifier.deliveries import Deliveries, resend_refusal
 from kpi_notifier.directory import as_list
 from kpi_notifier.handlers import record
 from kpi_notifier.planning import Planned
@@ -23,8 +24,9 @@ from kpi_notifier.scorecard_store import ScorecardStore
 DELIVERY_FIELDS = (
     "id", "dedup_key", "kind", "channel", "channel_kind", "recipient", "breach_id", "status",
     "attempts", "last_error", "redelivered", "suppressed_by", "next_attempt_at", "created_at",
-    "sent_at",
+    "sent_at", "resent_at", "resent_by", "resends",
 )  # fmt: skip
+log = get_logger(__name__)
 SILENCE_FIELDS = ("id", "matchers", "starts_at", "ends_at", "comment", "created_by")
 
 
@@ -47,6 +49,35 @@ class Commands:
         async with self._sessions() as session:
             rows = await Deliveries(session).listing(who.tenant_id, **filters)
         return [as_dict(r, DELIVERY_FIELDS) for r in rows]
+
+    async def resend(self, who: Principal, delivery_id: int) -> dict[str, Any]:
+        """Send a dead notification again (same dedup key, fresh attempts); who and when
+        are recorded. Asking again before or after it went out changes nothing."""
+        who.require_write()
+        async with unit_of_work(self._sessions) as session:
+            deliveries = Deliveries(session)
+            row = await deliveries.locked(who.tenant_id, delivery_id)
+            if row is None:
+                raise NotFound(f"notification {delivery_id}")
+            await self._require_breach_unit(who, session, row.breach_id)
+            refusal = resend_refusal(row.status, row.resent_at is not None)
+            if refusal is not None:
+                raise Conflict(refusal)
+            if row.status == "dead":
+                await deliveries.requeue(delivery_id, self._clock(), who.key_id)
+                log.info("notification resend", delivery_id=delivery_id, by=who.key_id)
+            row = await deliveries.locked(who.tenant_id, delivery_id)
+            assert row is not None
+        self._planned()
+        return as_dict(row, DELIVERY_FIELDS)
+
+    async def _require_breach_unit(
+        self, who: Principal, session: AsyncSession, breach_id: str | None
+    ) -> None:
+        repo = Repository(session)
+        breach = await repo.breach(who.tenant_id, breach_id) if breach_id else None
+        if breach is not None:
+            who.require_unit(await repo.directory(who.tenant_id), breach.unit_id)
 
     async def breach(self, who: Principal, breach_id: str) -> dict[str, Any]:
         async with self._sessions() as session:
