@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.auth import Principal
 from kpi_notifier.deliveries import Deliveries, resend_refusal
-from kpi_notifier.directory import as_list
+from kpi_notifier.directory import Directory, as_list, parse_match
 from kpi_notifier.handlers import record
 from kpi_notifier.planning import Planned
 from kpi_notifier.repository import Repository
 from kpi_notifier.reviews import due_date
-from kpi_notifier.routing import resolve_names
+from kpi_notifier.routing import resolve_names, unknown_names
 from kpi_notifier.scorecard_store import ScorecardStore
 
 DELIVERY_FIELDS = (
@@ -32,6 +32,13 @@ SILENCE_FIELDS = ("id", "matchers", "starts_at", "ends_at", "comment", "created_
 
 def as_dict(row: Row[Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {f: getattr(row, f) for f in fields}
+
+
+def _check_known(directory: Directory, matchers: dict[str, Any]) -> None:
+    unknown = unknown_names(directory, parse_match(matchers))
+    if unknown:
+        errors = [FieldError(f"matchers.{m}", f"no {m} {i!r} in the strategy") for m, i in unknown]
+        raise Invalid("the silence names what the strategy does not have", errors)
 
 
 class Commands:
@@ -118,8 +125,9 @@ class Commands:
         row |= silence
         async with unit_of_work(self._sessions) as session:
             repo = Repository(session)
-            units = as_list(silence["matchers"].get("unit"))
-            who.require_units(await repo.directory(who.tenant_id), units)
+            directory = await repo.directory(who.tenant_id)
+            _check_known(directory, silence["matchers"])
+            who.require_units(directory, as_list(silence["matchers"].get("unit")))
             await repo.add_silence(who.tenant_id, row)
         return row
 
