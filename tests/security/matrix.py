@@ -382,6 +382,7 @@ def _notifier_rows() -> list[Row]:
             {**NOTIFIER_WRITE, "admin": 202, "editor": 202, "editor_unit": 202},
             fixed("/v1/test-notification", json={"to": "priya"}),
         ),
+        Row("notifier", "GET", "/v1/reviews", NOTIFIER_READ, fixed("/v1/reviews")),
         Row(
             "notifier",
             "POST",

@@ -112,6 +112,11 @@ async def test_notification(who: Who, cmd: Cmd, body: TestNotificationIn) -> dic
     return await cmd.test_notification(who, body.to, body.note)
 
 
+@router.get("/reviews")
+async def reviews(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
+    return await cmd.reviews(who)
+
+
 @router.post("/reviews/{review_id}/held")
 async def review_held(
     who: Who, cmd: Cmd, review_id: str, body: ReviewHeldIn | None = None

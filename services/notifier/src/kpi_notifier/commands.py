@@ -17,7 +17,7 @@ from kpi_notifier.directory import Directory, as_list, parse_match
 from kpi_notifier.handlers import record
 from kpi_notifier.planning import Planned
 from kpi_notifier.repository import Repository
-from kpi_notifier.reviews import due_date
+from kpi_notifier.reviews import due_date, review_status
 from kpi_notifier.routing import resolve_names, unknown_names
 from kpi_notifier.scorecard_store import ScorecardStore
 
@@ -164,6 +164,18 @@ class Commands:
             await record(session, who.tenant_id, [planned], now)
         self._planned()
         return {"dedup_key": key, "channel": r.channel, "recipient": r.to, "status": "pending"}
+
+    async def reviews(self, who: Principal) -> list[dict[str, Any]]:
+        """Each review cycle as the notifier sees it: due date past the held ones, overdue."""
+        async with self._sessions() as session:
+            repo = Repository(session)
+            directory = await repo.directory(who.tenant_id)
+            held = await repo.held_reviews(who.tenant_id)
+        now, tz = self._clock(), directory.timezone
+        return [
+            review_status(r, held.get(r.id, set()), now, tz)
+            for r in sorted(directory.reviews.values(), key=lambda r: r.id)
+        ]
 
     async def review_held(self, who: Principal, review_id: str, due: date | None) -> dict[str, Any]:
         """Record a review as held (by default the one due now): no overdue notice follows."""
