@@ -23,11 +23,11 @@ def _ephemeral() -> range:
 
 def test_every_default_port_lies_outside_the_ephemeral_range() -> None:
     ephemeral = _ephemeral()
-    settings = ServiceSettings()
+    database_url, kafka_bootstrap = _settings_defaults()
     defaults = {
         **ports.DEFAULTS,
-        "database_url": urlsplit(settings.database_url).port,
-        "kafka_bootstrap": int(settings.kafka_bootstrap.rpartition(":")[2]),
+        "database_url": urlsplit(database_url).port,
+        "kafka_bootstrap": int(kafka_bootstrap.rpartition(":")[2]),
         "demo smtp": demo_stack.SMTP_PORT,
         "demo slack": demo_stack.SLACK_PORT,
         **{spec.name: spec.port for spec in processes.SERVICES},
@@ -37,10 +37,16 @@ def test_every_default_port_lies_outside_the_ephemeral_range() -> None:
     assert ports.ephemeral_range() == (ephemeral.start, ephemeral.stop - 1)
 
 
+def _settings_defaults() -> tuple[str, str]:
+    """The services' defaults (not the environment, which names the shared test stack)."""
+    fields = ServiceSettings.model_fields
+    return str(fields["database_url"].default), str(fields["kafka_bootstrap"].default)
+
+
 def test_the_shared_settings_default_to_the_local_stack() -> None:
-    settings = ServiceSettings()
-    assert urlsplit(settings.database_url).port == ports.PG
-    assert settings.kafka_bootstrap == f"127.0.0.1:{ports.KAFKA}"
+    database_url, kafka_bootstrap = _settings_defaults()
+    assert urlsplit(database_url).port == ports.PG
+    assert kafka_bootstrap == f"127.0.0.1:{ports.KAFKA}"
 
 
 @pytest.fixture
