@@ -150,11 +150,15 @@ def _branch(parent: Tree, node: dict[str, Any]) -> None:
 
 @app.command("alignment")
 def alignment(rule: Annotated[str | None, typer.Option(help="only this rule")] = None) -> None:
-    """List alignment findings: dead ends, SMART gaps, targets not adding up, ..."""
+    """List alignment findings: dead ends, SMART gaps, targets not adding up, overdue
+    reviews (as the notifier knows them: a review recorded as held is not overdue), ..."""
     with _goals() as http:
         body = check(http.get("/v1/alignment", params={"rule": rule} if rule else None))
+    findings = body["findings"]
+    if rule in (None, REVIEW_RULE):
+        findings = _with_review_status(findings, _review_status())
     table = Table("severity", "rule", "node", "explanation", "suggested fix")
-    for f in body["findings"]:
+    for f in findings:
         table.add_row(
             f["severity"],
             f["rule"],
@@ -163,10 +167,49 @@ def alignment(rule: Annotated[str | None, typer.Option(help="only this rule")] =
             f["suggested_fix"],
         )
     out.print(table)
-    counts = body["counts"]
+    counts = {s: sum(f["severity"] == s for f in findings) for s in ("error", "warning", "info")}
     out.print(
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
     )
+
+
+REVIEW_RULE = "review_overdue"
+
+
+def _review_status() -> list[dict[str, Any]] | None:
+    """The notifier's view of each review (it records which were held); None if it does
+    not answer, and then goals' finding, from the definition's `next` date alone, stays."""
+    try:
+        with connect("notifier") as http:
+            found: list[dict[str, Any]] = check(http.get("/v1/reviews"))
+    except (httpx.HTTPError, CliError) as exc:
+        out.print(f"(overdue reviews from the definitions only: the notifier: {exc})")
+        return None
+    return found
+
+
+def _with_review_status(
+    findings: list[dict[str, Any]], reviews: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """Goals' `review_overdue` findings replaced by the notifier's review status, which
+    counts the reviews recorded as held (`kpi review-held`)."""
+    if reviews is None:
+        return findings
+    kept = [f for f in findings if f["rule"] != REVIEW_RULE]
+    return kept + [_overdue_finding(r) for r in reviews if r["overdue"]]
+
+
+def _overdue_finding(review: dict[str, Any]) -> dict[str, Any]:
+    due, late = review["next_due"], review["days_overdue"]
+    return {
+        "severity": "warning",
+        "rule": REVIEW_RULE,
+        "node_type": "review",
+        "node_id": review["review_id"],
+        "explanation": f"Review {review['review_id']} was due on {due} ({late} day(s) ago) "
+        "and is not recorded as held.",
+        "suggested_fix": f"Hold it and record it: kpi review-held {review['review_id']}.",
+    }
 
 
 @tenants_app.command("create")
@@ -175,6 +218,20 @@ def tenants_create(slug: str) -> None:
     with connect("goals", "operator_token") as http:
         body = check(http.post("/v1/tenants", json={"slug": slug}))
     out.print(f"tenant_id      {body['tenant_id']}")
+    out.print(f"admin_api_key  {body['admin_api_key']}  (shown once: keep it safe)")
+
+
+@tenants_app.command("admin-key")
+def tenants_admin_key(
+    tenant: Annotated[str, typer.Argument(help="the tenant's slug or id")],
+    name: Annotated[str | None, typer.Option(help="a note on why the key was issued")] = None,
+) -> None:
+    """Issue a new admin key for an existing tenant (for one locked out); recorded as
+    created by the operator and shown only now."""
+    with connect("goals", "operator_token") as http:
+        body = check(http.post(f"/v1/tenants/{tenant}/admin-keys", json={"name": name}))
+    out.print(f"tenant_id      {body['tenant_id']}")
+    out.print(f"key_id         {body['key_id']}")
     out.print(f"admin_api_key  {body['admin_api_key']}  (shown once: keep it safe)")
 
 
@@ -197,24 +254,32 @@ def keys_list() -> None:
     """List your tenant's API keys (never the keys themselves)."""
     with _goals() as http:
         body = check(http.get("/v1/api-keys"))
-    table = Table("key_id", "role", "unit", "name", "revoked", "created")
+    table = Table("key_id", "role", "unit", "name", "created", "by", "revoked", "by")
     for k in body["items"]:
         table.add_row(
             k["key_id"],
             k["role"],
             k["unit_scope"] or "",
             k["name"] or "",
-            "yes" if k["revoked"] else "",
             k["created_at"],
+            k.get("created_by") or "",
+            (k.get("revoked_at") or "yes") if k["revoked"] else "",
+            k.get("revoked_by") or "",
         )
     out.print(table)
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    """Revoke an API key; it is refused from now on."""
+def keys_revoke(
+    key_id: str,
+    force: Annotated[
+        bool, typer.Option("--force", help="revoke even your own or the last admin key")
+    ] = False,
+) -> None:
+    """Revoke an API key; it is refused from now on. Your own key or the tenant's last
+    admin key needs --force."""
     with _goals() as http:
-        check(http.delete(f"/v1/api-keys/{key_id}"))
+        check(http.delete(f"/v1/api-keys/{key_id}", params={"force": "true"} if force else None))
     out.print(f"revoked {key_id}")
 
 

@@ -15,6 +15,10 @@ from kpi_cli.console import out
 
 silence_app = typer.Typer(no_args_is_help=True, help="Silences: matching breaches stay quiet.")
 app.add_typer(silence_app, name="silence")
+notifications_app = typer.Typer(
+    invoke_without_command=True, help="The delivery log; `resend ID` sends a dead one again."
+)
+app.add_typer(notifications_app, name="notifications")
 _DURATION = re.compile(r"^([1-9][0-9]*)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -23,8 +27,9 @@ def _notifier() -> httpx.Client:
     return connect("notifier")
 
 
-@app.command("notifications")
+@notifications_app.callback()
 def notifications(
+    ctx: typer.Context,
     status: Annotated[
         str | None, typer.Option(help="pending, sending, sent, dead, suppressed")
     ] = None,
@@ -32,6 +37,8 @@ def notifications(
     limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
 ) -> None:
     """The delivery log: every notification with its status and attempts."""
+    if ctx.invoked_subcommand is not None:
+        return
     params: dict[str, Any] = {"limit": limit}
     params |= {k: v for k, v in (("status", status), ("breach_id", breach)) if v}
     with _notifier() as http:
@@ -39,9 +46,22 @@ def notifications(
     table = Table("id", "kind", "channel", "recipient", "status", "attempts", "breach", "error")
     for r in rows:
         error = (r["last_error"] or "")[:80]
+        if r.get("resent_by"):
+            error = f"resent by {r['resent_by']} at {r['resent_at']}; {error}"
         cells = (r["kind"], r["channel"], r["recipient"], r["status"], str(r["attempts"]))
         table.add_row(str(r["id"]), *cells, r["breach_id"] or "", error)
     out.print(table)
+
+
+@notifications_app.command("resend")
+def resend(notification_id: Annotated[int, typer.Argument(help="the id in the log")]) -> None:
+    """Send a dead notification again (recorded; asking twice sends it once)."""
+    with _notifier() as http:
+        body = check(http.post(f"/v1/notifications/{notification_id}/resend"))
+    out.print(
+        f"notification {body['id']} is {body['status']} (resent by {body['resent_by']} "
+        f"at {body['resent_at']}): see `kpi notifications` for the outcome"
+    )
 
 
 @app.command("ack")

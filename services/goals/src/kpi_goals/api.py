@@ -63,6 +63,22 @@ async def create_tenant(
     return await tenancy.create_tenant(d, body.slug)
 
 
+class NewAdminKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+
+
+@router.post("/tenants/{tenant}/admin-keys", status_code=201, response_model=r.AdminKeyIssued)
+async def issue_admin_key(
+    tenant: str,
+    d: DepsArg,
+    body: NewAdminKey | None = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    tenancy.check_operator(d, bearer_token(authorization))
+    return await tenancy.issue_admin_key(d, tenant, body.name if body else None)
+
+
 @router.post("/api-keys", status_code=201, response_model=r.KeyCreated)
 async def create_key(body: NewKey, d: DepsArg, who: Who) -> dict[str, Any]:
     return await tenancy.create_key(d, who, body.role, body.unit, body.name)
@@ -74,8 +90,8 @@ async def list_keys(d: DepsArg, who: Who) -> dict[str, Any]:
 
 
 @router.delete("/api-keys/{key_id}", response_model=r.KeyRevoked)
-async def revoke_key(key_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
-    return await tenancy.revoke_key(d, who, key_id)
+async def revoke_key(key_id: str, d: DepsArg, who: Who, force: bool = False) -> dict[str, Any]:
+    return await tenancy.revoke_key(d, who, key_id, force)
 
 
 @router.get("/strategy/schema", response_model=r.JsonSchema)

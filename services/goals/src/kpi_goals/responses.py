@@ -31,10 +31,21 @@ class KeyListed(Answer):
     name: str | None
     revoked: bool
     created_at: str
+    created_by: str | None
+    revoked_at: str | None
+    revoked_by: str | None
 
 
 class KeyList(Answer):
     items: list[KeyListed]
+
+
+class AdminKeyIssued(Answer):
+    tenant_id: str
+    key_id: str
+    admin_api_key: str = Field(description="shown only this once")
+    created_by: str
+    created_at: str
 
 
 class KeyRevoked(Answer):

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from kpi_common.errors import error_responses
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -11,7 +11,7 @@ from kpi_notifier import responses as r
 from kpi_notifier.auth import Principal, principal
 from kpi_notifier.commands import Commands
 
-router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 422, 503))
+router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 409, 422, 503))
 Who = Annotated[Principal, Depends(principal)]
 OneOrMany = str | list[str]
 
@@ -74,6 +74,13 @@ async def notifications(
     return await cmd.notifications(who, status=status, breach_id=breach_id, kind=kind, limit=limit)
 
 
+@router.post("/notifications/{delivery_id}/resend", status_code=202, response_model=r.Resent)
+async def resend(
+    who: Who, cmd: Cmd, delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> dict[str, Any]:
+    return await cmd.resend(who, delivery_id)
+
+
 @router.get(
     "/breaches/{breach_id}", response_model=r.BreachAnswer, response_model_exclude_unset=True
 )
@@ -106,6 +113,11 @@ async def delete_silence(who: Who, cmd: Cmd, silence_id: str) -> Response:
 @router.post("/test-notification", status_code=202, response_model=r.TestQueued)
 async def test_notification(who: Who, cmd: Cmd, body: TestNotificationIn) -> dict[str, Any]:
     return await cmd.test_notification(who, body.to, body.note)
+
+
+@router.get("/reviews", response_model=list[r.ReviewStatus])
+async def reviews(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
+    return await cmd.reviews(who)
 
 
 @router.post("/reviews/{review_id}/held", response_model=r.ReviewHeld)

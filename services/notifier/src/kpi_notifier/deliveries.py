@@ -68,6 +68,18 @@ def digest_groups(claimed: list[Claimed]) -> list[list[Claimed]]:
     return out
 
 
+RESENDABLE = "dead"
+IN_FLIGHT = ("pending", "sending")
+
+
+def resend_refusal(status: str, resent: bool) -> str | None:
+    """Why a notification cannot be resent, or None. Only a dead one is requeued; asking
+    again while its resend is pending, sending or sent changes nothing (idempotent)."""
+    if status == RESENDABLE or (resent and status in (*IN_FLIGHT, "sent")):
+        return None
+    return f"only a dead notification can be resent; this one is {status}"
+
+
 class Deliveries:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -184,6 +196,22 @@ class Deliveries:
 
     async def mark_dead(self, row_id: int, error: str) -> None:
         await self._set(row_id, status="dead", last_error=error, lease_until=None)
+
+    async def locked(self, tenant_id: str, row_id: int) -> Row[Any] | None:
+        query = select(t).where(t.c.tenant_id == tenant_id, t.c.id == row_id)
+        return (await self.session.execute(query.with_for_update())).first()
+
+    async def requeue(self, row_id: int, now: datetime, by: str) -> None:
+        """A dead row due again now, with a fresh set of attempts; who asked is kept."""
+        await self._set(
+            row_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            resent_at=now,
+            resent_by=by,
+            resends=t.c.resends + 1,
+        )
 
     async def _set(self, row_id: int, **values: Any) -> None:
         await self.session.execute(update(t).where(t.c.id == row_id).values(**values))

@@ -24,6 +24,9 @@ class Delivery(Answer):
     next_attempt_at: datetime
     created_at: datetime
     sent_at: datetime | None
+    resent_at: datetime | None
+    resent_by: str | None
+    resends: int
 
 
 class BreachAnswer(KpiBreachOpened):
@@ -70,3 +73,20 @@ class DigestSubscribed(Answer):
 
 class DigestListed(Answer):
     unit: str
+
+
+class Resent(Delivery):
+    """The notification after a resend was asked: queued again, or already on its way."""
+
+
+class ReviewStatus(Answer):
+    """A review cycle as the notifier knows it: the date due now, past the held ones."""
+
+    review_id: str
+    title: str | None
+    unit: str | None
+    cadence: str
+    next_due: str
+    last_held: str | None
+    overdue: bool
+    days_overdue: int

@@ -78,6 +78,13 @@ def matches(directory: Directory, match: Match, breach: Breach) -> bool:
     return all(not wanted or value in wanted for wanted, value in checks)
 
 
+def unknown_names(directory: Directory, match: Match) -> list[tuple[str, str]]:
+    """(matcher, id) of each KPI or unit a silence names that the tenant's strategy (as
+    learned from goals.changes) does not have: such a silence would hold nothing back."""
+    known = (("kpi", match.kpis, directory.kpis), ("unit", match.units, directory.units))
+    return [(name, i) for name, wanted, have in known for i in sorted(wanted) if i not in have]
+
+
 def choose_route(directory: Directory, breach: Breach) -> Route | None:
     """The first route, in document order, whose match holds."""
     return next((r for r in directory.routes if matches(directory, r.match, breach)), None)

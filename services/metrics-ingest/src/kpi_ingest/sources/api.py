@@ -22,7 +22,7 @@ def build_router(
     deps: Deps, sessions: async_sessionmaker[AsyncSession], webhooks: Webhooks
 ) -> APIRouter:
     router = APIRouter(
-        prefix="/v1/sources", responses=error_responses(400, 401, 404, 409, 413, 422, 503)
+        prefix="/v1/sources", responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503)
     )
 
     async def owned(source_id: str, tenant_id: str) -> SourceDefinition:
