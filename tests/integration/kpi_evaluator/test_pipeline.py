@@ -108,6 +108,7 @@ async def start(app: Running, settings: Settings, doc: dict[str, Any] | None = N
     """Publish the strategy and wait until all of it (organization included) is known."""
     doc = doc or strategy_events.load()
     tenant = await publish_strategy(settings, doc)
+    organization = strategy_events.definitions(doc)[("organization", "organization")]
 
     async def known() -> bool:
         r = await app.client.get("/v1/kpis/revenue/status", headers=tenant.auth)
@@ -116,7 +117,7 @@ async def start(app: Running, settings: Settings, doc: dict[str, Any] | None = N
         return bool(
             r.status_code == 200
             and complete
-            and strategy.node("organization", "organization") == doc["organization"]
+            and strategy.node("organization", "organization") == organization
         )
 
     await wait_until(known)

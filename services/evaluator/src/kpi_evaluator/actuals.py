@@ -14,7 +14,7 @@ from kpi_common.calendar import Bucket
 from kpi_evaluator.aggregation import AggState, merge_all
 from kpi_evaluator.definitions import KpiDef, Strategy
 from kpi_evaluator.folding import BucketKey
-from kpi_evaluator.formula import FormulaError, evaluate, references
+from kpi_evaluator.formula import FormulaError, evaluate
 from kpi_evaluator.status import Recent
 
 MAX_DEPTH = 8
@@ -56,10 +56,7 @@ def needed(strategy: Strategy, kpi: KpiDef, bucket: Bucket, depth: int = 0) -> s
 
 
 def _refs(kpi: KpiDef) -> list[str]:
-    try:
-        return references(kpi.formula or "")
-    except FormulaError:
-        return []
+    return kpi.inputs if kpi.formula is not None else []
 
 
 def _component(

@@ -95,7 +95,7 @@ class Evaluator:
         span = window(strategy, kpi, bucket)
         ev = evaluate(
             judged(kpi),
-            target_for(kpi.definition, bucket.key),
+            target_for(kpi, bucket.key),
             actual(strategy, kpi, bucket, inputs.states),
             span,
             now,
