@@ -3,7 +3,7 @@ evaluator looks it up and computes nothing (the arithmetic is goals', tests/unit
 
 import pytest
 from kpi_common.definitions import KpiDef as KpiSpec
-from kpi_evaluator.definitions import KpiDef
+from kpi_evaluator.definitions import KpiDef, Pace
 from kpi_evaluator.targets import Target, target_for
 
 from tests.support.strategy_events import definitions, load
@@ -43,3 +43,23 @@ def test_a_range_kpi_has_its_band_in_every_period_and_a_plain_amount_is_as_resol
     assert band.headline == 3
     assert target_for(kpi(baseline=100, target={"increase_by": 5}), "2026") == Target(105)
     assert target_for(kpi(target={"increase_by": "10%"}), "2026") is None  # no baseline
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "pace"),
+    [
+        ("count", "last", Pace.GROWING),
+        ("sum", "avg", Pace.GROWING),
+        ("last", "count", Pace.SHRINKING),
+        ("sum", "count", Pace.LEVEL),
+        ("avg", "last", Pace.LEVEL),
+    ],
+)
+def test_a_ratio_moves_with_the_period_as_its_cumulative_parts_do(
+    numerator: str, denominator: str, pace: Pace
+) -> None:
+    parts = {"numerator": {"metric": "a", "aggregation": numerator}}
+    parts["denominator"] = {"metric": "b", "aggregation": denominator}
+    assert kpi(measure={"ratio": parts}).pace is pace
+    assert ACME["churn-rate"].pace is Pace.GROWING  # customers lost / active customers
+    assert (ACME["revenue"].pace, ACME["ar-days"].pace) == (Pace.CUMULATIVE, Pace.LEVEL)

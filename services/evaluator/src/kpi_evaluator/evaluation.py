@@ -39,7 +39,7 @@ class EvaluationConfig:
 
 
 def judged(kpi: KpiDef) -> Judged:
-    return Judged(kpi.direction, kpi.cumulative, kpi.at_risk_below)
+    return Judged(kpi.direction, kpi.pace, kpi.at_risk_below)
 
 
 def with_dependents(strategy: Strategy, refs: Iterable[Ref]) -> list[Ref]:
