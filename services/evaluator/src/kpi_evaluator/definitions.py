@@ -15,7 +15,6 @@ from kpi_common import definitions as contract
 from kpi_common.calendar import FiscalCalendar
 from kpi_common.definitions import Aggregation, Definition, Direction, KpiTargets, MeasureDef
 
-Scalar = str | int | float | bool
 CUMULATIVE = frozenset({Aggregation.SUM, Aggregation.COUNT})
 
 
