@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kpi_common.definitions import Definition
 from kpi_common.events import Envelope, NodeUpserted, NodeUpsertedV2, make_envelope
 from kpi_goals.contract import normalise
 
@@ -51,6 +52,11 @@ def nodes(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     for i, route in enumerate(alerts.get("routes", [])):
         out.append(("alert_route", str(i), route))
     return out
+
+
+def definitions(doc: dict[str, Any] | None = None) -> dict[tuple[str, str], Definition]:
+    """Every node of a document as the typed definition goals publishes, by (type, id)."""
+    return {(t, i): normalise(t, i, d) for t, i, d in nodes(doc if doc is not None else load())}
 
 
 def events(tenant_id: str, doc: dict[str, Any] | None = None, revision: int = 1) -> list[Envelope]:

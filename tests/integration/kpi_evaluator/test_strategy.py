@@ -83,11 +83,11 @@ async def test_only_newer_revisions_apply_and_the_topic_rebuilds_the_copy(
 
         await wait_until(applied)
         before = await _nodes(app, tenant.tenant_id)
-        assert before[("kpi", "new-clients")][1]["target"] == 60
+        assert before[("kpi", "new-clients")][1]["targets"]["default"] == 60
         strategy = await app.parts.strategies.get(tenant.tenant_id)
         assert strategy is not None
         assert "csat" not in strategy.kpis
-        assert strategy.kpis["new-clients"].definition["target"] == 60
+        assert strategy.kpis["new-clients"].targets.default == 60
         async with app.parts.runtime.engine.begin() as conn:
             await conn.execute(
                 text("DELETE FROM evaluator.nodes WHERE tenant_id = :t"), {"t": tenant.tenant_id}

@@ -1,42 +1,57 @@
 """Actuals from stored bucket states: rolling windows, ratios and formulas over KPIs."""
 
 from datetime import UTC, datetime
+from typing import Any
 
+from kpi_common.definitions import Definition
 from kpi_evaluator.actuals import actual, needed, orphans, window
 from kpi_evaluator.aggregation import AggState
 from kpi_evaluator.definitions import Strategy
+from kpi_goals.contract import normalise
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
-NODES = {
-    ("organization", "organization"): {"name": "x", "timezone": "Europe/Berlin"},
-    ("kpi", "signups-7d"): {
-        "title": "Signups, last 7 days",
-        "period": {"rolling_days": 7},
-        "measure": {"metric": "signup", "aggregation": "sum"},
-        "target": 70,
-    },
-    ("kpi", "a"): {
-        "title": "a",
-        "period": "month",
-        "measure": {"metric": "m", "aggregation": "sum"},
-    },
-    ("kpi", "b"): {
-        "title": "b",
-        "period": "month",
-        "measure": {"metric": "n", "aggregation": "max"},
-    },
-    ("kpi", "f"): {"title": "f", "period": "month", "measure": {"formula": "(a - b) / b"}},
-    ("kpi", "r"): {
-        "title": "r",
-        "period": "month",
-        "measure": {
-            "ratio": {
-                "numerator": {"metric": "m", "aggregation": "count"},
-                "denominator": {"metric": "n", "aggregation": "last"},
-            }
+
+
+def typed(entries: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], Definition]:
+    """Document entries as goals publishes them (normalised, typed)."""
+    return {
+        (t, i): normalise(t, i, d if t == "organization" else {"id": i, **d})
+        for (t, i), d in entries.items()
+    }
+
+
+NODES = typed(
+    {
+        ("organization", "organization"): {"name": "x", "timezone": "Europe/Berlin"},
+        ("kpi", "signups-7d"): {
+            "title": "Signups, last 7 days",
+            "period": {"rolling_days": 7},
+            "measure": {"metric": "signup", "aggregation": "sum"},
+            "target": 70,
         },
-    },
-}
+        ("kpi", "a"): {
+            "title": "a",
+            "period": "month",
+            "measure": {"metric": "m", "aggregation": "sum"},
+        },
+        ("kpi", "b"): {
+            "title": "b",
+            "period": "month",
+            "measure": {"metric": "n", "aggregation": "max"},
+        },
+        ("kpi", "f"): {"title": "f", "period": "month", "measure": {"formula": "(a - b) / b"}},
+        ("kpi", "r"): {
+            "title": "r",
+            "period": "month",
+            "measure": {
+                "ratio": {
+                    "numerator": {"metric": "m", "aggregation": "count"},
+                    "denominator": {"metric": "n", "aggregation": "last"},
+                }
+            },
+        },
+    }
+)
 S = Strategy.build("t", NODES)
 
 
@@ -82,22 +97,13 @@ def test_rows_left_by_an_older_calendar_or_a_deleted_kpi_are_orphans() -> None:
     assert orphans(S, rows) == [("b", "2026-03"), ("gone", "2026-03"), ("a", "2026-Q1")]
 
 
-def test_a_malformed_definition_is_ignored_rather_than_failing_every_batch() -> None:
-    nodes = {
-        ("organization", "organization"): {"name": "x", "timezone": "Mars/Olympus"},
-        ("kpi", "ok"): {"title": "ok", "measure": {"metric": "m", "aggregation": "sum"}},
-        ("kpi", "no-metric"): {"title": "x", "measure": {"aggregation": "sum", "where": 3}},
-        ("kpi", "odd-period"): {"title": "y", "period": "fortnight", "measure": {"metric": "m"}},
-        ("kpi", "bad-rolling"): {"title": "z", "period": {"rolling_days": "x"}},
-        ("kpi", "median"): {"title": "m", "measure": {"metric": "m", "aggregation": "median"}},
-    }
+def test_a_kpi_without_a_measure_is_kept_and_never_has_a_value() -> None:
+    nodes = typed({("kpi", "unmeasured"): {"title": "x", "target": 3}})
     strategy = Strategy.build("t", nodes)
-    assert sorted(strategy.kpis) == ["no-metric", "ok"]  # no measure: kept, never matches
-    assert str(strategy.calendar.tz) == "UTC"
-    no_metric = strategy.kpis["no-metric"]
-    month = strategy.calendar.bucket("month", T)
-    assert (no_metric.kind, no_metric.cumulative) == ("none", False)
-    assert actual(strategy, no_metric, month, {}) is None
+    kpi = strategy.kpis["unmeasured"]
+    assert (kpi.kind, kpi.cumulative, kpi.components) == ("none", False, {})
+    assert actual(strategy, kpi, strategy.calendar.bucket("month", T), {}) is None
+    assert str(strategy.calendar.tz) == "UTC"  # no organization node yet: the defaults
 
 
 def test_recent_days_of_a_cumulative_kpi_stop_at_the_period_start() -> None:

@@ -46,9 +46,9 @@ def test_folding_skips_a_time_the_calendar_cannot_place_instead_of_failing() -> 
 
     from tests.support import strategy_events
 
-    nodes = {(t, i): d for t, i, d in strategy_events.nodes(strategy_events.load())}
-    nodes[("organization", "organization")] = {"name": "x", "fiscal_year_start": "04-01"}
-    strategy = Strategy.build("t", nodes)
+    doc = strategy_events.load()
+    doc["organization"] = {"name": "x", "fiscal_year_start": "04-01"}
+    strategy = Strategy.build("t", strategy_events.definitions(doc))
     ancient = datetime(1, 1, 2, tzinfo=UTC)  # fiscal year 0 does not exist
     good = Observation("a", "t", "erp.expense.posted", 5.0, T0, {}, "api", T0)
     bad = Observation("b", "t", "erp.expense.posted", 7.0, ancient, {}, "api", T0)

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from kpi_evaluator.calendar import FiscalCalendar
+from kpi_common.calendar import FiscalCalendar
 from kpi_evaluator.restatements import cause, pages, restated
 
 CAL = FiscalCalendar()

@@ -6,9 +6,7 @@ from kpi_evaluator.rollup import KpiResult, scorecard
 
 from tests.support import strategy_events
 
-STRATEGY = Strategy.build(
-    "t", {(t, i): d for t, i, d in strategy_events.nodes(strategy_events.load())}
-)
+STRATEGY = Strategy.build("t", strategy_events.definitions())
 
 
 def result(kpi: str, status: str, score: float | None) -> KpiResult:

@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from kpi_common.calendar import FiscalCalendar
+from kpi_common.definitions import Direction
+from kpi_evaluator.definitions import Pace
 from kpi_evaluator.status import Judged, evaluate
 from kpi_evaluator.targets import Target
 
@@ -12,9 +14,9 @@ YEAR = CAL.year(2026)  # 365 days: 2026-07-02T12:00Z is exactly half way
 MID_YEAR = datetime(2026, 7, 2, 12, tzinfo=UTC)
 Q1 = CAL.quarter(2026, 1)  # 90 days: 2026-02-15T00:00Z is exactly half way
 MID_Q1 = datetime(2026, 2, 15, tzinfo=UTC)
-SUM_UP = Judged("increase", cumulative=True, at_risk_below=0.9)
-SUM_DOWN = Judged("decrease", cumulative=True, at_risk_below=0.9)
-AVG_DOWN = Judged("decrease", cumulative=False, at_risk_below=0.9)
+SUM_UP = Judged(Direction.INCREASE, Pace.CUMULATIVE, at_risk_below=0.9)
+SUM_DOWN = Judged(Direction.DECREASE, Pace.CUMULATIVE, at_risk_below=0.9)
+AVG_DOWN = Judged(Direction.DECREASE, Pace.LEVEL, at_risk_below=0.9)
 
 
 def test_revenue_half_way_through_the_year() -> None:
@@ -71,7 +73,7 @@ def test_operating_costs_budget_burns_linearly(actual: float, status: str) -> No
 
 
 def test_range_no_data_and_stale() -> None:
-    level = Judged("range", cumulative=False, at_risk_below=0.9)
+    level = Judged(Direction.RANGE, Pace.LEVEL, at_risk_below=0.9)
     assert evaluate(level, Target(low=2, high=4), 3, Q1, MID_Q1).status == "on_track"
     outside = evaluate(level, Target(low=2, high=4), 4.2, Q1, MID_Q1)  # p = 1 - 0.2/4 = 0.95
     assert (outside.status, outside.score) == ("at_risk", pytest.approx(0.95))

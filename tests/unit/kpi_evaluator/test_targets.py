@@ -1,23 +1,34 @@
-"""Target forms of the acme example."""
+"""A period's target is the contract's resolved number (or a range KPI's band): the
+evaluator looks it up and computes nothing (the arithmetic is goals', tests/unit/kpi_goals)."""
 
 import pytest
+from kpi_common.definitions import KpiDef as KpiSpec
+from kpi_evaluator.definitions import KpiDef, Pace
 from kpi_evaluator.targets import Target, target_for
 
-from tests.support.strategy_events import load
+from tests.support.strategy_events import definitions, load
 
-ACME = {k["id"]: k for k in load()["kpis"]}
-
-
-def test_increase_by_percent_of_the_baseline() -> None:
-    # revenue: baseline 10,000,000, increase_by 20% -> 12,000,000
-    assert target_for(ACME["revenue"], "2026") == Target(value=pytest.approx(12_000_000))
+ACME = {i: KpiDef.of(d) for (t, i), d in definitions().items() if isinstance(d, KpiSpec)}
 
 
-def test_decrease_by_percent_of_the_baseline() -> None:
-    # churn-rate: baseline 0.05, decrease_by 10% -> 0.045
-    target = target_for(ACME["churn-rate"], "2026-Q1")
-    assert target is not None
-    assert target.value == pytest.approx(0.045)
+def kpi(**entry: object) -> KpiDef:
+    doc = load()
+    measure = {"metric": "m", "aggregation": "avg"}
+    doc["kpis"] = [{"id": "k", "title": "k", "measure": measure, **entry}]
+    spec = definitions(doc)[("kpi", "k")]
+    assert isinstance(spec, KpiSpec)
+    return KpiDef.of(spec)
+
+
+def test_the_resolved_default_of_every_period() -> None:
+    # revenue: baseline 10,000,000, increase_by 20%, resolved by goals -> 12,000,000
+    revenue = target_for(ACME["revenue"], "2026")
+    assert revenue is not None
+    assert revenue.value == pytest.approx(12_000_000)
+    churn = target_for(ACME["churn-rate"], "2026-Q1")  # 0.05 decreased by 10%
+    assert churn is not None
+    assert churn.value == pytest.approx(0.045)
+    assert target_for(ACME["new-clients"], "2026-Q3") == Target(value=50)
 
 
 def test_per_period_targets_and_a_period_without_one() -> None:
@@ -27,12 +38,30 @@ def test_per_period_targets_and_a_period_without_one() -> None:
     assert target_for(leads, "2027-Q1") is None
 
 
-def test_absolute_range_and_plain_amount() -> None:
-    assert target_for(ACME["new-clients"], "2026-Q3") == Target(value=50)
-    rng = target_for({"target": {"min": 2, "max": 4}}, "2026")
-    assert rng is not None
-    assert rng.is_range
-    assert rng.headline == 3
-    assert target_for({"baseline": 100, "target": {"increase_by": 5}}, "2026") == Target(105)
-    assert target_for({"target": {"increase_by": "10%"}}, "2026") is None
-    assert target_for({"baseline": 1, "target": {"increase_by": "ten%"}}, "2026") is None
+def test_a_range_kpi_has_its_band_in_every_period_and_a_plain_amount_is_as_resolved() -> None:
+    band = target_for(kpi(direction="range", target={"min": 2, "max": 4}), "2026-03")
+    assert band == Target(low=2, high=4)
+    assert band.is_range
+    assert band.headline == 3
+    assert target_for(kpi(baseline=100, target={"increase_by": 5}), "2026") == Target(105)
+    assert target_for(kpi(target={"increase_by": "10%"}), "2026") is None  # no baseline
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "pace"),
+    [
+        ("count", "last", Pace.GROWING),
+        ("sum", "avg", Pace.GROWING),
+        ("last", "count", Pace.SHRINKING),
+        ("sum", "count", Pace.LEVEL),
+        ("avg", "last", Pace.LEVEL),
+    ],
+)
+def test_a_ratio_moves_with_the_period_as_its_cumulative_parts_do(
+    numerator: str, denominator: str, pace: Pace
+) -> None:
+    parts = {"numerator": {"metric": "a", "aggregation": numerator}}
+    parts["denominator"] = {"metric": "b", "aggregation": denominator}
+    assert kpi(measure={"ratio": parts}).pace is pace
+    assert ACME["churn-rate"].pace is Pace.GROWING  # customers lost / active customers
+    assert (ACME["revenue"].pace, ACME["ar-days"].pace) == (Pace.CUMULATIVE, Pace.LEVEL)

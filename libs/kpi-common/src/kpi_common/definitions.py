@@ -10,11 +10,13 @@ These are shapes only (like the other event schemas); the rules that fill them l
 goals (`kpi_goals.contract`).
 """
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 Scalar = str | int | float | bool
 
@@ -67,11 +69,27 @@ class _Shape(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _month_day(value: str) -> str:
+    """A fiscal year start a calendar can be built on (consumers build it from this)."""
+    if not re.fullmatch(r"\d{2}-\d{2}", value):
+        raise ValueError(f"{value!r} is not MM-DD")
+    date.fromisoformat(f"2024-{value}")  # a leap year: 02-29 is allowed
+    return value
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
 class OrganizationDef(_Shape):
     node_type: Literal["organization"] = "organization"
     name: str
-    fiscal_year_start: str = "01-01"  # MM-DD
-    timezone: str = "UTC"  # IANA
+    fiscal_year_start: Annotated[str, AfterValidator(_month_day)] = "01-01"  # MM-DD
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"  # IANA
     currency: str | None = None
     vision: str | None = None
     mission: str | None = None

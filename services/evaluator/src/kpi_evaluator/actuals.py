@@ -8,9 +8,10 @@ the day buckets of the last N days.
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from kpi_common.calendar import Bucket
-from kpi_common.formula import FormulaError, parse, references
+from kpi_common.formula import Formula, FormulaError, parse
 
 from kpi_evaluator.aggregation import AggState, merge_all
 from kpi_evaluator.definitions import KpiDef, Strategy
@@ -56,11 +57,14 @@ def needed(strategy: Strategy, kpi: KpiDef, bucket: Bucket, depth: int = 0) -> s
     return out
 
 
+@lru_cache(maxsize=4096)
+def _program(formula: str) -> Formula:
+    """A formula parsed once per text (the tick evaluates every formula KPI every time)."""
+    return parse(formula)
+
+
 def _refs(kpi: KpiDef) -> list[str]:
-    try:
-        return references(kpi.formula or "")
-    except FormulaError:
-        return []
+    return kpi.inputs if kpi.formula is not None else []
 
 
 def _component(
@@ -102,7 +106,7 @@ def actual(
             inner_bucket = strategy.calendar.bucket(inner.period_kind, bucket.start)
             values[ref] = actual(strategy, inner, inner_bucket, states, depth + 1)
     try:
-        return evaluate(parse(kpi.formula or ""), values)
+        return evaluate(_program(kpi.formula or ""), values)
     except FormulaError:
         return None
 

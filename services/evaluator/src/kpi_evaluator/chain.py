@@ -1,17 +1,24 @@
 """The so-that chain of a KPI up to a goal (pure): the KPI's first `so_that` link, then
 each node's first `supports` link, until a goal (or a node that supports nothing)."""
 
+from kpi_common.definitions import Definition, GoalDef, KpiDef, ObjectiveDef, SuccessFactorDef
+
 from kpi_evaluator.definitions import Strategy
 
 LINKABLE = ("success_factor", "objective", "goal", "kpi")
+Linkable = SuccessFactorDef | ObjectiveDef | GoalDef | KpiDef
 
 
-def find_node(strategy: Strategy, node_id: str) -> tuple[str, dict[str, object]] | None:
+def find_node(strategy: Strategy, node_id: str) -> tuple[str, Linkable] | None:
     for node_type in LINKABLE:
-        node = strategy.node(node_type, node_id)
-        if node is not None:
-            return node_type, dict(node)
+        node: Definition | None = strategy.node(node_type, node_id)
+        if isinstance(node, Linkable):
+            return node_type, node
     return None
+
+
+def _links(node: Linkable) -> list[str]:
+    return node.so_that if isinstance(node, KpiDef) else node.supports
 
 
 def so_that_chain(strategy: Strategy, kpi_id: str) -> list[tuple[str, str, str]]:
@@ -28,9 +35,8 @@ def so_that_chain(strategy: Strategy, kpi_id: str) -> list[tuple[str, str, str]]
             break
         node_type, node = found
         seen.add(links[0])
-        out.append((node_type, links[0], str(node.get("title", links[0]))))
+        out.append((node_type, links[0], node.title))
         if node_type == "goal":
             break
-        raw = node.get("supports") or node.get("so_that") or []
-        links = [raw] if isinstance(raw, str) else [str(x) for x in raw]  # type: ignore[attr-defined]
+        links = _links(node)
     return out

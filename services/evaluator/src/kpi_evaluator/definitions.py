@@ -1,19 +1,30 @@
-"""KPI definitions as the evaluator reads them from the strategy nodes of `goals.changes`.
+"""KPI definitions as the evaluator reads them: built from the typed, normalised contract
+(`kpi_common.definitions`, `node.upserted` v2) that goals publishes.
 
-Definitions arrive as written in the strategy document (defaults not filled in); this
-module applies the documented defaults and gives the rest of the domain typed values.
+The contract already holds every default and every resolved target, so this module adds
+only what the evaluator derives for its own work: the measure's components by name, how
+dimension values compare, and how a KPI's value moves through its period (`Pace`).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from kpi_common.calendar import PERIOD_KINDS, FiscalCalendar
+from kpi_common import definitions as contract
+from kpi_common.calendar import FiscalCalendar
+from kpi_common.definitions import Aggregation, Definition, Direction, KpiTargets, MeasureDef
 
-Scalar = str | int | float | bool
-CUMULATIVE = frozenset({"sum", "count"})
-AGGREGATIONS = frozenset({"sum", "count", "avg", "min", "max", "last"})
+CUMULATIVE = frozenset({Aggregation.SUM, Aggregation.COUNT})
+
+
+class Pace(StrEnum):
+    """How a KPI's value to date moves as its period elapses (docs/evaluator.md, "Status")."""
+
+    LEVEL = "level"  # avg, min, max, last, formula; a ratio of two levels or two cumulatives
+    CUMULATIVE = "cumulative"  # a sum or count: grows from 0 through the period
+    GROWING = "growing"  # a ratio whose numerator only is cumulative: grows like one
+    SHRINKING = "shrinking"  # a ratio whose denominator only is cumulative: falls as 1/f
 
 
 def _norm(value: Any) -> str:
@@ -29,14 +40,18 @@ def _norm(value: Any) -> str:
 @dataclass(frozen=True)
 class MetricMeasure:
     metric: str
-    aggregation: str
+    aggregation: Aggregation
     field: str | None = None
     where: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> "MetricMeasure":
-        where = tuple(sorted((k, _norm(v)) for k, v in (raw.get("where") or {}).items()))
-        return cls(str(raw["metric"]), str(raw.get("aggregation", "sum")), raw.get("field"), where)
+    def of(cls, part: contract.MetricMeasureDef) -> "MetricMeasure":
+        where = tuple(sorted((k, _norm(v)) for k, v in part.where.items()))
+        return cls(part.metric, part.aggregation, part.field, where)
+
+    @property
+    def cumulative(self) -> bool:
+        return self.aggregation in CUMULATIVE
 
     def matches(self, dimensions: Mapping[str, Any]) -> bool:
         if not self.where:
@@ -45,9 +60,9 @@ class MetricMeasure:
 
     def value_of(self, value: float, dimensions: Mapping[str, Any]) -> float | None:
         """The number this event contributes: the event value, or a numeric dimension."""
-        if self.field in (None, "value"):
+        if self.field is None:
             return value
-        raw = dimensions.get(self.field or "")
+        raw = dimensions.get(self.field)
         if isinstance(raw, bool) or raw is None:
             return None
         try:
@@ -56,88 +71,104 @@ class MetricMeasure:
             return None
 
 
+def _pace(kind: str, components: Mapping[str, MetricMeasure]) -> Pace:
+    if kind == "metric":
+        return Pace.CUMULATIVE if components["value"].cumulative else Pace.LEVEL
+    if kind != "ratio":
+        return Pace.LEVEL
+    num, den = components["num"].cumulative, components["den"].cumulative
+    if num == den:
+        return Pace.LEVEL
+    return Pace.GROWING if num else Pace.SHRINKING
+
+
 @dataclass(frozen=True)
 class KpiDef:
+    """One KPI of the contract with the evaluator's derived parts, computed once (the
+    fields the per-event fold reads are plain attributes)."""
+
     id: str
     title: str
-    definition: Mapping[str, Any]
-    components: Mapping[str, MetricMeasure] = field(default_factory=dict)
-    formula: str | None = None
-    period_kind: str = "month"
-    rolling_days: int | None = None
+    spec: contract.KpiDef
+    components: Mapping[str, MetricMeasure]
+    kind: str  # metric, ratio, formula or none
+    pace: Pace
+    period_kind: str
+    cumulative: bool  # a sum or count: grows through the period; everything else is a level
 
     @classmethod
-    def parse(cls, kpi_id: str, d: Mapping[str, Any]) -> "KpiDef":
-        measure = d.get("measure") or {}
-        components: dict[str, MetricMeasure] = {}
-        if "metric" in measure:
-            components["value"] = MetricMeasure.parse(measure)
-        elif "ratio" in measure:
-            components["num"] = MetricMeasure.parse(measure["ratio"]["numerator"])
-            components["den"] = MetricMeasure.parse(measure["ratio"]["denominator"])
-        period = d.get("period", "month")
-        rolling = int(period["rolling_days"]) if isinstance(period, dict) else None
-        kind = "day" if rolling else str(period)
-        title = str(d.get("title", kpi_id))
-        return cls(kpi_id, title, d, components, measure.get("formula"), kind, rolling)
+    def of(cls, spec: contract.KpiDef) -> "KpiDef":
+        components = {name: MetricMeasure.of(p) for name, p in spec.measure.parts().items()}
+        kind = spec.measure.kind
+        pace = _pace(kind, components)
+        period = spec.period.value
+        return cls(
+            spec.id, spec.title, spec, components, kind, pace, period, pace is Pace.CUMULATIVE
+        )
 
     @property
-    def kind(self) -> str:
-        if self.formula is not None:
-            return "formula"
-        if "num" in self.components:
-            return "ratio"
-        return "metric" if "value" in self.components else "none"
-
-    @cached_property  # read for every matching event
-    def cumulative(self) -> bool:
-        """Sums and counts grow through the period; everything else is a level."""
-        return self.kind == "metric" and self.components["value"].aggregation in CUMULATIVE
+    def measure(self) -> MeasureDef:
+        return self.spec.measure
 
     @property
-    def direction(self) -> str:
-        return str(self.definition.get("direction", "increase"))
+    def formula(self) -> str | None:
+        return self.spec.measure.formula if self.kind == "formula" else None
+
+    @property
+    def inputs(self) -> list[str]:
+        """The KPI ids a formula uses, in order (listed by goals)."""
+        return self.spec.measure.inputs
+
+    @property
+    def rolling_days(self) -> int | None:
+        return self.spec.rolling_days
+
+    @property
+    def direction(self) -> Direction:
+        return self.spec.direction
+
+    @property
+    def targets(self) -> KpiTargets:
+        return self.spec.targets
 
     @property
     def at_risk_below(self) -> float:
-        return float(self.definition.get("at_risk_below") or 0.9)
+        return self.spec.at_risk_below
 
     @property
     def weight(self) -> float:
-        w = self.definition.get("weight")
-        return 1.0 if w is None else float(w)
+        return self.spec.weight
 
     @property
     def so_that(self) -> list[str]:
-        raw = self.definition.get("so_that")
-        if raw is None:
-            return []
-        return [raw] if isinstance(raw, str) else [str(x) for x in raw]
+        return self.spec.so_that
 
-    def text(self, key: str) -> str | None:
-        value = self.definition.get(key)
-        return None if value is None else str(value)
+    @property
+    def unit(self) -> str | None:
+        return self.spec.unit
+
+    @property
+    def owner(self) -> str | None:
+        return self.spec.owner
+
+    @property
+    def perspective(self) -> str | None:
+        return None if self.spec.perspective is None else self.spec.perspective.value
+
+    @property
+    def unit_of_measure(self) -> str | None:
+        return self.spec.unit_of_measure
 
 
-def _calendar(org: Mapping[str, Any]) -> FiscalCalendar:
-    """The organisation's calendar; UTC with a January year if it cannot be read (goals
-    validates documents, so this only guards the consumer against a poison definition)."""
-    try:
-        return FiscalCalendar(
-            str(org.get("fiscal_year_start", "01-01")), str(org.get("timezone", "UTC"))
-        )
-    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+def calendar_of(org: contract.OrganizationDef | None) -> FiscalCalendar:
+    """The organisation's calendar (the contract checked its fields); before the tenant's
+    organization node has arrived, the contract's defaults (January year, UTC)."""
+    if org is None:
         return FiscalCalendar()
+    return FiscalCalendar(org.fiscal_year_start, org.timezone)
 
 
-def _parse_kpi(kpi_id: str, definition: Mapping[str, Any]) -> KpiDef | None:
-    """A KPI the evaluator can use, or None (it is then ignored, never a poison batch)."""
-    try:
-        kpi = KpiDef.parse(kpi_id, definition)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    known = all(m.aggregation in AGGREGATIONS for m in kpi.components.values())
-    return kpi if known and kpi.period_kind in PERIOD_KINDS else None
+Nodes = Mapping[tuple[str, str], Definition]
 
 
 @dataclass(frozen=True)
@@ -145,26 +176,21 @@ class Strategy:
     """One tenant's strategy as the evaluator needs it."""
 
     tenant_id: str
-    nodes: Mapping[tuple[str, str], Mapping[str, Any]]
+    nodes: Nodes
     kpis: Mapping[str, KpiDef]
     calendar: FiscalCalendar
     by_metric: Mapping[str, list[tuple[KpiDef, str, MetricMeasure]]]
 
     @classmethod
-    def build(
-        cls, tenant_id: str, nodes: Mapping[tuple[str, str], Mapping[str, Any]]
-    ) -> "Strategy":
-        org = nodes.get(("organization", "organization"), {})
-        kpis = {
-            nid: kpi
-            for (t, nid), d in nodes.items()
-            if t == "kpi" and (kpi := _parse_kpi(nid, d)) is not None
-        }
+    def build(cls, tenant_id: str, nodes: Nodes) -> "Strategy":
+        org = nodes.get(("organization", "organization"))
+        kpis = {d.id: KpiDef.of(d) for d in nodes.values() if isinstance(d, contract.KpiDef)}
         by_metric: dict[str, list[tuple[KpiDef, str, MetricMeasure]]] = {}
         for kpi in kpis.values():
             for component, measure in kpi.components.items():
                 by_metric.setdefault(measure.metric, []).append((kpi, component, measure))
-        return cls(tenant_id, nodes, kpis, _calendar(org), by_metric)
+        organization = org if isinstance(org, contract.OrganizationDef) else None
+        return cls(tenant_id, nodes, kpis, calendar_of(organization), by_metric)
 
-    def node(self, node_type: str, node_id: str) -> Mapping[str, Any] | None:
+    def node(self, node_type: str, node_id: str) -> Definition | None:
         return self.nodes.get((node_type, node_id))

@@ -44,7 +44,7 @@ class EvaluationConfig:
 
 
 def judged(kpi: KpiDef) -> Judged:
-    return Judged(kpi.direction, kpi.cumulative, kpi.at_risk_below)
+    return Judged(kpi.direction, kpi.pace, kpi.at_risk_below)
 
 
 def with_dependents(strategy: Strategy, refs: Iterable[Ref]) -> list[Ref]:
@@ -122,7 +122,7 @@ class Evaluator:
         span = window(strategy, kpi, bucket)
         ev = evaluate(
             judged(kpi),
-            target_for(kpi.definition, bucket.key),
+            target_for(kpi, bucket.key),
             actual(strategy, kpi, bucket, inputs.states),
             span,
             now,

@@ -25,3 +25,7 @@ SCORE = Gauge(
     "evaluator_kpi_score_ratio", "Average KPI score (0..1) by perspective", ["perspective"]
 )
 BREACHES = Gauge("evaluator_breaches_open", "Open breaches")
+SUPERSEDED = Counter(
+    "evaluator_nodes_superseded_total",
+    "v1 node.upserted events ignored: goals republishes every node as v2 (docs/events.md)",
+)

@@ -66,9 +66,9 @@ def _fields(
         "breach_id": breach.breach_id,
         "kpi_id": kpi.id,
         "kpi_title": kpi.title,
-        "unit_id": kpi.text("unit") or "",
-        "owner": kpi.text("owner"),
-        "perspective": kpi.text("perspective"),
+        "unit_id": kpi.unit or "",
+        "owner": kpi.owner,
+        "perspective": kpi.perspective,
         "period": row.period_key,
         "status": row.status,
         "severity": "critical" if row.status == "off_track" else "warning",
@@ -76,7 +76,7 @@ def _fields(
         "target": row.target,
         "expected": row.expected,
         "forecast": row.forecast,
-        "unit_of_measure": kpi.text("unit_of_measure"),
+        "unit_of_measure": kpi.unit_of_measure,
         "so_that_chain": chain,
     }
 

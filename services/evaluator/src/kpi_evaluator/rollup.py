@@ -14,8 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kpi_common.definitions import Definition, GoalDef, ObjectiveDef, SuccessFactorDef, UnitDef
+
 from kpi_evaluator.chain import so_that_chain
 from kpi_evaluator.definitions import Strategy
+
+Titled = GoalDef | ObjectiveDef | SuccessFactorDef  # the nodes a KPI serves, up the cascade
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class KpiResult:
 
 
 def unit_subtree(strategy: Strategy, unit: str) -> set[str]:
-    parents = {nid: d.get("parent") for (t, nid), d in strategy.nodes.items() if t == "unit"}
+    parents = {d.id: d.parent for d in strategy.nodes.values() if isinstance(d, UnitDef)}
     return {u for u in parents if _under(parents, u, unit)}
 
 
@@ -52,13 +56,14 @@ def _mean(pairs: list[tuple[float, float]]) -> float | None:
 
 
 def perspective_of(strategy: Strategy, kpi_id: str) -> str | None:
-    own = strategy.kpis[kpi_id].text("perspective")
+    own = strategy.kpis[kpi_id].perspective
     if own:
         return own
     chain = so_that_chain(strategy, kpi_id)
     if chain and chain[-1][0] == "goal":
-        goal = strategy.node("goal", chain[-1][1]) or {}
-        return goal.get("perspective")
+        goal = strategy.node("goal", chain[-1][1])
+        if isinstance(goal, GoalDef) and goal.perspective is not None:
+            return goal.perspective.value
     return None
 
 
@@ -77,10 +82,10 @@ class Scorecard:
             "type": "kpi",
             "id": kpi_id,
             "title": kpi.title,
-            "unit": kpi.text("unit"),
-            "owner": kpi.text("owner"),
+            "unit": kpi.unit,
+            "owner": kpi.owner,
             "perspective": perspective_of(self.s, kpi_id),
-            "unit_of_measure": kpi.text("unit_of_measure"),
+            "unit_of_measure": kpi.unit_of_measure,
             "weight": kpi.weight,
             "period": r.period if r else None,
             "status": r.status if r else "no_data",
@@ -92,7 +97,7 @@ class Scorecard:
         }
 
     def node(self, node_type: str, node_id: str, path: frozenset[str]) -> dict[str, Any] | None:
-        d = self.s.node(node_type, node_id) or {}
+        d = self.s.node(node_type, node_id)
         children: list[dict[str, Any]] = []
         weights: list[tuple[float, float]] = []
         for kpi in sorted(self.kpis):
@@ -111,7 +116,7 @@ class Scorecard:
                             weights.append((1.0, sub["score"]))
         if not children:
             return None
-        title = str(d.get("title", node_id))
+        title = d.title if isinstance(d, Titled) else node_id
         return {
             "type": node_type,
             "id": node_id,
@@ -135,7 +140,7 @@ class Scorecard:
         out = []
         for unit in sorted(nid for (t, nid) in self.s.nodes if t == "unit"):
             below = unit_subtree(self.s, unit)
-            ids = [k for k in sorted(self.kpis) if self.s.kpis[k].text("unit") in below]
+            ids = [k for k in sorted(self.kpis) if self.s.kpis[k].unit in below]
             if ids:
                 out.append(
                     {**self._group("unit", unit, ids), "perspectives": self.by_perspective(ids)}
@@ -149,16 +154,15 @@ class Scorecard:
         return {key: name, "score": _mean(scores), "kpis": len(ids), "statuses": dict(statuses)}
 
 
-def _supports(d: Mapping[str, Any]) -> list[str]:
-    raw = d.get("supports") or []
-    return [raw] if isinstance(raw, str) else [str(x) for x in raw]
+def _supports(d: Definition) -> list[str]:
+    return d.supports if isinstance(d, Titled) else []
 
 
 def scorecard(
     strategy: Strategy, results: Mapping[str, KpiResult], unit: str | None = None
 ) -> dict[str, Any]:
     units = unit_subtree(strategy, unit) if unit else None
-    kpis = {k for k, d in strategy.kpis.items() if units is None or d.text("unit") in units}
+    kpis = {k for k, d in strategy.kpis.items() if units is None or d.unit in units}
     card = Scorecard(strategy, results, kpis)
     scored = [(1.0, r.score) for k, r in results.items() if k in kpis and r.score is not None]
     return {

@@ -9,30 +9,51 @@ from collections.abc import Callable, Sequence
 
 from aiokafka import TopicPartition
 from kpi_common.db import unit_of_work
-from kpi_common.events import ApiKeyUpserted, NodeDeleted, NodeUpserted, TenantCreated, parse_data
+from kpi_common.events import (
+    ApiKeyUpserted,
+    NodeDeleted,
+    NodeUpserted,
+    NodeUpsertedV2,
+    TenantCreated,
+    parse_data,
+)
 from kpi_common.kafka import Message
 from kpi_common.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kpi_evaluator import strategy_repo as repo
 from kpi_evaluator.definitions import Strategy
+from kpi_evaluator.metrics import SUPERSEDED
 
 log = get_logger(__name__)
 
 
+def node_row(message: Message) -> repo.NodeRow | None:
+    """The node change a message carries, typed: its data was parsed (and a definition
+    that does not parse dead-lettered) when the record was decoded. A v1 `node.upserted`
+    is superseded by the v2 goals republishes (docs/events.md): None, counted."""
+    data, tenant = message.data, message.envelope.tenant_id
+    if isinstance(data, NodeUpsertedV2):
+        return repo.NodeRow(tenant, data.node_type, data.node_id, data.revision, data.definition)
+    if isinstance(data, NodeDeleted):
+        return repo.NodeRow(tenant, data.node_type, data.node_id, data.revision, None)
+    if isinstance(data, NodeUpserted):
+        SUPERSEDED.inc()
+    return None
+
+
 def node_rows(messages: Sequence[Message]) -> list[repo.NodeRow]:
-    """The newest revision per node in this batch (one upsert may touch a row once)."""
+    """The newest (revision, contract) per node in this batch (one upsert may touch a row
+    once)."""
     newest: dict[tuple[str, str, str], repo.NodeRow] = {}
     for m in messages:
-        env = m.envelope
-        if env.type not in ("node.upserted", "node.deleted"):
+        if m.envelope.type not in ("node.upserted", "node.deleted"):
             continue
-        data = parse_data(env)
-        assert isinstance(data, NodeUpserted | NodeDeleted)
-        definition = data.definition if isinstance(data, NodeUpserted) else None
-        row = repo.NodeRow(env.tenant_id, data.node_type, data.node_id, data.revision, definition)
+        row = node_row(m)
+        if row is None:
+            continue
         key = (row.tenant_id, row.node_type, row.node_id)
-        if key not in newest or newest[key].revision < row.revision:
+        if key not in newest or newest[key].version < row.version:
             newest[key] = row
     return list(newest.values())
 

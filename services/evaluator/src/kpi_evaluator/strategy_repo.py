@@ -4,12 +4,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiokafka import TopicPartition
+from kpi_common.definitions import Definition, parse_definition
+from kpi_common.logging import get_logger
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 Executor = AsyncSession | AsyncConnection
+log = get_logger(__name__)
+
+CONTRACT = 2  # the `goals.changes` node contract the rows written now hold (v1 rows: 1)
 
 
 @dataclass(frozen=True)
@@ -18,22 +23,32 @@ class NodeRow:
     node_type: str
     node_id: str
     revision: int
-    definition: dict[str, Any] | None
+    definition: Definition | None  # None: deleted (a tombstone with its revision)
+    contract: int = CONTRACT
 
     @property
     def deleted(self) -> bool:
         return self.definition is None
 
+    @property
+    def version(self) -> tuple[int, int]:
+        """What "newer" compares: a v2 at the revision of a stored v1 row replaces it."""
+        return self.revision, self.contract
+
+    def definition_json(self) -> str | None:
+        return None if self.definition is None else self.definition.model_dump_json()
+
 
 _UPSERT_NODES = text("""
-INSERT INTO evaluator.nodes AS n (tenant_id, node_type, node_id, revision, definition, deleted)
-SELECT t, ty, i, r, CAST(d AS jsonb), d IS NULL
+INSERT INTO evaluator.nodes AS n
+    (tenant_id, node_type, node_id, revision, contract, definition, deleted)
+SELECT t, ty, i, r, c, CAST(d AS jsonb), d IS NULL
 FROM unnest(CAST(:t AS text[]), CAST(:ty AS text[]), CAST(:i AS text[]), CAST(:r AS int[]),
-            CAST(:d AS text[])) AS u(t, ty, i, r, d)
+            CAST(:c AS smallint[]), CAST(:d AS text[])) AS u(t, ty, i, r, c, d)
 ON CONFLICT (tenant_id, node_type, node_id) DO UPDATE
-SET revision = excluded.revision, definition = excluded.definition,
-    deleted = excluded.deleted, updated_at = now()
-WHERE n.revision < excluded.revision
+SET revision = excluded.revision, contract = excluded.contract,
+    definition = excluded.definition, deleted = excluded.deleted, updated_at = now()
+WHERE (n.revision, n.contract) < (excluded.revision, excluded.contract)
 RETURNING n.tenant_id
 """)
 
@@ -45,7 +60,8 @@ ON CONFLICT (tenant_id) DO UPDATE SET strategy_version = t.strategy_version + 1
 
 
 async def upsert_nodes(session: AsyncSession, rows: Sequence[NodeRow]) -> set[str]:
-    """Apply only revisions newer than the stored ones; returns the tenants that changed."""
+    """Apply only (revision, contract) newer than the stored one; returns the tenants that
+    changed."""
     if not rows:
         return set()
     params = {
@@ -53,7 +69,8 @@ async def upsert_nodes(session: AsyncSession, rows: Sequence[NodeRow]) -> set[st
         "ty": [r.node_type for r in rows],
         "i": [r.node_id for r in rows],
         "r": [r.revision for r in rows],
-        "d": [None if r.deleted else orjson.dumps(r.definition).decode() for r in rows],
+        "c": [r.contract for r in rows],
+        "d": [r.definition_json() for r in rows],
     }
     changed = {row[0] for row in (await session.execute(_UPSERT_NODES, params)).all()}
     if changed:
@@ -115,13 +132,24 @@ async def all_tenants(conn: Executor) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-async def load_nodes(conn: Executor, tenant_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+async def load_nodes(conn: Executor, tenant_id: str) -> dict[tuple[str, str], Definition]:
+    """The tenant's live nodes of the current contract, parsed. Rows of the v1 contract wait
+    for the v2 goals republishes (docs/events.md); a row that no longer parses (it was
+    checked when it arrived) is skipped with a warning rather than failing every read."""
     rows = await conn.execute(
         text("""SELECT node_type, node_id, definition FROM evaluator.nodes
-                WHERE tenant_id = :t AND NOT deleted"""),
-        {"t": tenant_id},
+                WHERE tenant_id = :t AND NOT deleted AND contract = :c"""),
+        {"t": tenant_id, "c": CONTRACT},
     )
-    return {(str(r[0]), str(r[1])): dict(r[2]) for r in rows}
+    out: dict[tuple[str, str], Definition] = {}
+    for node_type, node_id, definition in rows:
+        try:
+            out[(str(node_type), str(node_id))] = parse_definition(definition)
+        except ValidationError as exc:
+            log.warning(
+                "stored node does not parse", tenant=tenant_id, node=node_id, error=str(exc)
+            )
+    return out
 
 
 async def save_offsets(
