@@ -5,14 +5,16 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from kpi_cli.client import CliSettings, check
+from kpi_cli.client import CliSettings, check, client
 from kpi_cli.feed_sources import FeedSources
+from kpi_cli.targets import GoalsTargets
 
 from demo.stack import STATE
 
@@ -67,6 +69,12 @@ class DemoTenant:
                 timeout=60,
             )
         )
+
+    @contextmanager
+    def targets(self) -> Iterator[GoalsTargets]:
+        """Each KPI's periods and targets, asked from goals (after `apply`)."""
+        with client(self.urls.goals_url, self.admin_key, self.urls) as http:
+            yield GoalsTargets(http)
 
     def ingest_knows_key(self) -> bool:
         url = f"{self.urls.ingest_url}/v1/events"

@@ -1,5 +1,6 @@
 """`kpi simulate`: seeded, realistic metric events for a strategy document, as JSON lines;
-with `--feeds`, as the raw payloads of the systems that would send them (kpi_cli.feeds)."""
+with `--feeds`, as the raw payloads of the systems that would send them (kpi_cli.feeds).
+Each KPI's periods and targets come from goals (kpi_cli.targets)."""
 
 import sys
 from datetime import UTC, datetime
@@ -11,9 +12,10 @@ import typer
 import yaml
 
 from kpi_cli.app import app
-from kpi_cli.client import CliError
+from kpi_cli.client import CliError, CliSettings, client
 from kpi_cli.feeds import render
 from kpi_cli.simulation import PLANTS, Simulation
+from kpi_cli.targets import GoalsTargets, require_key
 
 
 def _parse_plants(items: list[str]) -> dict[str, str]:
@@ -52,15 +54,22 @@ def simulate(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="write here, not stdout")] = None,
 ) -> None:
     """Print events (one JSON object per line) that `kpi send` or POST /v1/events accept,
-    or with --feeds the raw webhook bodies, Debezium rows and CloudEvents (docs/demo.md)."""
+    or with --feeds the raw webhook bodies, Debezium rows and CloudEvents (docs/demo.md).
+
+    FILE gives the measures; each period and its target come from goals (KPI_API_KEY of
+    the tenant, its strategy applied first with `kpi apply -f FILE`)."""
+    settings = CliSettings()
+    key = require_key(settings)
     try:
         doc = yaml.safe_load(file.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise CliError(f"cannot read {file}: {exc}") from exc
     when = now.replace(tzinfo=now.tzinfo or UTC) if now else datetime.now(UTC)
     start = since.replace(tzinfo=since.tzinfo or UTC) if since else None
-    sim = Simulation(doc, when, seed=seed, plants=_parse_plants(plant or []), since=start)
-    events = sim.events()
+    plants = _parse_plants(plant or [])
+    with client(settings.goals_url, key, settings) as http:
+        targets = GoalsTargets(http)
+        events = Simulation(doc, when, targets, seed=seed, plants=plants, since=start).events()
     items = [_raw(e) for e in events] if feeds else events
     lines = b"".join(orjson.dumps(item) + b"\n" for item in items)
     if out is None:
