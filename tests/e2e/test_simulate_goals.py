@@ -2,10 +2,12 @@
 `fiscal_year_start: "04-01"`, per-period targets for qualified-leads and `increase_by: 5` on
 a baseline of 200 for new-clients. The traffic is sized from the target goals resolves for
 the period in question (2025-Q4 is January to March 2026 on that calendar), never from a
-copy of the rules in the CLI."""
+copy of the rules in the CLI. The bench's peer alert rule takes its threshold from goals
+too."""
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from kpi_cli.feeds import render
 from kpi_cli.simulation import PLANTS
 from kpi_cli.targets import GoalsTargets
 
+from bench.peerstack import GAUGE, alert_rules
+from bench.tenant import BUDGET_USD, PEER_KPI, BenchTenant
 from demo import traffic
 from demo.clock import DEMO_NOW
 from tests.conftest import Infra
@@ -76,6 +80,13 @@ def applied(goals: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[
     return cli, path
 
 
+@contextmanager
+def _goals_targets(cli: dict[str, str]) -> Iterator[GoalsTargets]:
+    auth = {"Authorization": f"Bearer {cli['KPI_API_KEY']}"}
+    with httpx.Client(base_url=cli["KPI_GOALS_URL"], headers=auth, timeout=30) as http:
+        yield GoalsTargets(http)
+
+
 def _simulate(cli: dict[str, str], path: Path, tmp: Path, *args: str) -> list[dict[str, Any]]:
     out = tmp / f"{uuid.uuid4().hex}.jsonl"
     done = kpi(cli, "simulate", "-f", str(path), "-o", str(out), *args)
@@ -117,10 +128,7 @@ def test_simulate_sizes_each_quarter_from_the_target_goals_resolves(
 def test_goals_answers_205_for_increase_by_5_on_200_in_every_period(
     applied: tuple[dict[str, str], Path],
 ) -> None:
-    cli, _ = applied
-    auth = {"Authorization": f"Bearer {cli['KPI_API_KEY']}"}
-    with httpx.Client(base_url=cli["KPI_GOALS_URL"], headers=auth, timeout=30) as http:
-        targets = GoalsTargets(http)
+    with _goals_targets(applied[0]) as targets:
         for month in range(1, 13):
             at = datetime(2026, month, 15, tzinfo=UTC)
             assert targets("new-clients", at).target == NEW_CLIENTS
@@ -175,9 +183,8 @@ def test_the_demo_traffic_takes_its_targets_from_goals(
     applied: tuple[dict[str, str], Path],
 ) -> None:
     cli, path = applied
-    auth = {"Authorization": f"Bearer {cli['KPI_API_KEY']}"}
-    with httpx.Client(base_url=cli["KPI_GOALS_URL"], headers=auth, timeout=30) as http:
-        events = traffic.simulated_events(path, GoalsTargets(http))
+    with _goals_targets(cli) as targets:
+        events = traffic.simulated_events(path, targets)
     # the demo plants qualified-leads `achieved` and new-clients `breach` (45 % of the pace)
     leads = [e for e in events if e["metric"] == "crm.lead.qualified"]
     assert len(leads) == round(LEADS["2025-Q4"] * 1.08)
@@ -185,3 +192,15 @@ def test_the_demo_traffic_takes_its_targets_from_goals(
     elapsed = (DEMO_NOW - start) / (end - start)
     won = [e for e in events if e["metric"] == "crm.deal.won"]
     assert len(won) == round(NEW_CLIENTS * PLANTS["breach"] * elapsed)
+
+
+def test_the_bench_peer_alerts_over_the_target_goals_answers(
+    goals: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KPI_GOALS_URL", goals)
+    tenant = BenchTenant.create(OPERATOR)
+    budget = tenant.target(PEER_KPI)
+    assert budget == BUDGET_USD
+    [rule] = alert_rules(budget)["groups"][0]["rules"]
+    assert rule["expr"] == f"{GAUGE} > 10"
+    assert "of a 10 USD budget" in rule["annotations"]["summary"]
