@@ -94,3 +94,25 @@ def test_traffic_follows_office_hours_and_live_feeds_are_recent() -> None:
         newest[str(e["metric"])] = max(t, newest.get(str(e["metric"]), t))
     assert DEMO_NOW - newest["web.session"] >= timedelta(days=4)
     assert all(DEMO_NOW - t <= timedelta(hours=6) for m, t in newest.items() if m != "web.session")
+
+
+def _with_kpi(kpi_id: str, **fields: Any) -> dict[str, Any]:
+    doc = load()
+    for kpi in doc["kpis"]:
+        if kpi["id"] == kpi_id:
+            kpi.pop("target", None)
+            kpi.update(fields)
+    return doc
+
+
+def test_a_range_kpi_is_sized_from_the_middle_of_its_band() -> None:
+    doc = _with_kpi("csat", direction="range", target={"min": 4.0, "max": 5.0})
+    values = [float(e["value"]) for e in _sim(doc, NOW).events() if e["metric"] == "survey.csat"]
+    assert 4.5 <= sum(values) / len(values) <= 4.5 * 1.12
+
+
+def test_a_period_without_a_target_gets_no_events() -> None:
+    doc = _with_kpi("qualified-leads", targets=[{"period": "2026-Q1", "value": 200}])
+    events = _sim(doc, NOW).events()  # NOW lies in 2026-Q4
+    assert not [e for e in events if e["metric"] == "crm.lead.qualified"]
+    assert [e for e in _sim(doc, DEMO_NOW).events() if e["metric"] == "crm.lead.qualified"]
