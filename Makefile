@@ -21,9 +21,8 @@ infra-up: bootstrap  ## Start PostgreSQL and Kafka (or use KPI_DATABASE_URL / KP
 infra-down:  ## Stop the PostgreSQL and Kafka that infra-up started
 	@$(INFRA) down
 
-up: infra-up  ## Start infrastructure and the four services in the background; returns when ready
+up: infra-up  ## Start infrastructure, the local mail sink (unless KPI_SMTP_HOST is set) and the four services in the background; returns when ready
 	@$(STACK_ENV) $(SERVICES) up
-	@echo "goals :8001  metrics-ingest :8002  evaluator :8003  notifier :8004 (logs: .local/run/)"
 
 down:  ## Stop the services and the infrastructure; leaves no process behind
 	@$(SERVICES) down

@@ -49,7 +49,7 @@ def progress(rows: list[Row]) -> list[Row]:
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
-    bootstrap = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+    bootstrap = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     rows = [] if args.only else progress(await ceiling.measure(bootstrap))
     sinks = start_services()
     tenant = BenchTenant.create(stack.operator_token())

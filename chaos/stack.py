@@ -1,6 +1,6 @@
 """What the fault suite runs, all of its own: PostgreSQL and Kafka in a temporary folder on
 free ports, an SMTP sink, and the four services as processes it can SIGKILL and start again.
-Nothing here touches the shared servers (55432, 59092) or the default service ports."""
+Nothing here touches the shared servers (15432, 19092) or the default service ports."""
 
 import asyncio
 import json

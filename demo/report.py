@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from kpi_cli.feed_delivery import Tally
+from kpi_localinfra import processes
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
@@ -168,13 +169,9 @@ def _slack_text(payload: Any) -> str:
 
 def urls(console: Console) -> None:
     console.rule("open")
-    for name, port in (
-        ("goals", 8001),
-        ("metrics-ingest", 8002),
-        ("evaluator", 8003),
-        ("notifier", 8004),
-    ):
-        console.print(f"  {name:15} http://127.0.0.1:{port}/docs")
+    for spec in processes.SERVICES:
+        port = processes.port_of(spec, os.environ)
+        console.print(f"  {spec.name:15} http://127.0.0.1:{port}/docs")
     console.print(f"  SMTP sink       smtp://127.0.0.1:{stack.SMTP_PORT}")
     console.print(f"  Slack stand-in  {stack.SLACK_URL}/docs")
     console.print("  " + _grafana())

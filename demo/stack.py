@@ -10,14 +10,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-from kpi_localinfra import processes
+from kpi_localinfra import ports, processes
 
 STATE = Path(os.environ.get("KPI_DEMO_DIR", ".local/demo"))
 RUN = Path(".local/run")
 CLOCK_FILE = STATE / "clock.json"
 SINKS = STATE / "sinks"
-SMTP_PORT = int(os.environ.get("KPI_DEMO_SMTP_PORT", "2525"))
-SLACK_PORT = int(os.environ.get("KPI_DEMO_SLACK_PORT", "8025"))
+SMTP_PORT = int(os.environ.get("KPI_DEMO_SMTP_PORT") or ports.SMTP_SINK)
+SLACK_PORT = int(os.environ.get("KPI_DEMO_SLACK_PORT") or ports.SLACK_SINK)
 SLACK_URL = f"http://127.0.0.1:{SLACK_PORT}"
 BREACH_FOR_S = 30.0  # longer than folding the replayed backlog takes: no transient breaches
 TICK_S = 2.0

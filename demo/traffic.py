@@ -39,7 +39,7 @@ PLANTS = {
 }
 DEBEZIUM: tuple[Transport, ...] = ("payments", "ledger")
 LAG_METRIC = "evaluator_consumer_lag_messages{"
-BOOTSTRAP = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+BOOTSTRAP = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 
 
 def simulated_events(strategy: Path, targets: Targets) -> list[dict[str, Any]]:

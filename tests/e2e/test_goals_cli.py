@@ -84,3 +84,34 @@ def test_the_kpi_command_drives_the_goals_service(
         refused = kpi(cli, "apply", "-f", str(broken))
         assert refused.returncode == 1
         assert "kpis[12].so_that (line" in refused.stderr
+
+
+def test_apply_asks_before_deleting_and_prints_titles_as_they_are(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 14, points 2 and 8: a two-line document deleted 20 nodes without a question; a
+    KPI titled `New customers [/]` crashed `kpi apply` after applying, then `kpi cascade`."""
+    env = {**service_env, "KPI_OPERATOR_TOKEN": OPERATOR}
+    with running("goals", env, tmp_path) as svc:
+        cli = {"KPI_GOALS_URL": svc.url, "KPI_OPERATOR_TOKEN": OPERATOR}
+        made = kpi(cli, "tenants", "create", f"cli-{uuid.uuid4().hex[:8]}")
+        cli["KPI_API_KEY"] = field(made.stdout, "admin_api_key")
+        titled = tmp_path / "titled.yaml"
+        csat = ("title: Customer satisfaction (CSAT)", "title: CSAT [/] [count]")
+        titled.write_text(ACME.read_text().replace(*csat))
+        applied = kpi(cli, "apply", "-f", str(titled))
+        assert applied.returncode == 0, applied.stderr
+        assert "CSAT [/] [count]" in kpi(cli, "cascade").stdout
+
+        trimmed = tmp_path / "trimmed.yaml"
+        trimmed.write_text("version: 1\norganization: {name: Acme}\n")
+        refused = kpi(cli, "apply", "-f", str(trimmed))  # stdin is no terminal here
+        assert refused.returncode == 7
+        assert "│ delete │ kpi csat " in refused.stdout
+        assert "there is no terminal to ask" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert "nothing to change" in kpi(cli, "apply", "-f", str(titled)).stdout
+
+        confirmed = kpi(cli, "apply", "-f", str(trimmed), "--yes")
+        assert confirmed.returncode == 0, confirmed.stderr
+        assert "kpi csat" not in kpi(cli, "cascade").stdout

@@ -169,8 +169,8 @@ def test_simulate_refuses_without_goals_to_ask(
 ) -> None:
     _, path = applied
     no_key = kpi({"KPI_GOALS_URL": goals, "KPI_API_KEY": ""}, "simulate", "-f", str(path))
-    assert no_key.returncode == 1
-    assert "KPI_API_KEY" in no_key.stderr
+    assert no_key.returncode == 3  # configuration
+    assert "KPI_API_KEY is not set" in no_key.stderr
     assert "kpi apply" in no_key.stderr
     empty = {"KPI_GOALS_URL": goals, "KPI_API_KEY": _tenant(goals)}
     unknown = kpi(empty, "simulate", "-f", str(path))

@@ -180,6 +180,13 @@ def _goals_rows() -> list[Row]:
         Row(
             "goals",
             "POST",
+            "/v1/tenants/{tenant}/admin-keys",
+            {**dict.fromkeys(ROLES, 401), "operator": 201},
+            lambda _s, t: Req(f"/v1/tenants/{t.slug}/admin-keys", json={"name": "security"}),
+        ),
+        Row(
+            "goals",
+            "POST",
             "/v1/api-keys",
             _statuses(403, admin=201),
             fixed("/v1/api-keys", json={"role": "viewer"}),
@@ -249,16 +256,16 @@ def _common_rows(service: str) -> list[Row]:
 
 
 def _ingest_rows() -> list[Row]:
-    # metrics-ingest answers 401 (not 403) to a key whose role may not call the route
+    # metrics-ingest answers 403, naming the roles needed, to a live key of another role
     any_role = _statuses(200)
     return [
         *_common_rows("metrics-ingest"),
-        Row("metrics-ingest", "POST", "/v1/events", _statuses(401, admin=202, ingest=202), _event),
+        Row("metrics-ingest", "POST", "/v1/events", _statuses(403, admin=202, ingest=202), _event),
         Row(
             "metrics-ingest",
             "PUT",
             "/v1/sources/{source_id}",
-            _statuses(401, admin=201),
+            _statuses(403, admin=201),
             lambda _s, _t: Req(f"/v1/sources/sec-{uuid.uuid4().hex[:12]}", json=SOURCE_BODY),
             # source ids are global: another tenant's id is taken (409), never replaced
             foreign=lambda _s, t: Req(f"/v1/sources/{t.source_id}", json=SOURCE_BODY),
@@ -325,6 +332,15 @@ def _notifier_rows() -> list[Row]:
         Row("notifier", "GET", "/v1/notifications", NOTIFIER_READ, fixed("/v1/notifications")),
         Row(
             "notifier",
+            "POST",
+            "/v1/notifications/{delivery_id}/resend",
+            # no such notification: acting keys learn only that (tests/integration/kpi_notifier
+            # /test_resend.py resends real ones); the others are refused for their role first
+            {**NOTIFIER_WRITE, "admin": 404, "editor": 404, "editor_unit": 404},
+            fixed("/v1/notifications/999999999999/resend"),
+        ),
+        Row(
+            "notifier",
             "GET",
             "/v1/breaches/{breach_id}",
             NOTIFIER_READ,
@@ -366,6 +382,7 @@ def _notifier_rows() -> list[Row]:
             {**NOTIFIER_WRITE, "admin": 202, "editor": 202, "editor_unit": 202},
             fixed("/v1/test-notification", json={"to": "priya"}),
         ),
+        Row("notifier", "GET", "/v1/reviews", NOTIFIER_READ, fixed("/v1/reviews")),
         Row(
             "notifier",
             "POST",

@@ -5,14 +5,13 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from kpi_cli.app import app
-from kpi_cli.client import CliSettings, check, client
-
-console = Console()
+from kpi_cli.client import check, connect
+from kpi_cli.console import out, styled
 
 COLOURS = {
     "achieved": "bold green",
@@ -25,8 +24,7 @@ COLOURS = {
 
 
 def _evaluator() -> httpx.Client:
-    settings = CliSettings()
-    return client(settings.evaluator_url, settings.api_key, settings)
+    return connect("evaluator")
 
 
 def _num(value: Any) -> str:
@@ -41,15 +39,15 @@ def _score(value: Any) -> str:
     return "  -" if value is None else f"{value:.0%}"
 
 
-def _kpi_label(k: dict[str, Any]) -> str:
+def _kpi_label(k: dict[str, Any]) -> Text:
     status = k.get("status") or "no_data"
-    colour = COLOURS.get(status, "white")
     uom = f" {k['unit_of_measure']}" if k.get("unit_of_measure") else ""
-    return (
-        f"[{colour}]{status:<9}[/{colour}] {_score(k.get('score'))}  {k['title']} "
-        f"[dim]({k['id']}, {k.get('period') or '-'})[/dim]: {_num(k.get('actual'))}"
-        f" / {_num(k.get('target'))}{uom}, expected {_num(k.get('expected'))},"
-        f" forecast {_num(k.get('forecast'))}"
+    return styled(
+        (f"{status:<9}", COLOURS.get(status, "white")),
+        f" {_score(k.get('score'))}  {k['title']} ",
+        (f"({k['id']}, {k.get('period') or '-'})", "dim"),
+        f": {_num(k.get('actual'))} / {_num(k.get('target'))}{uom},"
+        f" expected {_num(k.get('expected'))}, forecast {_num(k.get('forecast'))}",
     )
 
 
@@ -57,9 +55,8 @@ def _add(tree: Tree, node: dict[str, Any]) -> None:
     if node["type"] == "kpi":
         tree.add(_kpi_label(node))
         return
-    branch = tree.add(
-        f"{_score(node.get('score'))}  [bold]{node['title']}[/bold] [dim]{node['type']}[/dim]"
-    )
+    label = styled(f"{_score(node.get('score'))}  ", (node["title"], "bold"), " ")
+    branch = tree.add(label.append(node["type"], "dim"))
     for child in node.get("children", []):
         _add(branch, child)
 
@@ -67,7 +64,7 @@ def _add(tree: Tree, node: dict[str, Any]) -> None:
 def render(card: dict[str, Any]) -> Tree:
     """The cascade goal -> objective -> success factor -> KPI with scores and statuses."""
     title = f"Scorecard {card.get('unit') or 'all units'} {card.get('period') or ''}".strip()
-    tree = Tree(f"[bold]{title}[/bold]: score {_score(card.get('score'))}")
+    tree = Tree(styled((title, "bold"), f": score {_score(card.get('score'))}"))
     for goal in card.get("goals", []):
         _add(tree, goal)
     return tree
@@ -94,21 +91,68 @@ def scorecard(
     with _evaluator() as http:
         card = check(http.get("/v1/scorecard", params=params))
     if as_json:
-        console.print_json(json.dumps(card))
+        out.print_json(json.dumps(card))
         return
-    console.print(render(card))
-    console.print(summary(card, "unit"))
-    console.print(summary(card, "perspective"))
+    out.print(render(card))
+    out.print(summary(card, "unit"))
+    out.print(summary(card, "perspective"))
+
+
+# every stored period: the series API takes a range, history asks for all of it
+ALL_TIME = {"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"}
+
+
+def history(kpi: str, points: list[dict[str, Any]]) -> Table:
+    """Each revision of each restated period, oldest period first."""
+    table = Table(title=f"Revisions of {kpi}")
+    for column in ("period", "when", "old", "new", "why"):
+        table.add_column(column)
+    for point in points:
+        for r in point.get("revisions", []):
+            reason = str(r["reason"]).replace("_", " ")
+            table.add_row(point["period"], str(r["at"]), _num(r["old"]), _num(r["new"]), reason)
+    return table
 
 
 @app.command("kpi-status")
 def status(
     kpi: Annotated[str, typer.Argument(help="KPI id")],
-    period: Annotated[str | None, typer.Option(help="a period key")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="a period key of the KPI's kind: 2026, 2026-Q1, 2026-03")
+    ] = None,
+    show_history: Annotated[
+        bool, typer.Option("--history", help="also the revisions of restated closed periods")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
 ) -> None:
     """One KPI's actual, target, expected, forecast, status and score."""
     with _evaluator() as http:
         body = check(
             http.get(f"/v1/kpis/{kpi}/status", params={"period": period} if period else {})
         )
-    console.print_json(json.dumps(body))
+        series = check(http.get(f"/v1/kpis/{kpi}/series", params=ALL_TIME)) if show_history else {}
+    if as_json:
+        out.print_json(json.dumps(body))
+        return
+    out.print(status_table(body))
+    if show_history:
+        out.print(history(kpi, series["points"]))
+
+
+STATUS_COLUMNS = ("period", "status", "score", "actual", "target", "expected", "forecast")
+
+
+def status_table(body: dict[str, Any]) -> Table:
+    """GET /v1/kpis/{id}/status as one row: the period, status, score and the numbers."""
+    table = Table("KPI", *STATUS_COLUMNS, "evaluated", "breach")
+    status = body.get("status") or "no_data"
+    table.add_row(
+        body["kpi_id"],
+        body.get("period") or "-",
+        styled((status, COLOURS.get(status, "white"))),
+        _score(body.get("score")).strip(),
+        *(_num(body.get(k)) for k in STATUS_COLUMNS[3:]),
+        str(body.get("evaluated_at") or "-"),
+        body.get("breach_id") or "",
+    )
+    return table

@@ -1,20 +1,21 @@
 """`kpi` commands for the goals service: strategy as code, the cascade, alignment, tenants
 and API keys."""
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from kpi_cli.app import app
-from kpi_cli.client import CliError, CliSettings, check, client
+from kpi_cli.client import CliError, ExitCode, check, connect
+from kpi_cli.console import out, styled
 
-console = Console()
 get_app = typer.Typer(no_args_is_help=True, help="Read definitions back.")
 tenants_app = typer.Typer(no_args_is_help=True, help="Tenants (needs KPI_OPERATOR_TOKEN).")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of your tenant (admin key).")
@@ -24,8 +25,7 @@ app.add_typer(keys_app, name="keys")
 
 
 def _goals() -> httpx.Client:
-    settings = CliSettings()
-    return client(settings.goals_url, settings.api_key, settings)
+    return connect("goals")
 
 
 @app.command("apply")
@@ -33,38 +33,67 @@ def apply(
     file: Annotated[Path, typer.Option("-f", "--file", help="strategy document, YAML or JSON")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show the changes only")] = False,
     reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="delete what the document leaves out, unasked")
+    ] = False,
 ) -> None:
-    """Make the tenant's strategy match FILE (create, update, delete)."""
+    """Make the tenant's strategy match FILE (create, update, delete). Deletions are shown
+    and asked for first (--yes for scripts; without a terminal, --yes is required)."""
     if not file.is_file():
         raise CliError(f"no such file: {file}")
     kind = "application/json" if file.suffix == ".json" else "application/yaml"
     headers = {"Content-Type": kind, **({"X-Change-Reason": reason} if reason else {})}
+    content = file.read_bytes()
     with _goals() as http:
-        body = check(
-            http.put(
-                "/v1/strategy",
-                content=file.read_bytes(),
-                headers=headers,
-                params={"dry_run": str(dry_run).lower()},
-            )
-        )
+        preview = _put(http, content, headers, dry_run=True)
+        if not dry_run:
+            _confirm_deletions(file, preview, yes)
+        body = preview if dry_run else _put(http, content, headers, dry_run=False)
     _print_changes(body)
+
+
+def _put(http: httpx.Client, content: bytes, headers: dict[str, str], dry_run: bool) -> Any:
+    params = {"dry_run": str(dry_run).lower()}
+    return check(http.put("/v1/strategy", content=content, headers=headers, params=params))
+
+
+def _confirm_deletions(file: Path, preview: dict[str, Any], yes: bool) -> None:
+    """Show what applying FILE would delete and go on only when confirmed."""
+    gone = [c for c in preview["changes"] if c["action"] == "delete"]
+    if not gone:
+        return
+    out.print(_changes_table(gone))
+    out.print(f"applying {file} deletes these {len(gone)} node(s)")
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(
+            f"not applied: {len(gone)} deletion(s) need confirmation and there is no terminal"
+            " to ask\n  check them with --dry-run, then run again with --yes",
+            ExitCode.UNCONFIRMED,
+        )
+    if not typer.confirm(f"delete these {len(gone)} node(s)?", default=False):
+        raise CliError("not applied: the deletions were not confirmed", ExitCode.UNCONFIRMED)
 
 
 def _print_changes(body: dict[str, Any]) -> None:
     verb = "would change" if body["dry_run"] else "changed"
     counts = f"{body['created']} created, {body['updated']} updated, {body['deleted']} deleted"
     if not body["changes"]:
-        console.print("[green]nothing to change[/green]")
+        out.print(styled(("nothing to change", "green")))
         return
+    out.print(_changes_table(body["changes"]))
+    out.print(f"{verb}: {counts}")
+
+
+def _changes_table(changes: list[dict[str, Any]]) -> Table:
     table = Table("action", "node", "revision", "fields")
-    for c in body["changes"]:
+    for c in changes:
         fields = "; ".join(
             f"{k}: {v['before']!r} -> {v['after']!r}" for k, v in c.get("fields", {}).items()
         )
         table.add_row(c["action"], f"{c['node_type']} {c['node_id']}", str(c["revision"]), fields)
-    console.print(table)
-    console.print(f"{verb}: {counts}")
+    return table
 
 
 @get_app.command("strategy")
@@ -75,7 +104,7 @@ def get_strategy(
     with _goals() as http:
         doc = check(http.get("/v1/strategy"))
     if output == "json":
-        console.print_json(data=doc)
+        out.print_json(data=doc)
     else:
         typer.echo(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), nl=False)
 
@@ -89,22 +118,28 @@ def cascade(
         body = check(http.get("/v1/cascade", params={"kpi": kpi} if kpi else None))
     if kpi:
         for chain in body["chains"]:
-            console.print(" -> so that -> ".join(_label(n) for n in chain))
+            out.print(Text(" -> so that -> ").join(_label(n) for n in chain))
         return
+    out.print(cascade_tree(body))
+
+
+def cascade_tree(body: dict[str, Any]) -> Tree:
+    """GET /v1/cascade as a tree: organisation, goals and what serves them, then dead ends."""
     org = body["organization"]
-    root = Tree(f"[bold]{org.get('name') or 'organisation'}[/bold]  {org.get('vision') or ''}")
+    root = Tree(styled((org.get("name") or "organisation", "bold"), "  ", org.get("vision") or ""))
     for goal in body["goals"]:
         _branch(root, goal)
     if body["unlinked"]:
-        lost = root.add("[red]reaching no goal[/red]")
+        lost = root.add(styled(("reaching no goal", "red")))
         for node in body["unlinked"]:
             lost.add(_label(node))
-    console.print(root)
+    return root
 
 
-def _label(node: dict[str, Any]) -> str:
-    owner = f" [dim]({node['owner']})[/dim]" if node.get("owner") else ""
-    return f"[cyan]{node['node_type']}[/cyan] {node['id']}: {node.get('title') or ''}{owner}"
+def _label(node: dict[str, Any]) -> Text:
+    owner = ("", "") if not node.get("owner") else (f" ({node['owner']})", "dim")
+    title = f" {node['id']}: {node.get('title') or ''}"
+    return styled((node["node_type"], "cyan"), title, owner)
 
 
 def _branch(parent: Tree, node: dict[str, Any]) -> None:
@@ -115,11 +150,15 @@ def _branch(parent: Tree, node: dict[str, Any]) -> None:
 
 @app.command("alignment")
 def alignment(rule: Annotated[str | None, typer.Option(help="only this rule")] = None) -> None:
-    """List alignment findings: dead ends, SMART gaps, targets not adding up, ..."""
+    """List alignment findings: dead ends, SMART gaps, targets not adding up, overdue
+    reviews (as the notifier knows them: a review recorded as held is not overdue), ..."""
     with _goals() as http:
         body = check(http.get("/v1/alignment", params={"rule": rule} if rule else None))
+    findings = body["findings"]
+    if rule in (None, REVIEW_RULE):
+        findings = _with_review_status(findings, _review_status())
     table = Table("severity", "rule", "node", "explanation", "suggested fix")
-    for f in body["findings"]:
+    for f in findings:
         table.add_row(
             f["severity"],
             f["rule"],
@@ -127,23 +166,73 @@ def alignment(rule: Annotated[str | None, typer.Option(help="only this rule")] =
             f["explanation"],
             f["suggested_fix"],
         )
-    console.print(table)
-    counts = body["counts"]
-    console.print(
+    out.print(table)
+    counts = {s: sum(f["severity"] == s for f in findings) for s in ("error", "warning", "info")}
+    out.print(
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
     )
+
+
+REVIEW_RULE = "review_overdue"
+
+
+def _review_status() -> list[dict[str, Any]] | None:
+    """The notifier's view of each review (it records which were held); None if it does
+    not answer, and then goals' finding, from the definition's `next` date alone, stays."""
+    try:
+        with connect("notifier") as http:
+            found: list[dict[str, Any]] = check(http.get("/v1/reviews"))
+    except (httpx.HTTPError, CliError) as exc:
+        out.print(f"(overdue reviews from the definitions only: the notifier: {exc})")
+        return None
+    return found
+
+
+def _with_review_status(
+    findings: list[dict[str, Any]], reviews: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """Goals' `review_overdue` findings replaced by the notifier's review status, which
+    counts the reviews recorded as held (`kpi review-held`)."""
+    if reviews is None:
+        return findings
+    kept = [f for f in findings if f["rule"] != REVIEW_RULE]
+    return kept + [_overdue_finding(r) for r in reviews if r["overdue"]]
+
+
+def _overdue_finding(review: dict[str, Any]) -> dict[str, Any]:
+    due, late = review["next_due"], review["days_overdue"]
+    return {
+        "severity": "warning",
+        "rule": REVIEW_RULE,
+        "node_type": "review",
+        "node_id": review["review_id"],
+        "explanation": f"Review {review['review_id']} was due on {due} ({late} day(s) ago) "
+        "and is not recorded as held.",
+        "suggested_fix": f"Hold it and record it: kpi review-held {review['review_id']}.",
+    }
 
 
 @tenants_app.command("create")
 def tenants_create(slug: str) -> None:
     """Create a tenant and print its first admin API key (shown only now)."""
-    settings = CliSettings()
-    if not settings.operator_token:
-        raise CliError("set KPI_OPERATOR_TOKEN to create tenants")
-    with client(settings.goals_url, settings.operator_token, settings) as http:
+    with connect("goals", "operator_token") as http:
         body = check(http.post("/v1/tenants", json={"slug": slug}))
-    console.print(f"tenant_id      {body['tenant_id']}")
-    console.print(f"admin_api_key  {body['admin_api_key']}  (shown once: keep it safe)")
+    out.print(f"tenant_id      {body['tenant_id']}")
+    out.print(f"admin_api_key  {body['admin_api_key']}  (shown once: keep it safe)")
+
+
+@tenants_app.command("admin-key")
+def tenants_admin_key(
+    tenant: Annotated[str, typer.Argument(help="the tenant's slug or id")],
+    name: Annotated[str | None, typer.Option(help="a note on why the key was issued")] = None,
+) -> None:
+    """Issue a new admin key for an existing tenant (for one locked out); recorded as
+    created by the operator and shown only now."""
+    with connect("goals", "operator_token") as http:
+        body = check(http.post(f"/v1/tenants/{tenant}/admin-keys", json={"name": name}))
+    out.print(f"tenant_id      {body['tenant_id']}")
+    out.print(f"key_id         {body['key_id']}")
+    out.print(f"admin_api_key  {body['admin_api_key']}  (shown once: keep it safe)")
 
 
 @keys_app.command("create")
@@ -156,8 +245,8 @@ def keys_create(
     payload = {"role": role, "unit": unit, "name": name}
     with _goals() as http:
         body = check(http.post("/v1/api-keys", json={k: v for k, v in payload.items() if v}))
-    console.print(f"key_id   {body['key_id']}")
-    console.print(f"api_key  {body['api_key']}  (shown once: keep it safe)")
+    out.print(f"key_id   {body['key_id']}")
+    out.print(f"api_key  {body['api_key']}  (shown once: keep it safe)")
 
 
 @keys_app.command("list")
@@ -165,25 +254,33 @@ def keys_list() -> None:
     """List your tenant's API keys (never the keys themselves)."""
     with _goals() as http:
         body = check(http.get("/v1/api-keys"))
-    table = Table("key_id", "role", "unit", "name", "revoked", "created")
+    table = Table("key_id", "role", "unit", "name", "created", "by", "revoked", "by")
     for k in body["items"]:
         table.add_row(
             k["key_id"],
             k["role"],
             k["unit_scope"] or "",
             k["name"] or "",
-            "yes" if k["revoked"] else "",
             k["created_at"],
+            k.get("created_by") or "",
+            (k.get("revoked_at") or "yes") if k["revoked"] else "",
+            k.get("revoked_by") or "",
         )
-    console.print(table)
+    out.print(table)
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    """Revoke an API key; it is refused from now on."""
+def keys_revoke(
+    key_id: str,
+    force: Annotated[
+        bool, typer.Option("--force", help="revoke even your own or the last admin key")
+    ] = False,
+) -> None:
+    """Revoke an API key; it is refused from now on. Your own key or the tenant's last
+    admin key needs --force."""
     with _goals() as http:
-        check(http.delete(f"/v1/api-keys/{key_id}"))
-    console.print(f"revoked {key_id}")
+        check(http.delete(f"/v1/api-keys/{key_id}", params={"force": "true"} if force else None))
+    out.print(f"revoked {key_id}")
 
 
 @app.command("history")
@@ -206,4 +303,4 @@ def history(kpi_id: str) -> None:
             h["reason"] or "",
             changes,
         )
-    console.print(table)
+    out.print(table)

@@ -5,10 +5,8 @@ records are done, so an interrupted run resumes where it stopped (ingest drops r
 so re-sending the last batch after a crash is harmless). 429 and 503 are retried after
 their Retry-After."""
 
-import csv
 import hashlib
 import json
-import math
 import os
 import time
 from collections.abc import Iterator
@@ -18,71 +16,54 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kpi_cli.app import app
-from kpi_cli.client import CliError, CliSettings, check, client
+from kpi_cli.client import CliError, ExitCode, check, connect
+from kpi_cli.console import err
+from kpi_cli.event_files import (
+    DEFAULT_ENCODING,
+    Event,
+    EventFile,
+    Problem,
+    csv_event,
+    parse_renames,
+    typed,
+)
 
-console = Console(stderr=True)
-CORE_COLUMNS = ("id", "metric", "value", "time")
+__all__ = ["csv_event", "typed"]
 RETRY_STATUSES = (429, 503)
+SHOWN_PROBLEMS = 10
 
 
-def read_events(path: Path) -> Iterator[dict[str, Any]]:
-    """Events from `.jsonl` (one event per line) or `.csv` (columns id, metric, value, time;
-    every other column is a dimension, empty cells left out)."""
-    if path.suffix.lower() == ".csv":
-        yield from _read_csv(path)
-    else:
-        yield from _read_jsonl(path)
+def read_events(path: Path | EventFile) -> Iterator[Event]:
+    """The events of a file (kpi_cli.event_files); CliError at the first record that is none."""
+    source = path if isinstance(path, EventFile) else EventFile(path)
+    for record in source.records():
+        if isinstance(record, Problem):
+            raise CliError(f"{source.path}: {record}")
+        yield record
 
 
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CliError(f"{path}:{n}: not JSON: {exc}") from None
-
-
-def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            yield csv_event(row)
-
-
-def csv_event(row: dict[str, str]) -> dict[str, Any]:
-    event: dict[str, Any] = {k: row[k] for k in ("id", "metric") if row.get(k)}
-    value = row.get("value", "")
-    try:
-        event["value"] = float(value)
-    except ValueError:
-        event["value"] = value  # ingest rejects it with the reason
-    if row.get("time"):
-        event["time"] = row["time"]
-    dims = {
-        k: typed(v) for k, v in row.items() if k not in CORE_COLUMNS and k and v not in ("", None)
-    }
-    if dims:
-        event["dimensions"] = dims
-    return event
-
-
-def typed(cell: str) -> str | int | float | bool:
-    """CSV cells are text; `true`/`false` and numbers become JSON booleans and numbers, so a
-    KPI filter such as `where: {new_customer: true}` or `field: days_to_pay` matches."""
-    if cell.lower() in ("true", "false"):
-        return cell.lower() == "true"
-    for kind in (int, float):
-        try:
-            number = kind(cell)
-        except ValueError:
-            continue
-        return number if math.isfinite(number) else cell
-    return cell
+def checked(source: EventFile) -> int:
+    """How many records the file has; CliError naming the first problems if any has one."""
+    count, problems = 0, []
+    for record in source.records():
+        count += 1
+        if isinstance(record, Problem):
+            problems.append(record)
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:SHOWN_PROBLEMS])
+        more = (
+            f"\n  ... and {len(problems) - SHOWN_PROBLEMS} more"
+            if len(problems) > SHOWN_PROBLEMS
+            else ""
+        )
+        raise CliError(
+            f"{source.path}: {len(problems)} of {count} records cannot be sent; nothing was sent"
+            f"\n{shown}{more}"
+        )
+    return count
 
 
 @dataclass
@@ -138,7 +119,10 @@ def post_batch(http: httpx.Client, batch: list[dict[str, Any]], attempts: int = 
         if resp.status_code not in RETRY_STATUSES:
             return check(resp)
         time.sleep(float(resp.headers.get("Retry-After", "1")))
-    raise CliError(f"gave up after {attempts} attempts: HTTP {resp.status_code}")
+    raise CliError(
+        f"metrics-ingest still answered HTTP {resp.status_code} after {attempts} attempts",
+        ExitCode.SERVICE,
+    )
 
 
 def batches(events: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -157,27 +141,65 @@ def send(
     file: Annotated[Path, typer.Option("--file", "-f", exists=True, dir_okay=False)],
     batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 500,
     checkpoint: Annotated[Path | None, typer.Option(help="default: <file>.checkpoint")] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="CSV: read your column as ours, e.g. timestamp=time; repeat"),
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="e.g. cp1252 or latin-1")] = DEFAULT_ENCODING,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check the file, send nothing")
+    ] = False,
 ) -> None:
-    """Send metric events from a .jsonl or .csv file (backfill); resumable after interruption."""
-    settings = CliSettings()
-    mark = Checkpoint.load(
-        checkpoint or file.with_name(file.name + ".checkpoint"), fingerprint(file)
-    )
-    total = sum(1 for _ in read_events(file))
-    if mark.done:
-        console.print(f"resuming after {mark.done} records already acknowledged ({mark.path})")
-    totals = Totals()
-    with client(settings.ingest_url, settings.api_key, settings) as http, _progress() as bar:
+    """Send metric events from a .jsonl or .csv file (backfill); resumable after interruption.
+    The whole file is checked first: a record that cannot be sent stops it before sending."""
+    source = EventFile(file, encoding, parse_renames(map_ or []))
+    if dry_run:
+        typer.echo(f"{file}: {checked(source)} records, all can be sent (dry run: none sent)")
+        return
+    with connect("ingest") as http:
+        total = checked(source)
+        mark = Checkpoint.load(
+            checkpoint or file.with_name(file.name + ".checkpoint"), fingerprint(file)
+        )
+        if mark.done:
+            err.print(f"resuming after {mark.done} records already acknowledged ({mark.path})")
+        totals = Totals()
+        try:
+            _send_all(http, source, mark, totals, (total, batch_size))
+        except (CliError, KeyboardInterrupt) as exc:
+            raise _stopped(exc, mark, total) from None
+    mark.clear()
+    _report(totals)
+
+
+def _send_all(
+    http: httpx.Client, source: EventFile, mark: "Checkpoint", totals: Totals, size: tuple[int, int]
+) -> None:
+    total, batch_size = size
+    with _progress() as bar:
         task = bar.add_task("sending", total=total, completed=mark.done)
         done = mark.done
-        remaining = (e for i, e in enumerate(read_events(file)) if i >= mark.done)
+        remaining = (e for i, e in enumerate(read_events(source)) if i >= mark.done)
         for batch in batches(remaining, batch_size):
+            first = not totals.rejected
             totals.add(post_batch(http, batch), done)
+            if first and totals.rejected:
+                record, reason = totals.rejected[0]
+                err.print(f"first rejected: record {record}: {reason} (sending the rest)")
             done += len(batch)
             mark.save(done)
             bar.update(task, completed=done)
-    mark.clear()
-    _report(totals)
+
+
+def _stopped(exc: CliError | KeyboardInterrupt, mark: "Checkpoint", total: int) -> CliError:
+    """The failure, and how far the file got: acknowledged records stay sent."""
+    code = exc.code if isinstance(exc, CliError) else ExitCode.INTERRUPTED
+    what = str(exc) if isinstance(exc, CliError) else "interrupted"
+    return CliError(
+        f"{what}\n  {mark.done} of {total} records were acknowledged before it ({mark.path}):"
+        " run the same command again to send the rest",
+        code,
+    )
 
 
 def _progress() -> Progress:
@@ -186,7 +208,7 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=err,
     )
 
 
@@ -196,6 +218,6 @@ def _report(totals: Totals) -> None:
         f"rejected {len(totals.rejected)}"
     )
     for record, reason in totals.rejected[:20]:
-        console.print(f"  record {record}: {reason}")
+        err.print(f"  record {record}: {reason}")
     if totals.rejected:
         raise typer.Exit(2)

@@ -1,8 +1,5 @@
-"""Entry point of `kpi`. Each service's commands live in a module of their own."""
-
-import sys
-
-from rich.console import Console
+"""Entry point of `kpi`. Each service's commands live in a module of their own; failures are
+explained in one place, `kpi_cli.app.ExplainedGroup`."""
 
 from kpi_cli import (  # noqa: F401  (each registers its commands)
     evaluator,
@@ -13,17 +10,10 @@ from kpi_cli import (  # noqa: F401  (each registers its commands)
     simulate,
 )
 from kpi_cli.app import app
-from kpi_cli.client import CliError
-
-err = Console(stderr=True)
 
 
 def main() -> None:
-    try:
-        app()
-    except CliError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        sys.exit(1)
+    app()
 
 
 if __name__ == "__main__":

@@ -7,26 +7,29 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from kpi_cli.app import app
-from kpi_cli.client import CliError, CliSettings, check, client
+from kpi_cli.client import CliError, check, connect
+from kpi_cli.console import out
 
-console = Console()
 silence_app = typer.Typer(no_args_is_help=True, help="Silences: matching breaches stay quiet.")
 app.add_typer(silence_app, name="silence")
+notifications_app = typer.Typer(
+    invoke_without_command=True, help="The delivery log; `resend ID` sends a dead one again."
+)
+app.add_typer(notifications_app, name="notifications")
 _DURATION = re.compile(r"^([1-9][0-9]*)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def _notifier() -> httpx.Client:
-    settings = CliSettings()
-    return client(settings.notifier_url, settings.api_key, settings)
+    return connect("notifier")
 
 
-@app.command("notifications")
+@notifications_app.callback()
 def notifications(
+    ctx: typer.Context,
     status: Annotated[
         str | None, typer.Option(help="pending, sending, sent, dead, suppressed")
     ] = None,
@@ -34,6 +37,8 @@ def notifications(
     limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
 ) -> None:
     """The delivery log: every notification with its status and attempts."""
+    if ctx.invoked_subcommand is not None:
+        return
     params: dict[str, Any] = {"limit": limit}
     params |= {k: v for k, v in (("status", status), ("breach_id", breach)) if v}
     with _notifier() as http:
@@ -41,9 +46,22 @@ def notifications(
     table = Table("id", "kind", "channel", "recipient", "status", "attempts", "breach", "error")
     for r in rows:
         error = (r["last_error"] or "")[:80]
+        if r.get("resent_by"):
+            error = f"resent by {r['resent_by']} at {r['resent_at']}; {error}"
         cells = (r["kind"], r["channel"], r["recipient"], r["status"], str(r["attempts"]))
         table.add_row(str(r["id"]), *cells, r["breach_id"] or "", error)
-    console.print(table)
+    out.print(table)
+
+
+@notifications_app.command("resend")
+def resend(notification_id: Annotated[int, typer.Argument(help="the id in the log")]) -> None:
+    """Send a dead notification again (recorded; asking twice sends it once)."""
+    with _notifier() as http:
+        body = check(http.post(f"/v1/notifications/{notification_id}/resend"))
+    out.print(
+        f"notification {body['id']} is {body['status']} (resent by {body['resent_by']} "
+        f"at {body['resent_at']}): see `kpi notifications` for the outcome"
+    )
 
 
 @app.command("ack")
@@ -51,7 +69,7 @@ def ack(breach_id: Annotated[str, typer.Argument(help="the breach to acknowledge
     """Acknowledge a breach: its reminders and escalation stop."""
     with _notifier() as http:
         body = check(http.post(f"/v1/breaches/{breach_id}/ack"))
-    console.print(f"acknowledged {body['breach_id']} at {body['acked_at']}")
+    out.print(f"acknowledged {body['breach_id']} at {body['acked_at']}")
 
 
 def _ends_at(duration: str | None, until: str | None) -> str:
@@ -84,7 +102,7 @@ def silence_add(
     body = {"matchers": matchers, "ends_at": _ends_at(for_, until), "comment": comment}
     with _notifier() as http:
         created = check(http.post("/v1/silences", json=body))
-    console.print(f"silence {created['id']} until {created['ends_at']}")
+    out.print(f"silence {created['id']} until {created['ends_at']}")
 
 
 @silence_app.command("list")
@@ -96,7 +114,7 @@ def silence_list() -> None:
     for s in rows:
         matchers = ", ".join(f"{k}={v}" for k, v in s["matchers"].items())
         table.add_row(s["id"], matchers, str(s["ends_at"]), s["comment"] or "")
-    console.print(table)
+    out.print(table)
 
 
 @silence_app.command("rm")
@@ -104,7 +122,7 @@ def silence_rm(silence_id: Annotated[str, typer.Argument(help="the silence to en
     """End a silence now."""
     with _notifier() as http:
         check(http.delete(f"/v1/silences/{silence_id}"))
-    console.print(f"silence {silence_id} removed")
+    out.print(f"silence {silence_id} removed")
 
 
 @app.command("test-notification")
@@ -115,7 +133,7 @@ def send_test_notification(
     """Send a test message, to check a person's email or a channel's configuration."""
     with _notifier() as http:
         body = check(http.post("/v1/test-notification", json={"to": to, "note": note}))
-    console.print(f"queued {body['dedup_key']}: see `kpi notifications` for the outcome")
+    out.print(f"queued {body['dedup_key']}: see `kpi notifications` for the outcome")
 
 
 @app.command("review-held")
@@ -126,4 +144,4 @@ def review_held(
     """Record a review as held: no overdue notice, reminders move to the next date."""
     with _notifier() as http:
         body = check(http.post(f"/v1/reviews/{review_id}/held", json={"date": date}))
-    console.print(f"{review_id} held on {body['held']}; next due {body['next_due']}")
+    out.print(f"{review_id} held on {body['held']}; next due {body['next_due']}")

@@ -7,15 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import orjson
 import typer
 import yaml
 
 from kpi_cli.app import app
-from kpi_cli.client import CliError, CliSettings, client
+from kpi_cli.client import CliError, ExitCode, connect, load_settings
 from kpi_cli.feeds import render
 from kpi_cli.simulation import PLANTS, Simulation
-from kpi_cli.targets import GoalsTargets, require_key
+from kpi_cli.targets import APPLY_FIRST, GoalsTargets
 
 
 def _parse_plants(items: list[str]) -> dict[str, str]:
@@ -58,8 +59,6 @@ def simulate(
 
     FILE gives the measures; each period and its target come from goals (KPI_API_KEY of
     the tenant, its strategy applied first with `kpi apply -f FILE`)."""
-    settings = CliSettings()
-    key = require_key(settings)
     try:
         doc = yaml.safe_load(file.read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -67,7 +66,7 @@ def simulate(
     when = now.replace(tzinfo=now.tzinfo or UTC) if now else datetime.now(UTC)
     start = since.replace(tzinfo=since.tzinfo or UTC) if since else None
     plants = _parse_plants(plant or [])
-    with client(settings.goals_url, key, settings) as http:
+    with _goals() as http:
         targets = GoalsTargets(http)
         events = Simulation(doc, when, targets, seed=seed, plants=plants, since=start).events()
     items = [_raw(e) for e in events] if feeds else events
@@ -77,6 +76,13 @@ def simulate(
     else:
         out.write_bytes(lines)
         typer.echo(f"wrote {len(events)} events to {out}", err=True)
+
+
+def _goals() -> httpx.Client:
+    """The goals client, or why there is no one to ask for targets (no KPI_API_KEY)."""
+    if not load_settings().api_key:
+        raise CliError(f"KPI_API_KEY is not set\n  {APPLY_FIRST}", ExitCode.CONFIG)
+    return connect("goals")
 
 
 def _raw(event: dict[str, object]) -> dict[str, object]:

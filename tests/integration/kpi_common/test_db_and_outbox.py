@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 from kpi_common.db import run_migrations, service_metadata, session_factory, unit_of_work
-from kpi_common.events import TenantCreated, make_envelope
+from kpi_common.events import Envelope, TenantCreated, make_envelope
 from kpi_common.kafka import create_producer, ensure_topics
 from kpi_common.outbox import OutboxRelay, add_to_outbox, outbox_table
+from kpi_common.runtime import ProducerHandle, RelayHolder, Supervisor
+from kpi_common.settings import ServiceSettings
 from kpi_common.topics import GOALS_CHANGES
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Infra
@@ -51,19 +53,17 @@ async def test_concurrent_migrations_serialise(engine: AsyncEngine) -> None:
     assert "outbox" in await _tables(engine, "goals")
 
 
-async def test_outbox_rows_are_relayed_in_order_after_commit_and_removed(
-    engine: AsyncEngine, infra: Infra, unique: str
-) -> None:
-    schema = f"ob_{unique}"
-    table = outbox_table(service_metadata(schema))
+async def _outbox(engine: AsyncEngine, unique: str) -> Table:
+    table = outbox_table(service_metadata(f"ob_{unique}"))
     async with engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        await conn.execute(text(f'CREATE SCHEMA "ob_{unique}"'))
         await conn.run_sync(table.metadata.create_all)
-    prefix = f"{infra.topic_prefix}{unique}."
-    await ensure_topics(infra.kafka_bootstrap, prefix, partitions=1, topics=[GOALS_CHANGES])
-    topic = GOALS_CHANGES.qualified(prefix)
+    return table
+
+
+def _items(topic: str, n: int = 5) -> list[tuple[str, str, Envelope]]:
     now = datetime.now(UTC)
-    items = [
+    return [
         (
             topic,
             "t:tenant",
@@ -75,8 +75,18 @@ async def test_outbox_rows_are_relayed_in_order_after_commit_and_removed(
                 data=TenantCreated(slug=f"s{i}"),
             ),
         )
-        for i in range(5)
+        for i in range(n)
     ]
+
+
+async def test_outbox_rows_are_relayed_in_order_after_commit_and_removed(
+    engine: AsyncEngine, infra: Infra, unique: str
+) -> None:
+    table = await _outbox(engine, unique)
+    prefix = f"{infra.topic_prefix}{unique}."
+    await ensure_topics(infra.kafka_bootstrap, prefix, partitions=1, topics=[GOALS_CHANGES])
+    topic = GOALS_CHANGES.qualified(prefix)
+    items = _items(topic)
     sessions = session_factory(engine)
     with pytest.raises(RuntimeError):  # noqa: PT012 (the rollback is what is tested)
         async with unit_of_work(sessions) as session:
@@ -96,3 +106,34 @@ async def test_outbox_rows_are_relayed_in_order_after_commit_and_removed(
         await producer.stop()
     got = await _read_all(infra.kafka_bootstrap, topic, 5)
     assert [e.id for e in got] == ["e0", "e1", "e2", "e3", "e4"]
+
+
+async def test_relay_holder_waits_for_kafka_then_relays_what_is_waiting(
+    engine: AsyncEngine, infra: Infra, unique: str
+) -> None:
+    table = await _outbox(engine, unique)
+    prefix = f"{infra.topic_prefix}{unique}."
+    settings = ServiceSettings(
+        kafka_bootstrap=infra.kafka_bootstrap, topic_prefix=prefix, topic_partitions=1
+    )
+    kafka = ProducerHandle(settings)
+    holder = RelayHolder(kafka, engine=engine, table=table, service="test")
+    topic = GOALS_CHANGES.qualified(prefix)
+    async with unit_of_work(session_factory(engine)) as session:
+        await add_to_outbox(session, table, _items(topic, 3))
+    holder.notify()  # before Kafka: a no-op, nothing to wake yet
+    assert await holder.backlog() == -1
+    kafka.start()
+    sup = Supervisor()
+    sup.spawn("relay", holder.run)
+    try:
+        got = await _read_all(infra.kafka_bootstrap, topic, 3)
+        assert [e.id for e in got] == ["e0", "e1", "e2"]
+        for _ in range(200):  # rows go once Kafka acknowledged them
+            if await holder.backlog() == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await holder.backlog() == 0
+    finally:
+        await sup.stop()
+        await kafka.stop()

@@ -125,3 +125,67 @@ async def test_an_editor_shapes_the_unit_tree_beneath_its_unit_only(acme: Tenant
         "title: A pipeline strong enough for 50 new clients a quarter",
     )
     assert (await acme.apply(sf, editor)).status_code == 200
+
+
+async def _key_ids(tenant: Tenant, key: str | None = None) -> dict[str, dict[str, object]]:
+    return {k["key_id"]: k for k in (await tenant.get("/v1/api-keys", key)).json()["items"]}
+
+
+async def test_revoking_the_last_admin_key_or_ones_own_needs_force(goals_tenant: Tenant) -> None:
+    http, (own,) = goals_tenant.goals.http, await _key_ids(goals_tenant)
+    refused = await http.delete(f"/v1/api-keys/{own}", headers=goals_tenant.auth())
+    assert refused.status_code == 409
+    message = refused.json()["error"]["message"]
+    assert "key making this call" in message
+    assert "last admin key" in message
+    assert "force" in message
+    assert (await goals_tenant.get("/v1/api-keys")).status_code == 200  # still works
+    forced = await http.delete(f"/v1/api-keys/{own}?force=true", headers=goals_tenant.auth())
+    assert forced.status_code == 200, forced.text
+    assert (await goals_tenant.get("/v1/api-keys")).status_code == 401
+
+
+async def test_revoking_another_admin_key_needs_no_force_while_one_remains(
+    goals_tenant: Tenant,
+) -> None:
+    http = goals_tenant.goals.http
+    second = await http.post("/v1/api-keys", json={"role": "admin"}, headers=goals_tenant.auth())
+    other_id = second.json()["key_id"]
+    ok = await http.delete(f"/v1/api-keys/{other_id}", headers=goals_tenant.auth())
+    assert ok.status_code == 200, ok.text
+    (own,) = [k for k, v in (await _key_ids(goals_tenant)).items() if not v["revoked"]]
+    await http.post("/v1/api-keys", json={"role": "admin"}, headers=goals_tenant.auth())
+    mine = await http.delete(f"/v1/api-keys/{own}", headers=goals_tenant.auth())
+    assert mine.status_code == 409
+    assert "key making this call" in mine.json()["error"]["message"]
+    assert "last admin key" not in mine.json()["error"]["message"]
+
+
+async def test_the_operator_issues_an_admin_key_to_a_tenant_without_one(
+    goals_tenant: Tenant, unique: str
+) -> None:
+    http, (own,) = goals_tenant.goals.http, await _key_ids(goals_tenant)
+    await http.delete(f"/v1/api-keys/{own}?force=true", headers=goals_tenant.auth())
+    path = f"/v1/tenants/t-{unique}/admin-keys"
+    assert (await http.post(path, headers=goals_tenant.auth())).status_code == 401
+    issued = await http.post(
+        path, json={"name": "locked out"}, headers={"Authorization": f"Bearer {OPERATOR}"}
+    )
+    assert issued.status_code == 201, issued.text
+    body = issued.json()
+    assert body["tenant_id"] == goals_tenant.tenant_id
+    assert body["created_by"] == "operator"
+    keys = await _key_ids(goals_tenant, body["admin_api_key"])
+    assert keys[body["key_id"]]["created_by"] == "operator"
+    assert keys[body["key_id"]]["created_at"] == body["created_at"]
+    assert keys[own]["revoked_by"] == own
+    assert keys[own]["revoked_at"] is not None
+    by_id = await http.post(
+        f"/v1/tenants/{goals_tenant.tenant_id}/admin-keys",
+        headers={"Authorization": f"Bearer {OPERATOR}"},
+    )
+    assert by_id.status_code == 201
+    unknown = await http.post(
+        f"/v1/tenants/nobody-{unique}/admin-keys", headers={"Authorization": f"Bearer {OPERATOR}"}
+    )
+    assert unknown.status_code == 404

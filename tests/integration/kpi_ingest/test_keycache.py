@@ -14,18 +14,24 @@ from tests.integration.kpi_ingest.conftest import (
 )
 
 
-async def test_ingest_and_admin_keys_pass_other_roles_and_strangers_get_401(
+async def test_ingest_and_admin_keys_pass_other_roles_get_403_and_strangers_401(
     settings: Settings, client: httpx.AsyncClient
 ) -> None:
     ingest_key = (await new_tenant(settings, "ingest")).key
     admin_key = (await new_tenant(settings, "admin")).key
-    viewer_key = (await new_tenant(settings, "viewer")).key
-    await wait_key_known(client, ingest_key)
-    await wait_key_known(client, admin_key)
-    for key in (viewer_key, "kpi_not-a-key"):
+    for key in (ingest_key, admin_key):
+        await wait_key_known(client, key)
+    for role in ("viewer", "editor"):
+        key = (await new_tenant(settings, role)).key
+        await wait_key_known(client, key)
         resp = await client.post("/v1/events", json=[], headers=auth(key))
-        assert resp.status_code == 401
-        assert resp.json()["error"]["code"] == "unauthorized"
+        assert resp.status_code == 403
+        assert resp.json()["error"]["message"] == (
+            f"this key has role '{role}'; sending events needs an 'ingest' or 'admin' key"
+        )
+    stranger = await client.post("/v1/events", json=[], headers=auth("kpi_not-a-key"))
+    assert stranger.status_code == 401
+    assert stranger.json()["error"]["code"] == "unauthorized"
     assert (await client.post("/v1/events", json=[])).status_code == 401
     ok = await client.post("/v1/events", json=[], headers=auth(ingest_key))
     assert ok.status_code == 202

@@ -123,15 +123,25 @@ async def test_review_reminders_at_each_offset_then_overdue_unless_held(
         clock.now = datetime(2026, 4, 1, 0, tzinfo=UTC)
         assert await h.notifier.ticker.tick() == 6  # overdue
         await settled(h)
+        [overdue] = (await h.api.get("/v1/reviews", headers=auth(viewer))).json()
         path = "/v1/reviews/quarterly-business-review/held"
         denied = await h.api.post(path, headers=auth(viewer))
         held = await h.api.post(path, headers=auth(admin))
+        [after] = (await h.api.get("/v1/reviews", headers=auth(viewer))).json()
         clock.now = datetime(2026, 4, 2, 0, tzinfo=UTC)
         assert await h.notifier.ticker.tick() == 0
         clock.now = datetime(2026, 6, 23, 0, tzinfo=UTC)
         assert await h.notifier.ticker.tick() == 6  # the next quarter's review
         await settled(h)
 
+    assert (overdue["next_due"], overdue["overdue"], overdue["days_overdue"]) == (
+        "2026-03-31",
+        True,
+        1,
+    )
+    assert after["next_due"] == "2026-06-30"
+    assert after["last_held"] == "2026-03-31"
+    assert after["overdue"] is False
     assert denied.status_code == 403
     assert held.json() == {
         "review_id": "quarterly-business-review",

@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+import pytest
+from kpi_cli.event_files import RowError
 from kpi_cli.ingest import Checkpoint, batches, csv_event, fingerprint, read_events
+
+T = "2026-02-03T10:00:00Z"
 
 
 def test_csv_columns_become_an_event_and_other_columns_dimensions() -> None:
@@ -10,17 +14,19 @@ def test_csv_columns_become_an_event_and_other_columns_dimensions() -> None:
         "id": "r1",
         "metric": "erp.invoice.posted",
         "value": "12.5",
-        "time": "",
+        "time": T,
         "region": "emea",
         "x": "",
     }
     assert csv_event(row) == {
         "id": "r1",
         "metric": "erp.invoice.posted",
+        "time": T,
         "value": 12.5,
         "dimensions": {"region": "emea"},
     }
-    assert csv_event({"id": "r2", "metric": "a.b", "value": "lots"})["value"] == "lots"
+    with pytest.raises(RowError, match="column value: 'lots' is not a number"):
+        csv_event({"id": "r2", "metric": "a.b", "value": "lots", "time": T})
 
 
 def test_csv_dimension_cells_become_booleans_and_numbers_where_they_look_so() -> None:
@@ -28,6 +34,7 @@ def test_csv_dimension_cells_become_booleans_and_numbers_where_they_look_so() ->
         "id": "r",
         "metric": "a.b",
         "value": "1",
+        "time": T,
         "new_customer": "true",
         "days_to_pay": "31",
         "ratio": "0.5",
@@ -51,9 +58,7 @@ def test_read_events_from_jsonl_and_csv(tmp_path: Path) -> None:
     assert [e["id"] for e in read_events(jsonl)] == ["a", "b"]
     csv_file = tmp_path / "e.csv"
     csv_file.write_text("id,metric,value,time\nc,a.b,3,2026-02-03T10:00:00Z\n")
-    assert list(read_events(csv_file)) == [
-        {"id": "c", "metric": "a.b", "value": 3.0, "time": "2026-02-03T10:00:00Z"}
-    ]
+    assert list(read_events(csv_file)) == [{"id": "c", "metric": "a.b", "value": 3.0, "time": T}]
 
 
 def test_batches_split_in_order() -> None:

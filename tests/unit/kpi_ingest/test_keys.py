@@ -1,5 +1,5 @@
 from kpi_common.apikeys import hash_api_key, new_api_key
-from kpi_ingest.keys import ADMIN_ROLES, INGEST_ROLES, KeyGrant, KeyRing, merge_key
+from kpi_ingest.keys import ADMIN_ROLES, INGEST_ROLES, KeyGrant, KeyRing, merge_key, wrong_role
 
 
 def _grant(key: str, role: str = "ingest", revoked: bool = False) -> KeyGrant:
@@ -22,3 +22,14 @@ def test_a_revoked_key_stays_revoked_when_an_older_upsert_is_replayed() -> None:
     assert merge_key(_grant(key, revoked=True), _grant(key)).revoked is True
     assert merge_key(_grant(key), _grant(key, revoked=True)).revoked is True
     assert merge_key(None, _grant(key, "admin")).role == "admin"
+
+
+def test_a_live_key_of_another_role_is_named_in_the_refusal() -> None:
+    viewer, revoked = new_api_key(), new_api_key()
+    ring = KeyRing([_grant(viewer, role="viewer"), _grant(revoked, revoked=True)])
+    assert ring.live(viewer) == _grant(viewer, role="viewer")
+    assert ring.live(revoked) is None
+    assert ring.live(None) is None
+    assert wrong_role("editor", ADMIN_ROLES) == (
+        "this key has role 'editor'; managing sources needs an 'admin' key"
+    )

@@ -30,6 +30,7 @@ from kpi_localinfra._proc import (
     wait_port_closed,
 )
 from kpi_localinfra.kafka_jars import kafka_classpath
+from kpi_localinfra.ports import taken_message
 
 HOST = "127.0.0.1"
 MAIN_CLASS = "kafka.Kafka"
@@ -183,7 +184,7 @@ class KafkaServer:
     def _launch(self) -> None:
         for port in (self.port, self.controller_port):
             if port_open(HOST, port):
-                raise InfraError(f"port {port} is already in use by another process")
+                raise InfraError(taken_message(port))
         classpath = kafka_classpath()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._write_config()

@@ -26,6 +26,7 @@ from kpi_localinfra._proc import (
     wait_gone,
     wait_port_closed,
 )
+from kpi_localinfra.ports import taken_message
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"
@@ -181,7 +182,7 @@ class PostgresServer:
 
     def _start_fresh(self, timeout: float) -> None:
         if port_open(HOST, self.port):
-            raise InfraError(f"port {self.port} is already in use by another process")
+            raise InfraError(taken_message(self.port))
         started = time.monotonic()
         self._prepare_dir()
         if not (self.data_dir / "PG_VERSION").exists():

@@ -21,6 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpi_localinfra import ports
+from kpi_localinfra._proc import port_open
+from kpi_localinfra.mailsink import MailSink, with_mail
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -31,14 +35,18 @@ class ServiceSpec:
 
 
 SERVICES = (
-    ServiceSpec("goals", "kpi_goals.main", "KPI_GOALS_PORT", 8001),
-    ServiceSpec("metrics-ingest", "kpi_ingest.main", "KPI_INGEST_PORT", 8002),
-    ServiceSpec("evaluator", "kpi_evaluator.main", "KPI_EVALUATOR_PORT", 8003),
-    ServiceSpec("notifier", "kpi_notifier.main", "KPI_NOTIFIER_PORT", 8004),
+    ServiceSpec("goals", "kpi_goals.main", "KPI_GOALS_PORT", ports.SERVICES["goals"]),
+    ServiceSpec(
+        "metrics-ingest", "kpi_ingest.main", "KPI_INGEST_PORT", ports.SERVICES["metrics-ingest"]
+    ),
+    ServiceSpec(
+        "evaluator", "kpi_evaluator.main", "KPI_EVALUATOR_PORT", ports.SERVICES["evaluator"]
+    ),
+    ServiceSpec("notifier", "kpi_notifier.main", "KPI_NOTIFIER_PORT", ports.SERVICES["notifier"]),
 )
 
 
-def port_of(spec: ServiceSpec, env: dict[str, str]) -> int:
+def port_of(spec: ServiceSpec, env: Mapping[str, str]) -> int:
     return int(env.get(spec.port_env, spec.port))
 
 
@@ -215,12 +223,31 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def up(run_dir: Path, env: dict[str, str]) -> None:
+    """Start the mail sink (unless `KPI_SMTP_HOST` is set) and the four services wired to
+    it; print where each service listens and where mail goes."""
+    env, sink = with_mail(run_dir, env)
     for spec in SERVICES:
         if _alive(_pid(run_dir, spec)):
             print(f"  {spec.name} already running", file=sys.stderr)
+        elif port_open("127.0.0.1", port_of(spec, env)):
+            raise RuntimeError(f"{spec.name}: {ports.taken_message(port_of(spec, env))}")
         else:
             start(spec, run_dir, env)
     wait_ready(SERVICES, run_dir, env)
+    print("\n".join(summary(run_dir, env, sink)))
+
+
+def summary(run_dir: Path, env: Mapping[str, str], sink: MailSink | None) -> list[str]:
+    """Where mail goes, then (the last line) each service's configured port."""
+    if sink is not None:
+        mail = sink.lines()
+    else:
+        mail = [
+            f"mail: the notifier sends to {env['KPI_SMTP_HOST']}:"
+            f"{env.get('KPI_SMTP_PORT', '25')} (KPI_SMTP_HOST)"
+        ]
+    listening = "  ".join(f"{spec.name} :{port_of(spec, env)}" for spec in SERVICES)
+    return [*mail, f"{listening} (logs: {run_dir}/)"]
 
 
 def down(run_dir: Path) -> None:
@@ -250,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = dict(os.environ)
     if args.command == "up":
-        up(args.run_dir, env)
+        try:
+            up(args.run_dir, env)
+        except RuntimeError as exc:
+            print(f"make up: {exc}", file=sys.stderr)
+            return 1
     elif args.command == "down":
         down(args.run_dir)
     else:

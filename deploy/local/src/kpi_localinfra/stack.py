@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kpi_localinfra import ports
 from kpi_localinfra._proc import InfraError, port_open
 from kpi_localinfra.kafka import KafkaServer, api_versions_ok
 from kpi_localinfra.postgres import PostgresServer
 
-DEFAULT_PG_PORT = 55432
-DEFAULT_KAFKA_PORT = 59092
-DEFAULT_KAFKA_CONTROLLER_PORT = 59093
+DEFAULT_PG_PORT = ports.PG
+DEFAULT_KAFKA_PORT = ports.KAFKA
+DEFAULT_KAFKA_CONTROLLER_PORT = ports.KAFKA_CONTROLLER
 DATABASE_URL_VAR = "KPI_DATABASE_URL"
 KAFKA_BOOTSTRAP_VAR = "KPI_KAFKA_BOOTSTRAP"
 

@@ -151,6 +151,18 @@ class _Breach(_Data):
     forecast: float | None
     unit_of_measure: str | None = None
     so_that_chain: list[ChainLink]
+    # `page`: notify now (escalations, reminders). `restatement`: a period older than the
+    # evaluator's paging horizon; the notifier sends one low-urgency notice per route for
+    # all the breaches of one `restatement_id` (one batch of late events, one recompute).
+    urgency: Literal["page", "restatement"] = "page"
+    restatement_id: str | None = None
+    restatement_reason: Literal["late_events", "definition_change", "recompute"] | None = None
+
+    @model_validator(mode="after")
+    def _restatement_has_an_id(self) -> "_Breach":
+        if self.urgency == "restatement" and not self.restatement_id:
+            raise ValueError("restatement_id: required when urgency is restatement")
+        return self
 
 
 class KpiBreachOpened(_Breach):
@@ -164,7 +176,9 @@ class KpiBreachResolved(_Breach):
 
 class NotificationSent(_Data):
     dedup_key: str
-    kind: Literal["breach", "resolved", "reminder", "escalation", "review", "digest", "test"]
+    kind: Literal[
+        "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement"
+    ]
     channel: str
     recipient: str
     breach_id: str | None = None

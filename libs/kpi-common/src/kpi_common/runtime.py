@@ -1,5 +1,5 @@
-"""Process plumbing: a Kafka producer that comes up whenever Kafka does, supervised
-background loops, and the uvicorn entry point."""
+"""Process plumbing: a Kafka producer that comes up whenever Kafka does, the outbox relay
+that starts with it, supervised background loops, and the uvicorn entry point."""
 
 import asyncio
 import contextlib
@@ -8,10 +8,13 @@ from collections.abc import Awaitable, Callable
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi_common.errors import Unavailable
 from kpi_common.kafka import create_producer, ensure_topics, kafka_reachable
 from kpi_common.logging import get_logger
+from kpi_common.outbox import OutboxRelay
 from kpi_common.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -69,6 +72,40 @@ class ProducerHandle:
                 await self._task
         if self._producer is not None:
             await self._producer.stop()
+
+
+class RelayHolder:
+    """Holds the service's outbox relay, built once Kafka is reachable. `notify` before then
+    is a no-op (the relay's first pass sends whatever is waiting); `run` is the background
+    loop to hand to the supervisor."""
+
+    def __init__(
+        self, kafka: ProducerHandle, *, engine: AsyncEngine, table: Table, service: str
+    ) -> None:
+        self._kafka = kafka
+        self._engine = engine
+        self._table = table
+        self._service = service
+        self._relay: OutboxRelay | None = None
+
+    def notify(self) -> None:
+        """Ask for a relay pass now (after a commit that wrote outbox rows)."""
+        if self._relay is not None:
+            self._relay.notify()
+
+    async def run(self) -> None:
+        await self._kafka.connected.wait()
+        self._relay = OutboxRelay(
+            engine=self._engine,
+            table=self._table,
+            producer=self._kafka.producer,
+            service=self._service,
+        )
+        await self._relay.run()
+
+    async def backlog(self) -> int:
+        """Rows waiting to be relayed; -1 while the relay has not started."""
+        return await self._relay.backlog() if self._relay is not None else -1
 
 
 class Supervisor:

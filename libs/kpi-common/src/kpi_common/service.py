@@ -3,12 +3,13 @@ loops and readiness. Built once in the service's composition root and passed in.
 
 from pathlib import Path
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kpi_common.db import create_engine, database_reachable, run_migrations, session_factory
 from kpi_common.http import Readiness
 from kpi_common.logging import configure_logging, get_logger
-from kpi_common.runtime import ProducerHandle, Supervisor
+from kpi_common.runtime import ProducerHandle, RelayHolder, Supervisor
 from kpi_common.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -35,6 +36,10 @@ class ServiceRuntime:
         self.readiness = Readiness()
         self.readiness.add("postgres", self.database_ok)
         self.readiness.add("kafka", self.kafka.reachable)
+
+    def outbox_relay(self, table: Table) -> RelayHolder:
+        """The relay of this service's outbox `table`; spawn its `run` on the supervisor."""
+        return RelayHolder(self.kafka, engine=self.engine, table=table, service=self.name)
 
     def topic(self, name: str) -> str:
         return f"{self.settings.topic_prefix}{name}"

@@ -14,8 +14,8 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KPI_", extra="ignore", frozen=True)
 
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:55432/kpi"
-    kafka_bootstrap: str = "127.0.0.1:59092"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:15432/kpi"
+    kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = Field(default="", pattern=r"^[a-zA-Z0-9._-]*$")
     topic_partitions: int = Field(default=6, ge=1, le=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from kpi_common.calendar import Bucket
+from kpi_common.formula import FormulaError, parse, references
 
 from kpi_evaluator.aggregation import AggState, merge_all
 from kpi_evaluator.definitions import KpiDef, Strategy
 from kpi_evaluator.folding import BucketKey
-from kpi_evaluator.formula import FormulaError, evaluate, references
+from kpi_evaluator.formula import evaluate
 from kpi_evaluator.status import Recent
 
 MAX_DEPTH = 8
@@ -101,7 +102,7 @@ def actual(
             inner_bucket = strategy.calendar.bucket(inner.period_kind, bucket.start)
             values[ref] = actual(strategy, inner, inner_bucket, states, depth + 1)
     try:
-        return evaluate(kpi.formula or "", values)
+        return evaluate(parse(kpi.formula or ""), values)
     except FormulaError:
         return None
 

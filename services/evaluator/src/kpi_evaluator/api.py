@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kpi_evaluator import health, status_repo, strategy_repo
+from kpi_evaluator import responses as r
 from kpi_evaluator.actuals import window
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.pipeline import Clock
+from kpi_evaluator.restatements import Revision
 from kpi_evaluator.rollup import KpiResult, scorecard
 from kpi_evaluator.status_repo import StatusRow
 from kpi_evaluator.strategy import StrategyCache
@@ -46,6 +48,20 @@ def _row_json(row: StatusRow) -> dict[str, Any]:
     }
 
 
+def _revision_json(r: Revision) -> dict[str, Any]:
+    return {
+        "old": r.old_actual,
+        "new": r.new_actual,
+        "at": r.revised_at,
+        "reason": r.reason,
+        "restatement_id": r.restatement_id,
+    }
+
+
+def _point_json(row: StatusRow, revisions: list[Revision]) -> dict[str, Any]:
+    return {**_row_json(row), "revisions": [_revision_json(r) for r in revisions]}
+
+
 def _result(row: StatusRow) -> KpiResult:
     return KpiResult(
         row.kpi_id,
@@ -74,6 +90,19 @@ async def rows_at(conn: AsyncConnection, strategy: Strategy, at: datetime) -> di
         if (row := stored.get((kpi, span.key))) is not None
         and (row.period_start, row.period_end) == (span.start, span.end)
     }
+
+
+def within_one_period(strategy: Strategy, kpi_id: str, period: str) -> None:
+    """A period key asked of a KPI must lie within one of its periods (2026-Q1 of a yearly
+    KPI is its 2026); 2026-Q4 of a monthly KPI spans three answers, so it is refused."""
+    kind = strategy.kpis[kpi_id].period_kind
+    _, asked = strategy.calendar.parse(period)
+    first = strategy.calendar.bucket(kind, asked.start)
+    if asked.end > first.end:
+        raise Invalid(
+            f"KPI {kpi_id} is measured per {kind} and period {period} spans more than one:"
+            f" ask for one {kind}, e.g. {first.key}"
+        )
 
 
 class HealthAtScrape:
@@ -118,7 +147,7 @@ def install(app: FastAPI, deps: Deps) -> None:
             raise Invalid(str(exc)) from exc
         return max(bucket.start, min(now, bucket.end - timedelta(microseconds=1)))
 
-    @app.get("/v1/scorecard", responses=ERRORS)
+    @app.get("/v1/scorecard", responses=ERRORS, response_model=r.ScorecardAnswer)
     async def get_scorecard(
         strategy: Tenant, unit: str | None = None, period: str | None = None
     ) -> dict[str, Any]:
@@ -129,19 +158,24 @@ def install(app: FastAPI, deps: Deps) -> None:
         results = {kpi: _result(r) for kpi, r in rows.items()}
         return {"period": period, **scorecard(strategy, results, unit)}
 
-    @app.get("/v1/kpis/{kpi_id}/status", responses=ERRORS)
+    @app.get(
+        "/v1/kpis/{kpi_id}/status", responses=ERRORS, response_model=r.StatusPoint | r.NoStatus
+    )
     async def get_status(
         strategy: Tenant, kpi_id: str, period: str | None = None
     ) -> dict[str, Any]:
         if kpi_id not in strategy.kpis:
             raise NotFound(f"KPI {kpi_id}")
+        at = at_of(strategy, period)
+        if period is not None:
+            within_one_period(strategy, kpi_id, period)
         async with deps.engine.connect() as conn:
-            row = (await rows_at(conn, strategy, at_of(strategy, period))).get(kpi_id)
+            row = (await rows_at(conn, strategy, at)).get(kpi_id)
         if row is None:
             return {"kpi_id": kpi_id, "status": "no_data", "actual": None, "score": None}
         return _row_json(row)
 
-    @app.get("/v1/kpis/{kpi_id}/series", responses=ERRORS)
+    @app.get("/v1/kpis/{kpi_id}/series", responses=ERRORS, response_model=r.Series)
     async def get_series(
         strategy: Tenant,
         kpi_id: str,
@@ -152,4 +186,7 @@ def install(app: FastAPI, deps: Deps) -> None:
             raise NotFound(f"KPI {kpi_id}")
         async with deps.engine.connect() as conn:
             rows = await status_repo.series(conn, strategy.tenant_id, kpi_id, start, end)
-        return {"kpi_id": kpi_id, "points": [_row_json(r) for r in rows]}
+            keys = [r.period_key for r in rows]
+            revised = await status_repo.revisions(conn, strategy.tenant_id, kpi_id, keys)
+        points = [_point_json(r, revised.get(r.period_key, [])) for r in rows]
+        return {"kpi_id": kpi_id, "points": points}

@@ -36,6 +36,10 @@ class Settings(ServiceSettings):
     )
     breach_for_s: float = Field(default=0.0, ge=0, validation_alias=_env("BREACH_FOR_S"))
     breach_hysteresis: float = Field(default=0.02, ge=0, validation_alias=_env("BREACH_HYSTERESIS"))
+    # Only the current period and this many before it may page; older ones are restatements.
+    breach_horizon_periods: int = Field(
+        default=1, ge=0, validation_alias=_env("BREACH_HORIZON_PERIODS")
+    )
 
     @property
     def stale_after(self) -> timedelta:

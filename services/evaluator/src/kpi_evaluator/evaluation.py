@@ -1,6 +1,9 @@
 """Re-evaluate KPI periods inside the caller's transaction: read the bucket states, judge
 each period, keep the breach state, and queue `kpi.status` / `kpi.breaches` events in the
-outbox. Used by the metrics consumer (for the periods a batch touched) and by the tick."""
+outbox. Used by the metrics consumer (for the periods a batch touched) and by the tick.
+
+A closed period whose actual changes keeps a revision, and a breach transition of a period
+older than the paging horizon is published as a restatement (kpi_evaluator.restatements)."""
 
 import zlib
 from collections.abc import Iterable, Mapping
@@ -20,6 +23,7 @@ from kpi_evaluator.breaches import BreachPolicy, BreachState, step
 from kpi_evaluator.definitions import KpiDef, Strategy
 from kpi_evaluator.folding import BucketKey
 from kpi_evaluator.outgoing import breach_event, status_event
+from kpi_evaluator.restatements import Cause, Revision, cause, pages, restated
 from kpi_evaluator.status import Evaluation, Judged, evaluate
 from kpi_evaluator.status_repo import StatusRow
 from kpi_evaluator.targets import target_for
@@ -36,6 +40,7 @@ class EvaluationConfig:
     breaches_topic: str
     stale_after: timedelta
     policy: BreachPolicy
+    horizon_periods: int = 1
 
 
 def judged(kpi: KpiDef) -> Judged:
@@ -64,34 +69,56 @@ class _Inputs:
 Outgoing = tuple[str, str, Envelope]
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    row: StatusRow
+    events: list[Outgoing]
+    revision: Revision | None
+
+
 class Evaluator:
     def __init__(self, config: EvaluationConfig, outbox: Table) -> None:
         self._config = config
         self._outbox = outbox
 
     async def run(
-        self, session: AsyncSession, strategy: Strategy, refs: Iterable[Ref], now: datetime
+        self,
+        session: AsyncSession,
+        strategy: Strategy,
+        refs: Iterable[Ref],
+        now: datetime,
+        *,
+        reason: str = "late_events",
+        restatement_id: str | None = None,
     ) -> list[StatusRow]:
-        """Evaluate those periods (and dependent formulas); returns the rows written."""
+        """Evaluate those periods (and dependent formulas); returns the rows written.
+
+        `reason` (`late_events`, `definition_change`, `recompute`) is recorded with each
+        revision of a closed period; `restatement_id` names the run (one per recompute: pass
+        the same id to every call of one recompute); without it, one per call."""
+        why = cause(strategy.tenant_id, reason, now, restatement_id)
         todo = with_dependents(strategy, refs)
         if not todo:
             return []
         lock = zlib.crc32(f"evaluator:{strategy.tenant_id}".encode())
         await session.execute(_LOCK, {"k": lock})
         inputs = await _load(session, strategy, todo, now)
-        rows: list[StatusRow] = []
-        events: list[Outgoing] = []
-        for kpi, bucket in todo:
-            row, out = self._evaluate_one(strategy, kpi, bucket, inputs, now)
-            rows.append(row)
-            events.extend(out)
+        outcomes = [self._evaluate_one(strategy, k, b, inputs, now, why) for k, b in todo]
+        rows = [o.row for o in outcomes]
         await status_repo.save(session, rows)
-        await add_to_outbox(session, self._outbox, events)
+        await status_repo.add_revisions(session, [o.revision for o in outcomes if o.revision])
+        await add_to_outbox(session, self._outbox, [e for o in outcomes for e in o.events])
         return rows
 
     def _evaluate_one(
-        self, strategy: Strategy, kpi: KpiDef, bucket: Bucket, inputs: _Inputs, now: datetime
-    ) -> tuple[StatusRow, list[Outgoing]]:
+        self,
+        strategy: Strategy,
+        kpi: KpiDef,
+        bucket: Bucket,
+        inputs: _Inputs,
+        now: datetime,
+        why: Cause,
+    ) -> _Outcome:
         span = window(strategy, kpi, bucket)
         ev = evaluate(
             judged(kpi),
@@ -111,7 +138,13 @@ class Evaluator:
         breach, change = step(old, ev, now, self._config.policy, ref)
         row = _row(strategy.tenant_id, kpi.id, span, ev, now, breach)
         changed = previous is None or previous.status != ev.status
-        return row, self._events(strategy, kpi, row, changed, change, old)
+        restatement = None if change is None or self._pages(strategy, kpi, span, now) else why
+        events = self._events(strategy, kpi, row, changed, change, old, restatement)
+        return _Outcome(row, events, _revision(previous, row, why))
+
+    def _pages(self, strategy: Strategy, kpi: KpiDef, span: Bucket, now: datetime) -> bool:
+        horizon = self._config.horizon_periods
+        return pages(strategy.calendar, kpi.period_kind, span, now, horizon)
 
     def _events(
         self,
@@ -121,6 +154,7 @@ class Evaluator:
         status_changed: bool,
         change: str | None,
         old: BreachState,
+        restatement: Cause | None,
     ) -> list[Outgoing]:
         key = f"{strategy.tenant_id}:{kpi.id}"
         now = row.evaluated_at
@@ -128,10 +162,10 @@ class Evaluator:
         if status_changed:
             out.append((self._config.status_topic, key, status_event(row)))
         if change == "opened":
-            event = breach_event(strategy, kpi, row, row.breach, now, None)
+            event = breach_event(strategy, kpi, row, row.breach, now, None, restatement)
             out.append((self._config.breaches_topic, key, event))
         elif change == "resolved":
-            event = breach_event(strategy, kpi, row, old, now, now)
+            event = breach_event(strategy, kpi, row, old, now, now, restatement)
             out.append((self._config.breaches_topic, key, event))
         return out
 
@@ -148,6 +182,24 @@ async def _load(
     refs = {k.id for k, _ in todo}, {b.key for _, b in todo}
     stored = await status_repo.load(session, tenant, *refs)
     return _Inputs(states, seen, stored)
+
+
+def _revision(previous: StatusRow | None, row: StatusRow, why: Cause) -> Revision | None:
+    """A closed period that had a stated row and whose actual changed keeps a revision."""
+    if previous is None or not restated(
+        previous.actual, row.actual, row.period_end, row.evaluated_at
+    ):
+        return None
+    return Revision(
+        row.tenant_id,
+        row.kpi_id,
+        row.period_key,
+        previous.actual,
+        row.actual,
+        row.evaluated_at,
+        why.reason,
+        why.restatement_id,
+    )
 
 
 def _row(

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from kpi_common.http import OrjsonResponse, install_common
-from kpi_common.outbox import OutboxRelay
-from kpi_common.runtime import serve
+from kpi_common.runtime import RelayHolder, serve
 from kpi_common.service import ServiceRuntime
 from kpi_common.topics import KPI_BREACHES, KPI_STATUS
 
@@ -24,17 +23,6 @@ from kpi_evaluator.strategy import GoalsChangesHandler, StrategyCache
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class RelayWaker:
-    """Holds the outbox relay once Kafka is up; wakes it after commits that wrote rows."""
-
-    def __init__(self) -> None:
-        self.relay: OutboxRelay | None = None
-
-    def __call__(self) -> None:
-        if self.relay is not None:
-            self.relay.notify()
-
-
 @dataclass
 class Parts:
     """What the lifespan starts; kept on `app.state.parts` for tests and the API."""
@@ -43,7 +31,7 @@ class Parts:
     strategies: StrategyCache
     loops: ConsumerLoops
     ticker: Ticker
-    waker: RelayWaker
+    relay: RelayHolder
 
 
 def _evaluator(runtime: ServiceRuntime, settings: Settings) -> Evaluator:
@@ -52,6 +40,7 @@ def _evaluator(runtime: ServiceRuntime, settings: Settings) -> Evaluator:
         breaches_topic=runtime.topic(KPI_BREACHES.name),
         stale_after=settings.stale_after,
         policy=BreachPolicy(settings.breach_on, settings.breach_for, settings.breach_hysteresis),
+        horizon_periods=settings.breach_horizon_periods,
     )
     return Evaluator(config, outbox)
 
@@ -66,14 +55,16 @@ def build(settings: Settings, clock: Clock) -> Parts:
     )
     strategies = StrategyCache(runtime.engine)
     evaluator = _evaluator(runtime, settings)
-    waker = RelayWaker()
+    relay = runtime.outbox_relay(outbox)
     strategy_group, metrics_group = group_ids(settings)
-    ticker = Ticker(runtime.sessions, strategies, evaluator, clock, settings.tick_s, waker)
+    ticker = Ticker(runtime.sessions, strategies, evaluator, clock, settings.tick_s, relay.notify)
     # a strategy change wakes the tick, so a new target or KPI shows without waiting
     goals = GoalsChangesHandler(runtime.sessions, strategy_group, ticker.notify)
-    metrics = MetricsHandler(runtime.sessions, strategies, evaluator, metrics_group, clock, waker)
+    metrics = MetricsHandler(
+        runtime.sessions, strategies, evaluator, metrics_group, clock, relay.notify
+    )
     loops = ConsumerLoops(runtime, settings, goals, metrics)
-    return Parts(runtime, strategies, loops, ticker, waker)
+    return Parts(runtime, strategies, loops, ticker, relay)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
@@ -89,7 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         sup.spawn("goals-changes", loops.goals)
         sup.spawn("metrics-events", loops.metrics)
         sup.spawn("tick", ticker.run)
-        sup.spawn("outbox-relay", lambda: _relay(parts))
+        sup.spawn("outbox-relay", parts.relay.run)
         try:
             yield
         finally:
@@ -105,16 +96,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     install_common(app, SERVICE, runtime.readiness)
     api.install(app, api.Deps(runtime.engine, parts.strategies, clock))
     return app
-
-
-async def _relay(parts: Parts) -> None:
-    runtime = parts.runtime
-    await runtime.kafka.connected.wait()
-    relay = OutboxRelay(
-        engine=runtime.engine, table=outbox, producer=runtime.kafka.producer, service=SERVICE
-    )
-    parts.waker.relay = relay
-    await relay.run()
 
 
 def run() -> None:

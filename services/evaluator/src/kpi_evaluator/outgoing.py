@@ -16,6 +16,7 @@ from kpi_evaluator.breaches import BreachState
 from kpi_evaluator.chain import so_that_chain
 from kpi_evaluator.config import SERVICE
 from kpi_evaluator.definitions import KpiDef, Strategy
+from kpi_evaluator.restatements import Cause
 from kpi_evaluator.status_repo import StatusRow
 
 
@@ -41,6 +42,17 @@ def status_event(row: StatusRow) -> Envelope:
         time=row.evaluated_at,
         data=data,
     )
+
+
+def _urgency(restatement: Cause | None) -> dict[str, object]:
+    """A page, or a restatement with the run that caused it (docs/evaluator.md)."""
+    if restatement is None:
+        return {"urgency": "page"}
+    return {
+        "urgency": "restatement",
+        "restatement_id": restatement.restatement_id,
+        "restatement_reason": restatement.reason,
+    }
 
 
 def _fields(
@@ -76,9 +88,11 @@ def breach_event(
     breach: BreachState,
     now: datetime,
     resolved_at: datetime | None,
+    restatement: Cause | None = None,
 ) -> Envelope:
-    """Opened when `resolved_at` is None, else resolved; `breach` carries id and opened_at."""
-    fields = _fields(strategy, kpi, row, breach)
+    """Opened when `resolved_at` is None, else resolved; `breach` carries id and opened_at;
+    `restatement` (a period past the paging horizon) makes it a restatement, not a page."""
+    fields = {**_fields(strategy, kpi, row, breach), **_urgency(restatement)}
     opened_at = breach.opened_at or now
     if resolved_at is None:
         data: KpiBreachOpened | KpiBreachResolved = KpiBreachOpened(**fields, opened_at=opened_at)

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kpi_evaluator.breaches import BreachState
+from kpi_evaluator.restatements import Revision
 from kpi_evaluator.strategy_repo import Executor
 
 COLUMNS = (
@@ -127,3 +128,34 @@ async def series(
         {"t": tenant_id, "k": kpi_id, "s": start, "e": end},
     )
     return [_row(tuple(r)) for r in rows]
+
+
+_REVISE = text("""
+INSERT INTO evaluator.kpi_revisions
+  (tenant_id, kpi_id, period_key, old_actual, new_actual, revised_at, reason, restatement_id)
+VALUES (:tenant_id, :kpi_id, :period_key, :old_actual, :new_actual, :revised_at, :reason,
+        :restatement_id)
+""")
+
+
+async def add_revisions(session: AsyncSession, revisions: Sequence[Revision]) -> None:
+    if revisions:
+        await session.execute(_REVISE, [vars(r) for r in revisions])
+
+
+async def revisions(
+    conn: Executor, tenant_id: str, kpi_id: str, period_keys: Iterable[str]
+) -> dict[str, list[Revision]]:
+    """Each period's revisions, oldest first."""
+    rows = await conn.execute(
+        text("""SELECT tenant_id, kpi_id, period_key, old_actual, new_actual, revised_at,
+                       reason, restatement_id
+                FROM evaluator.kpi_revisions
+                WHERE tenant_id = :t AND kpi_id = :k AND period_key = ANY(CAST(:p AS text[]))
+                ORDER BY id"""),
+        {"t": tenant_id, "k": kpi_id, "p": sorted(set(period_keys))},
+    )
+    out: dict[str, list[Revision]] = {}
+    for r in rows:
+        out.setdefault(r[2], []).append(Revision(*r))
+    return out

@@ -45,6 +45,20 @@ def require_admin(who: Principal) -> None:
         raise Forbidden("only an admin key may do this")
 
 
+def revoke_risks(who: Principal, key_id: str, active_admins: Iterable[str]) -> list[str]:
+    """What revoking `key_id` would cause that the caller must confirm with `force`:
+    revoking the key making the call, or the tenant's last admin key."""
+    risks = []
+    if key_id == who.key_id:
+        risks.append(f"{key_id} is the key making this call: revoking it ends your access at once")
+    if set(active_admins) == {key_id}:
+        risks.append(
+            f"{key_id} is the tenant's last admin key: revoking it leaves the tenant with no "
+            "admin, and only the operator can issue a new one (kpi tenants admin-key)"
+        )
+    return risks
+
+
 def subtree(parents: Mapping[str, str | None], root: str) -> set[str]:
     """`root` and every unit below it, given each unit's parent."""
     children: dict[str, list[str]] = {}

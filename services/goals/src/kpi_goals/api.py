@@ -9,6 +9,7 @@ from kpi_common.errors import ApiError, error_responses
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kpi_goals import handlers, reads, tenancy
+from kpi_goals import responses as r
 from kpi_goals.access import Principal, Role
 from kpi_goals.document import StrategyDocument
 from kpi_goals.handlers import Deps
@@ -54,7 +55,7 @@ class NewKey(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
-@router.post("/tenants", status_code=201)
+@router.post("/tenants", status_code=201, response_model=r.TenantCreatedAnswer)
 async def create_tenant(
     body: NewTenant, d: DepsArg, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
@@ -62,27 +63,43 @@ async def create_tenant(
     return await tenancy.create_tenant(d, body.slug)
 
 
-@router.post("/api-keys", status_code=201)
+class NewAdminKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+
+
+@router.post("/tenants/{tenant}/admin-keys", status_code=201, response_model=r.AdminKeyIssued)
+async def issue_admin_key(
+    tenant: str,
+    d: DepsArg,
+    body: NewAdminKey | None = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    tenancy.check_operator(d, bearer_token(authorization))
+    return await tenancy.issue_admin_key(d, tenant, body.name if body else None)
+
+
+@router.post("/api-keys", status_code=201, response_model=r.KeyCreated)
 async def create_key(body: NewKey, d: DepsArg, who: Who) -> dict[str, Any]:
     return await tenancy.create_key(d, who, body.role, body.unit, body.name)
 
 
-@router.get("/api-keys")
+@router.get("/api-keys", response_model=r.KeyList)
 async def list_keys(d: DepsArg, who: Who) -> dict[str, Any]:
     return {"items": await tenancy.list_keys(d, who)}
 
 
-@router.delete("/api-keys/{key_id}")
-async def revoke_key(key_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
-    return await tenancy.revoke_key(d, who, key_id)
+@router.delete("/api-keys/{key_id}", response_model=r.KeyRevoked)
+async def revoke_key(key_id: str, d: DepsArg, who: Who, force: bool = False) -> dict[str, Any]:
+    return await tenancy.revoke_key(d, who, key_id, force)
 
 
-@router.get("/strategy/schema")
+@router.get("/strategy/schema", response_model=r.JsonSchema)
 async def strategy_schema() -> dict[str, Any]:
     return StrategyDocument.model_json_schema()
 
 
-@router.put("/strategy")
+@router.put("/strategy", response_model=r.StrategyApplied, response_model_exclude_unset=True)
 async def apply_strategy(
     request: Request,
     d: DepsArg,
@@ -100,29 +117,29 @@ async def apply_strategy(
     return await handlers.apply_strategy(d, who, source, dry_run=dry_run, reason=why)
 
 
-@router.get("/strategy")
+@router.get("/strategy", response_model=r.StrategyAnswer, response_model_exclude_unset=True)
 async def get_strategy(d: DepsArg, who: Who) -> dict[str, Any]:
     return to_document(await handlers.get_strategy(d, who))
 
 
-@router.get("/kpis/{kpi_id}/history")
+@router.get("/kpis/{kpi_id}/history", response_model=r.KpiHistory)
 async def kpi_history(kpi_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
     return await reads.kpi_history(d, who, kpi_id)
 
 
-@router.get("/kpis/{kpi_id}/targets")
+@router.get("/kpis/{kpi_id}/targets", response_model=r.KpiTargets)
 async def kpi_targets(
     kpi_id: str, d: DepsArg, who: Who, as_of: date | None = None, at: AwareDatetime | None = None
 ) -> dict[str, Any]:
     return await reads.targets_as_of(d, who, kpi_id, as_of, at)
 
 
-@router.get("/cascade")
+@router.get("/cascade", response_model=r.CascadeTree | r.KpiChains)
 async def cascade(d: DepsArg, who: Who, kpi: str | None = None) -> dict[str, Any]:
     return await reads.cascade(d, who, kpi)
 
 
-@router.get("/alignment")
+@router.get("/alignment", response_model=r.AlignmentReport)
 async def alignment(d: DepsArg, who: Who, rule: str | None = None) -> dict[str, Any]:
     return await reads.alignment(d, who, rule)
 
@@ -139,8 +156,16 @@ def _resource_routes(path: str, node_type: str) -> None:
     async def get_node(node_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
         return await reads.one(d, who, node_type, node_id)
 
-    router.add_api_route(f"/{path}", list_nodes, methods=["GET"], name=f"list {path}")
-    router.add_api_route(f"/{path}/{{node_id}}", get_node, methods=["GET"], name=f"get {path}")
+    router.add_api_route(
+        f"/{path}", list_nodes, methods=["GET"], name=f"list {path}", response_model=r.NodePage
+    )
+    router.add_api_route(
+        f"/{path}/{{node_id}}",
+        get_node,
+        methods=["GET"],
+        name=f"get {path}",
+        response_model=r.NodeAnswer,
+    )
 
 
 for _path, _node_type in RESOURCES.items():

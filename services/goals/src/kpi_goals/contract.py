@@ -27,9 +27,9 @@ from kpi_common.definitions import (
     TargetBand,
     parse_definition,
 )
+from kpi_common.formula import references
 
 from kpi_goals import document as doc
-from kpi_goals.formula import references
 
 AT_RISK_BELOW = 0.9
 WEIGHT = 1.0

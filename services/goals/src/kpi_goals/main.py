@@ -7,7 +7,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from kpi_common.http import OrjsonResponse, install_common
-from kpi_common.outbox import OutboxRelay
 from kpi_common.runtime import serve
 from kpi_common.service import ServiceRuntime
 from kpi_common.topics import GOALS_CHANGES
@@ -24,36 +23,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Relay:
-    """The outbox relay, started once Kafka is reachable; `notify` before then is a no-op
-    (the relay's first pass sends whatever is waiting)."""
-
-    def __init__(self, runtime: ServiceRuntime) -> None:
-        self._runtime = runtime
-        self._relay: OutboxRelay | None = None
-
-    def notify(self) -> None:
-        if self._relay is not None:
-            self._relay.notify()
-
-    async def run(self) -> None:
-        await self._runtime.kafka.connected.wait()
-        self._relay = OutboxRelay(
-            engine=self._runtime.engine,
-            table=outbox,
-            producer=self._runtime.kafka.producer,
-            service=SERVICE,
-        )
-        await self._relay.run()
-
-    async def backlog(self) -> int:
-        return await self._relay.backlog() if self._relay is not None else -1
-
-
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, schema=SCHEMA, migrations=MIGRATIONS)
-    relay = Relay(runtime)
+    relay = runtime.outbox_relay(outbox)
     deps = Deps(
         sessions=runtime.sessions,
         topic=runtime.topic(GOALS_CHANGES.name),

@@ -45,6 +45,9 @@ api_keys = Table(
     Column("name", String(200)),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(40)),
+    Column("revoked_by", String(40)),
+    Column("revoked_at", DateTime(timezone=True)),
 )
 
 nodes = Table(

@@ -4,7 +4,7 @@ cycles. They read the raw document defensively, so they report alongside type er
 from collections.abc import Iterator
 from typing import Any
 
-from kpi_goals.formula import FormulaError, references
+from kpi_common.formula import FormulaError, references
 
 Path_ = tuple[int | str, ...]
 Problem = tuple[Path_, str]

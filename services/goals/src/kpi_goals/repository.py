@@ -9,7 +9,7 @@ from uuid import UUID
 from kpi_common.errors import Conflict
 from kpi_common.events import Envelope, NodeType
 from kpi_common.outbox import add_to_outbox
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,7 +60,19 @@ class Repository:
             select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update()
         )
 
-    async def add_key(self, row: KeyRow, key_hash: str, name: str | None, now: datetime) -> None:
+    async def tenant_id(self, ref: str) -> UUID | None:
+        """The tenant named by its id or its slug."""
+        c = tenants.c
+        try:
+            where = c.id == UUID(ref)
+        except ValueError:
+            where = c.slug == ref
+        found: UUID | None = await self.session.scalar(select(c.id).where(where))
+        return found
+
+    async def add_key(
+        self, row: KeyRow, key_hash: str, name: str | None, now: datetime, created_by: str
+    ) -> None:
         await self.session.execute(
             api_keys.insert().values(
                 id=row.key_id,
@@ -71,6 +83,7 @@ class Repository:
                 name=name,
                 revoked=False,
                 created_at=now,
+                created_by=created_by,
             )
         )
 
@@ -85,13 +98,27 @@ class Repository:
         ).first()
         return KeyRow(*row) if row is not None else None
 
-    async def revoke_key(self, tenant_id: UUID, key_id: str) -> tuple[KeyRow, str] | None:
+    async def active_admins(self, tenant_id: UUID) -> list[str]:
+        c = api_keys.c
+        rows = await self.session.scalars(
+            select(c.id).where(c.tenant_id == tenant_id, c.role == "admin", c.revoked.is_(False))
+        )
+        return list(rows)
+
+    async def revoke_key(
+        self, tenant_id: UUID, key_id: str, by: str, now: datetime
+    ) -> tuple[KeyRow, str] | None:
+        """Revoke a key; the first revocation's who and when are kept."""
         c = api_keys.c
         row = (
             await self.session.execute(
                 update(api_keys)
                 .where(c.tenant_id == tenant_id, c.id == key_id)
-                .values(revoked=True)
+                .values(
+                    revoked=True,
+                    revoked_by=func.coalesce(c.revoked_by, by),
+                    revoked_at=func.coalesce(c.revoked_at, now),
+                )
                 .returning(c.id, c.tenant_id, c.role, c.unit_scope, c.revoked, c.key_hash)
             )
         ).first()
@@ -100,7 +127,17 @@ class Repository:
     async def list_keys(self, tenant_id: UUID) -> list[dict[str, Any]]:
         c = api_keys.c
         rows = await self.session.execute(
-            select(c.id, c.role, c.unit_scope, c.name, c.revoked, c.created_at)
+            select(
+                c.id,
+                c.role,
+                c.unit_scope,
+                c.name,
+                c.revoked,
+                c.created_at,
+                c.created_by,
+                c.revoked_at,
+                c.revoked_by,
+            )
             .where(c.tenant_id == tenant_id)
             .order_by(c.created_at, c.id)
         )
@@ -112,6 +149,9 @@ class Repository:
                 "name": r.name,
                 "revoked": r.revoked,
                 "created_at": r.created_at.isoformat(),
+                "created_by": r.created_by,
+                "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                "revoked_by": r.revoked_by,
             }
             for r in rows
         ]

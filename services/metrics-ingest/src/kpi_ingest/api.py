@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from kpi_common.apikeys import bearer_token
-from kpi_common.errors import Unauthorized, error_responses
+from kpi_common.errors import Forbidden, Unauthorized, error_responses
 from kpi_common.http import OrjsonResponse
 
 from kpi_ingest import metrics
@@ -17,9 +17,10 @@ from kpi_ingest.events import Limits, check_all
 from kpi_ingest.ingest import Clock, Intake
 from kpi_ingest.intake import decode_body
 from kpi_ingest.keycache import KeyCache
-from kpi_ingest.keys import INGEST_ROLES, KeyGrant
+from kpi_ingest.keys import INGEST_ROLES, KeyGrant, wrong_role
 from kpi_ingest.lean import serve_lean
 from kpi_ingest.ratelimit import RateLimiter
+from kpi_ingest.responses import EventsAccepted
 
 EVENTS_PATH = "/v1/events"
 
@@ -48,8 +49,14 @@ def authenticate(deps: Deps, request: Request, roles: frozenset[str]) -> KeyGran
 
 
 def grant_of(deps: Deps, headers: Mapping[str, str], roles: frozenset[str]) -> KeyGrant:
-    grant = deps.keys.ring.authenticate(bearer_token(headers.get("authorization")), roles)
+    """The caller's grant: 401 for no, an unknown or a revoked key; 403 naming the roles
+    needed for a live key of another role."""
+    token = bearer_token(headers.get("authorization"))
+    grant = deps.keys.ring.authenticate(token, roles)
     if grant is None:
+        live = deps.keys.ring.live(token)
+        if live is not None:
+            raise Forbidden(wrong_role(live.role, roles))
         raise Unauthorized()
     return grant
 
@@ -107,9 +114,9 @@ class PostEvents:
 def build_router(handler: PostEvents) -> APIRouter:
     """The route that documents `POST /v1/events` (OpenAPI) and serves it wherever the lean
     path does not (it only takes the exact path)."""
-    router = APIRouter(responses=error_responses(400, 401, 413, 415, 422, 429, 503))
+    router = APIRouter(responses=error_responses(400, 401, 403, 413, 415, 422, 429, 503))
 
-    @router.post(EVENTS_PATH, status_code=202)
+    @router.post(EVENTS_PATH, status_code=202, response_model=EventsAccepted)
     async def post_events(request: Request) -> Response:
         return await handler(request.headers, request.stream())
 

@@ -9,6 +9,17 @@ from kpi_common.apikeys import hash_api_key
 INGEST_ROLES = frozenset({"ingest", "admin"})
 ADMIN_ROLES = frozenset({"admin"})
 ANY_ROLE = frozenset({"admin", "editor", "viewer", "ingest"})
+# what each set of roles allows, for the 403 that names it
+ALLOWS = {INGEST_ROLES: "sending events", ADMIN_ROLES: "managing sources", ANY_ROLE: "this"}
+
+
+def wrong_role(role: str, roles: frozenset[str]) -> str:
+    """Why a live key of `role` is refused where `roles` are needed (the 403's message)."""
+    wanted = " or ".join(f"'{r}'" for r in sorted(roles, key=_ROLE_ORDER.index))
+    return f"this key has role '{role}'; {ALLOWS[roles]} needs an {wanted} key"
+
+
+_ROLE_ORDER = ("ingest", "editor", "viewer", "admin")
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,11 @@ class KeyRing:
 
     def __len__(self) -> int:
         return len(self._by_hash)
+
+    def live(self, token: str | None) -> KeyGrant | None:
+        """The grant of a known, unrevoked key, whatever its role."""
+        grant = self._by_hash.get(hash_api_key(token)) if token else None
+        return grant if grant is not None and not grant.revoked else None
 
     def authenticate(self, token: str | None, roles: frozenset[str]) -> KeyGrant | None:
         """The grant of a live key with one of `roles`, or None (unknown, revoked, wrong role)."""

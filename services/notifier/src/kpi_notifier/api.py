@@ -3,14 +3,15 @@
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from kpi_common.errors import error_responses
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kpi_notifier import responses as r
 from kpi_notifier.auth import Principal, principal
 from kpi_notifier.commands import Commands
 
-router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 422, 503))
+router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 409, 422, 503))
 Who = Annotated[Principal, Depends(principal)]
 OneOrMany = str | list[str]
 
@@ -61,7 +62,7 @@ Cmd = Annotated[Commands, Depends(commands)]
 Status = Literal["pending", "sending", "sent", "dead", "suppressed", "cancelled"]
 
 
-@router.get("/notifications")
+@router.get("/notifications", response_model=list[r.Delivery])
 async def notifications(
     who: Who,
     cmd: Cmd,
@@ -73,23 +74,32 @@ async def notifications(
     return await cmd.notifications(who, status=status, breach_id=breach_id, kind=kind, limit=limit)
 
 
-@router.get("/breaches/{breach_id}")
+@router.post("/notifications/{delivery_id}/resend", status_code=202, response_model=r.Resent)
+async def resend(
+    who: Who, cmd: Cmd, delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> dict[str, Any]:
+    return await cmd.resend(who, delivery_id)
+
+
+@router.get(
+    "/breaches/{breach_id}", response_model=r.BreachAnswer, response_model_exclude_unset=True
+)
 async def breach(who: Who, cmd: Cmd, breach_id: str) -> dict[str, Any]:
     return await cmd.breach(who, breach_id)
 
 
-@router.post("/breaches/{breach_id}/ack")
+@router.post("/breaches/{breach_id}/ack", response_model=r.Acked)
 async def ack(who: Who, cmd: Cmd, breach_id: str) -> dict[str, Any]:
     return await cmd.ack(who, breach_id)
 
 
-@router.post("/silences", status_code=201)
+@router.post("/silences", status_code=201, response_model=r.Silence)
 async def add_silence(who: Who, cmd: Cmd, body: SilenceIn) -> dict[str, Any]:
     silence = {"matchers": body.matchers.model_dump(exclude_none=True), "ends_at": body.ends_at}
     return await cmd.add_silence(who, {**silence, "comment": body.comment})
 
 
-@router.get("/silences")
+@router.get("/silences", response_model=list[r.Silence])
 async def silences(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
     return await cmd.silences(who)
 
@@ -100,24 +110,29 @@ async def delete_silence(who: Who, cmd: Cmd, silence_id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/test-notification", status_code=202)
+@router.post("/test-notification", status_code=202, response_model=r.TestQueued)
 async def test_notification(who: Who, cmd: Cmd, body: TestNotificationIn) -> dict[str, Any]:
     return await cmd.test_notification(who, body.to, body.note)
 
 
-@router.post("/reviews/{review_id}/held")
+@router.get("/reviews", response_model=list[r.ReviewStatus])
+async def reviews(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
+    return await cmd.reviews(who)
+
+
+@router.post("/reviews/{review_id}/held", response_model=r.ReviewHeld)
 async def review_held(
     who: Who, cmd: Cmd, review_id: str, body: ReviewHeldIn | None = None
 ) -> dict[str, Any]:
     return await cmd.review_held(who, review_id, body.date if body else None)
 
 
-@router.post("/scorecard-digests", status_code=201)
+@router.post("/scorecard-digests", status_code=201, response_model=r.DigestSubscribed)
 async def subscribe_scorecard(who: Who, cmd: Cmd, body: ScorecardDigestIn) -> dict[str, Any]:
     return await cmd.subscribe_scorecard(who, body.unit)
 
 
-@router.get("/scorecard-digests")
+@router.get("/scorecard-digests", response_model=list[r.DigestListed])
 async def scorecard_subscriptions(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
     return await cmd.scorecard_subscriptions(who)
 

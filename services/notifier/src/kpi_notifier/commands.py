@@ -6,30 +6,39 @@ from datetime import date, datetime
 from typing import Any
 
 from kpi_common.db import unit_of_work
-from kpi_common.errors import FieldError, Invalid, NotFound
+from kpi_common.errors import Conflict, FieldError, Invalid, NotFound
+from kpi_common.logging import get_logger
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.auth import Principal
-from kpi_notifier.deliveries import Deliveries
-from kpi_notifier.directory import as_list
+from kpi_notifier.deliveries import Deliveries, resend_refusal
+from kpi_notifier.directory import Directory, as_list, parse_match
 from kpi_notifier.handlers import record
 from kpi_notifier.planning import Planned
 from kpi_notifier.repository import Repository
-from kpi_notifier.reviews import due_date
-from kpi_notifier.routing import resolve_names
+from kpi_notifier.reviews import due_date, review_status
+from kpi_notifier.routing import resolve_names, unknown_names
 from kpi_notifier.scorecard_store import ScorecardStore
 
 DELIVERY_FIELDS = (
     "id", "dedup_key", "kind", "channel", "channel_kind", "recipient", "breach_id", "status",
     "attempts", "last_error", "redelivered", "suppressed_by", "next_attempt_at", "created_at",
-    "sent_at",
+    "sent_at", "resent_at", "resent_by", "resends",
 )  # fmt: skip
+log = get_logger(__name__)
 SILENCE_FIELDS = ("id", "matchers", "starts_at", "ends_at", "comment", "created_by")
 
 
 def as_dict(row: Row[Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {f: getattr(row, f) for f in fields}
+
+
+def _check_known(directory: Directory, matchers: dict[str, Any]) -> None:
+    unknown = unknown_names(directory, parse_match(matchers))
+    if unknown:
+        errors = [FieldError(f"matchers.{m}", f"no {m} {i!r} in the strategy") for m, i in unknown]
+        raise Invalid("the silence names what the strategy does not have", errors)
 
 
 class Commands:
@@ -47,6 +56,35 @@ class Commands:
         async with self._sessions() as session:
             rows = await Deliveries(session).listing(who.tenant_id, **filters)
         return [as_dict(r, DELIVERY_FIELDS) for r in rows]
+
+    async def resend(self, who: Principal, delivery_id: int) -> dict[str, Any]:
+        """Send a dead notification again (same dedup key, fresh attempts); who and when
+        are recorded. Asking again before or after it went out changes nothing."""
+        who.require_write()
+        async with unit_of_work(self._sessions) as session:
+            deliveries = Deliveries(session)
+            row = await deliveries.locked(who.tenant_id, delivery_id)
+            if row is None:
+                raise NotFound(f"notification {delivery_id}")
+            await self._require_breach_unit(who, session, row.breach_id)
+            refusal = resend_refusal(row.status, row.resent_at is not None)
+            if refusal is not None:
+                raise Conflict(refusal)
+            if row.status == "dead":
+                await deliveries.requeue(delivery_id, self._clock(), who.key_id)
+                log.info("notification resend", delivery_id=delivery_id, by=who.key_id)
+            row = await deliveries.locked(who.tenant_id, delivery_id)
+            assert row is not None
+        self._planned()
+        return as_dict(row, DELIVERY_FIELDS)
+
+    async def _require_breach_unit(
+        self, who: Principal, session: AsyncSession, breach_id: str | None
+    ) -> None:
+        repo = Repository(session)
+        breach = await repo.breach(who.tenant_id, breach_id) if breach_id else None
+        if breach is not None:
+            who.require_unit(await repo.directory(who.tenant_id), breach.unit_id)
 
     async def breach(self, who: Principal, breach_id: str) -> dict[str, Any]:
         async with self._sessions() as session:
@@ -87,8 +125,9 @@ class Commands:
         row |= silence
         async with unit_of_work(self._sessions) as session:
             repo = Repository(session)
-            units = as_list(silence["matchers"].get("unit"))
-            who.require_units(await repo.directory(who.tenant_id), units)
+            directory = await repo.directory(who.tenant_id)
+            _check_known(directory, silence["matchers"])
+            who.require_units(directory, as_list(silence["matchers"].get("unit")))
             await repo.add_silence(who.tenant_id, row)
         return row
 
@@ -125,6 +164,18 @@ class Commands:
             await record(session, who.tenant_id, [planned], now)
         self._planned()
         return {"dedup_key": key, "channel": r.channel, "recipient": r.to, "status": "pending"}
+
+    async def reviews(self, who: Principal) -> list[dict[str, Any]]:
+        """Each review cycle as the notifier sees it: due date past the held ones, overdue."""
+        async with self._sessions() as session:
+            repo = Repository(session)
+            directory = await repo.directory(who.tenant_id)
+            held = await repo.held_reviews(who.tenant_id)
+        now, tz = self._clock(), directory.timezone
+        return [
+            review_status(r, held.get(r.id, set()), now, tz)
+            for r in sorted(directory.reviews.values(), key=lambda r: r.id)
+        ]
 
     async def review_held(self, who: Principal, review_id: str, due: date | None) -> dict[str, Any]:
         """Record a review as held (by default the one due now): no overdue notice follows."""

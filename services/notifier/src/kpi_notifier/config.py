@@ -47,3 +47,7 @@ class Settings(ServiceSettings):
     reminder_interval: str = Field(default="1d", validation_alias=_alias("reminder_interval"))
     tick_interval_s: float = Field(default=30.0, gt=0, validation_alias=_alias("tick_interval_s"))
     digest_window_s: float = Field(default=0.0, ge=0, validation_alias=_alias("digest_window_s"))
+    # A restatement notice waits this long for the rest of its run's breaches.
+    restatement_window_s: float = Field(
+        default=60.0, ge=0, validation_alias=_alias("restatement_window_s")
+    )

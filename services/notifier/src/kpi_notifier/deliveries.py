@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, or_, select, tuple_, update
+from sqlalchemy import Boolean, Row, and_, case, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +68,18 @@ def digest_groups(claimed: list[Claimed]) -> list[list[Claimed]]:
     return out
 
 
+RESENDABLE = "dead"
+IN_FLIGHT = ("pending", "sending")
+
+
+def resend_refusal(status: str, resent: bool) -> str | None:
+    """Why a notification cannot be resent, or None. Only a dead one is requeued; asking
+    again while its resend is pending, sending or sent changes nothing (idempotent)."""
+    if status == RESENDABLE or (resent and status in (*IN_FLIGHT, "sent")):
+        return None
+    return f"only a dead notification can be resent; this one is {status}"
+
+
 class Deliveries:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -91,6 +103,29 @@ class Deliveries:
         )
         result = await self.session.execute(stmt.returning(t.c.id))
         return len(result.all())
+
+    async def gather(
+        self, tenant_id: str, planned: Sequence[Planned], now: datetime, due_at: datetime
+    ) -> int:
+        """Record restatement notices: a key already recorded and still pending gains the
+        restated breaches of `planned` (keyed, so a repeat adds nothing); one already sent
+        is left alone. Returns how many rows are new."""
+        added = 0
+        for p in planned:
+            stmt = insert(t).values(_row(tenant_id, p, now, due_at))
+            both = t.c.context["restated"].op("||")(stmt.excluded.context["restated"])
+            merged = t.c.context.op("||")(
+                func.jsonb_build_object(literal_column("'restated'"), both)
+            )
+            upsert = stmt.on_conflict_do_update(
+                index_elements=[t.c.tenant_id, t.c.dedup_key],
+                set_={"context": merged},
+                where=t.c.status == "pending",
+            )
+            inserted = literal_column("(xmax = 0)", Boolean)  # a new row, not an update
+            result = await self.session.execute(upsert.returning(inserted))
+            added += sum(1 for (new,) in result.all() if new)
+        return added
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
         """Take due rows (and rows whose sender died mid-send) for sending, oldest first."""
@@ -161,6 +196,22 @@ class Deliveries:
 
     async def mark_dead(self, row_id: int, error: str) -> None:
         await self._set(row_id, status="dead", last_error=error, lease_until=None)
+
+    async def locked(self, tenant_id: str, row_id: int) -> Row[Any] | None:
+        query = select(t).where(t.c.tenant_id == tenant_id, t.c.id == row_id)
+        return (await self.session.execute(query.with_for_update())).first()
+
+    async def requeue(self, row_id: int, now: datetime, by: str) -> None:
+        """A dead row due again now, with a fresh set of attempts; who asked is kept."""
+        await self._set(
+            row_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            resent_at=now,
+            resent_by=by,
+            resends=t.c.resends + 1,
+        )
 
     async def _set(self, row_id: int, **values: Any) -> None:
         await self.session.execute(update(t).where(t.c.id == row_id).values(**values))

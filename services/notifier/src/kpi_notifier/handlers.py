@@ -31,7 +31,7 @@ from kpi_notifier.config import SERVICE
 from kpi_notifier.deliveries import Deliveries
 from kpi_notifier.directory import NODE_TYPES
 from kpi_notifier.models import outbox
-from kpi_notifier.planning import Planned, plan_opened, plan_resolved
+from kpi_notifier.planning import Planned, plan_opened, plan_resolved, plan_restatement
 from kpi_notifier.repository import Repository
 from kpi_notifier.routing import Breach
 from kpi_notifier.scorecard_store import ScorecardStore
@@ -79,15 +79,23 @@ def breach_from_event(env: Envelope, data: KpiBreachOpened | KpiBreachResolved) 
         opened_at=data.opened_at,
         facts=env.data,
         resolved_at=data.resolved_at if isinstance(data, KpiBreachResolved) else None,
+        urgency=data.urgency,
+        restatement_id=data.restatement_id,
     )
 
 
 async def record(
     session: AsyncSession, tenant_id: str, planned: list[Planned], now: datetime, delay: float = 0
 ) -> int:
-    """Record planned deliveries (repeats of a dedup key change nothing)."""
+    """Record planned deliveries (repeats of a dedup key change nothing; a restatement
+    notice still waiting gathers the breaches of its run)."""
     due = now + timedelta(seconds=delay)
-    added = await Deliveries(session).add(tenant_id, planned, now, due)
+    deliveries = Deliveries(session)
+    notices = [p for p in planned if p.kind == "restatement"]
+    added = await deliveries.add(
+        tenant_id, [p for p in planned if p.kind != "restatement"], now, due
+    )
+    added += await deliveries.gather(tenant_id, notices, now, due)
     for p in planned:
         metrics.PLANNED.labels(p.kind, "suppressed" if p.suppressed_by else "pending").inc()
     return added
@@ -101,12 +109,14 @@ class EventHandler:
         planned: Callable[[], None] = lambda: None,
         digest_window_s: float = 0,
         dead_letter_topic: str = "consumers.dead-letter",
+        restatement_window_s: float = 0,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._planned = planned
         self._delay = digest_window_s
         self._dlq = dead_letter_topic
+        self._restatement_delay = restatement_window_s
 
     async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
         async with unit_of_work(self._sessions) as session:
@@ -153,6 +163,9 @@ class EventHandler:
     async def _opened(self, repo: Repository, breach: Breach) -> None:
         if not await repo.add_breach(breach):
             return
+        if not breach.pages:
+            await self._restated(repo, breach, "opened")
+            return
         now = self._clock()
         directory = await repo.directory(breach.tenant_id)
         silences = await repo.active_silences(breach.tenant_id, now)
@@ -162,8 +175,19 @@ class EventHandler:
     async def _resolved(self, repo: Repository, breach: Breach) -> None:
         now = self._clock()
         await repo.resolve_breach(breach)
+        if not breach.pages:
+            await self._restated(repo, breach, "resolved")
+            return
         directory = await repo.directory(breach.tenant_id)
         silences = await repo.active_silences(breach.tenant_id, now)
         await record(
             repo.session, breach.tenant_id, plan_resolved(directory, breach, silences, now), now
         )
+
+    async def _restated(self, repo: Repository, breach: Breach, event: str) -> None:
+        """A breach of a period past the paging horizon joins its run's notice per route."""
+        now = self._clock()
+        directory = await repo.directory(breach.tenant_id)
+        silences = await repo.active_silences(breach.tenant_id, now)
+        planned = plan_restatement(directory, breach, event, silences, now)
+        await record(repo.session, breach.tenant_id, planned, now, self._restatement_delay)

@@ -17,8 +17,7 @@ import httpx
 from fastapi import FastAPI
 from kpi_common.http import OrjsonResponse, install_common
 from kpi_common.kafka import dead_letter_topic
-from kpi_common.outbox import OutboxRelay
-from kpi_common.runtime import serve
+from kpi_common.runtime import RelayHolder, serve
 from kpi_common.service import ServiceRuntime
 from kpi_common.topics import NOTIFICATIONS_SENT
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,18 +56,14 @@ class Notifier:
     ticker: Ticker
     commands: Commands
     http: httpx.AsyncClient
-    relay: OutboxRelay | None = None
-
-    def published(self) -> None:
-        """A delivery was recorded as sent: relay its `notification.sent` now."""
-        if self.relay is not None:
-            self.relay.notify()
+    relay: RelayHolder
 
 
 def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notifier:
     runtime = ServiceRuntime(name=SERVICE, settings=settings, schema=SCHEMA, migrations=MIGRATIONS)
     sessions = runtime.sessions
     http = httpx.AsyncClient(timeout=settings.http_timeout_s)
+    relay = runtime.outbox_relay(outbox)
     channels: dict[str, ChannelSender] = {
         "email": EmailSender(settings),
         "slack": SlackSender(http, settings.slack_min_interval_s),
@@ -82,6 +77,7 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         clock=clock,
         settings=settings,
         topic=runtime.topic(NOTIFICATIONS_SENT.name),
+        published=relay.notify,  # a delivery recorded as sent: relay its event now
     )
     handler = EventHandler(
         sessions,
@@ -89,31 +85,22 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         sender.wake,
         settings.digest_window_s,
         dead_letter_topic(settings.topic_prefix),
+        settings.restatement_window_s,
     )
     ticker = Ticker(
         sessions, clock, settings.reminder_interval, settings.tick_interval_s, sender.wake
     )
     commands = Commands(sessions, clock, sender.wake)
-    notifier = Notifier(runtime, sessions, handler, sender, ticker, commands, http)
-    sender.published = notifier.published
-    return notifier
+    return Notifier(runtime, sessions, handler, sender, ticker, commands, http, relay)
 
 
 def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None:
     runtime = n.runtime
-
-    async def relay() -> None:
-        await runtime.kafka.connected.wait()
-        n.relay = OutboxRelay(
-            engine=runtime.engine, table=outbox, producer=runtime.kafka.producer, service=SERVICE
-        )
-        await n.relay.run()
-
     consumers = Consumers(runtime, settings, n.handler)
     named = {
         "consumer": {"strategy-consumer": consumers.strategy, "kpi-consumer": consumers.kpi},
         "sender": {"sender": n.sender.run},
-        "relay": {"relay": relay},
+        "relay": {"relay": n.relay.run},
         "ticker": {"ticker": n.ticker.run},
     }
     for name in loops:

@@ -2,7 +2,8 @@
 
 Each kind renders four parts: `<family>.subject.j2`, `.txt.j2`, `.html.j2` (autoescaped)
 and `.slack.j2` (Slack mrkdwn). Breach, reminder, escalation and resolved notices share the
-`breach` family; the kind is in the context as `kind`.
+`breach` family; the kind is in the context as `kind`. A restatement notice (`restatement`)
+lists every restated breach of one run.
 """
 
 from pathlib import Path

@@ -110,6 +110,9 @@ deliveries = Table(
     Column("suppressed_by", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("resent_at", DateTime(timezone=True), nullable=True),
+    Column("resent_by", String(64), nullable=True),
+    Column("resends", Integer, nullable=False, server_default="0"),
     UniqueConstraint("tenant_id", "dedup_key"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
 )

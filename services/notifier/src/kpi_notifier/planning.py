@@ -3,6 +3,10 @@ channel, each with the dedup key that makes it happen once, ever.
 
 Dedup keys: `<breach>:<event>:<channel kind>:<recipient>`, e.g.
 `brc-1:opened:email:dana`, `brc-1:reminder2:slack:sales-slack`, `brc-1:escalation:email:morgan`.
+A restatement (a breach of a period past the evaluator's paging horizon) is not a page: all
+the breaches of one run (`restatement_id`) share one notice per route and recipient,
+`restatement:<restatement id>:<route>:<channel kind>:<recipient>`, and get no reminder and
+no escalation.
 A recipient name that matches no person or channel still gets a planned delivery, so the
 problem shows up in the delivery log as a dead letter instead of disappearing.
 """
@@ -23,7 +27,9 @@ from kpi_notifier.routing import (
     silenced_by,
 )
 
-Kind = Literal["breach", "resolved", "reminder", "escalation", "review", "digest", "test"]
+Kind = Literal[
+    "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement"
+]
 
 
 @dataclass(frozen=True)
@@ -80,10 +86,41 @@ def plan_resolved(
     return _plan(breach, "resolved", "resolved", _route_recipients(directory, breach), silence)
 
 
+def _restated_item(breach: Breach, event: str) -> dict[str, Any]:
+    return {"event": event, **breach.facts}
+
+
+def plan_restatement(
+    directory: Directory, breach: Breach, event: str, silences: Iterable[Silence], now: datetime
+) -> list[Planned]:
+    """The run's notice to each recipient of the breach's route, carrying this breach (a
+    breach a silence matches is left out of it)."""
+    if silenced_by(directory, silences, breach, now) is not None:
+        return []
+    route = choose_route(directory, breach)
+    name = f"route{route.position}" if route is not None else "owner"
+    facts = breach.facts
+    context = {
+        "kind": "restatement",
+        "restatement_id": breach.restatement_id,
+        "reason": facts.get("restatement_reason"),
+        "restated": {f"{breach.breach_id}:{event}": _restated_item(breach, event)},
+    }
+    return [
+        Planned(
+            dedup_key=f"restatement:{breach.restatement_id}:{name}:{r.kind}:{r.to}",
+            kind="restatement",
+            recipient=r,
+            context=context,
+        )
+        for r in _route_recipients(directory, breach)
+    ]
+
+
 def reminder_due(breach: Breach, interval: timedelta, now: datetime) -> int | None:
     """The number of the reminder due now for an open, unacknowledged breach, if any: the
-    n-th reminder falls `n * interval` after the breach opened."""
-    if breach.resolved_at or breach.acked_at or interval <= timedelta(0):
+    n-th reminder falls `n * interval` after the breach opened. Restatements have none."""
+    if not breach.pages or breach.resolved_at or breach.acked_at or interval <= timedelta(0):
         return None
     n = (now - breach.opened_at) // interval
     return n if n >= 1 and n > breach.reminders_sent else None
@@ -98,8 +135,9 @@ def plan_reminder(
 
 
 def escalation_due(directory: Directory, breach: Breach, now: datetime) -> bool:
-    """True once an open breach stayed unacknowledged past its route's `escalate_after`."""
-    if breach.resolved_at or breach.acked_at or breach.escalated_at:
+    """True once an open breach stayed unacknowledged past its route's `escalate_after`
+    (never for a restatement)."""
+    if not breach.pages or breach.resolved_at or breach.acked_at or breach.escalated_at:
         return False
     route = choose_route(directory, breach)
     if route is None or route.escalate_after is None:

@@ -40,6 +40,8 @@ def breach_from_row(row: Row[Any]) -> Breach:
         acked_at=row.acked_at,
         reminders_sent=row.reminders_sent,
         escalated_at=row.escalated_at,
+        urgency=row.facts.get("urgency", "page"),
+        restatement_id=row.facts.get("restatement_id"),
     )
 
 

@@ -64,6 +64,28 @@ def notice_due(review: Review, held: Iterable[date], now: datetime, tz: str) -> 
     return Notice(review.id, due, f"before-{duration_label(min(passed))}") if passed else None
 
 
+def review_status(
+    review: Review, held: Iterable[date], now: datetime, tz: str
+) -> dict[str, object]:
+    """Where a review stands: the date due now (past the held ones), the last held date, and
+    whether it is overdue by the same rule as the overdue notice."""
+    done = sorted(set(held))
+    notice = notice_due(review, done, now, tz)
+    due = due_date(review, done)
+    overdue = notice is not None and notice.notice == "overdue"
+    today = now.astimezone(ZoneInfo(tz)).date()
+    return {
+        "review_id": review.id,
+        "title": review.title,
+        "unit": review.unit,
+        "cadence": review.cadence,
+        "next_due": due.isoformat(),
+        "last_held": done[-1].isoformat() if done else None,
+        "overdue": overdue,
+        "days_overdue": (today - due).days if overdue else 0,
+    }
+
+
 def plan_review(directory: Directory, review: Review, notice: Notice) -> list[Planned]:
     people = list(review.attendees)
     if not people and review.unit and (owner := directory.unit_owner(review.unit)):

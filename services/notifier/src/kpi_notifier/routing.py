@@ -36,6 +36,14 @@ class Breach:
     acked_at: datetime | None = None
     reminders_sent: int = 0
     escalated_at: datetime | None = None
+    urgency: str = "page"
+    restatement_id: str | None = None
+
+    @property
+    def pages(self) -> bool:
+        """A restatement (a period past the evaluator's horizon) never pages, reminds or
+        escalates: it joins its run's one notice per route."""
+        return self.urgency == "page"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,13 @@ def matches(directory: Directory, match: Match, breach: Breach) -> bool:
         (match.breaches, breach.breach_id),
     )
     return all(not wanted or value in wanted for wanted, value in checks)
+
+
+def unknown_names(directory: Directory, match: Match) -> list[tuple[str, str]]:
+    """(matcher, id) of each KPI or unit a silence names that the tenant's strategy (as
+    learned from goals.changes) does not have: such a silence would hold nothing back."""
+    known = (("kpi", match.kpis, directory.kpis), ("unit", match.units, directory.units))
+    return [(name, i) for name, wanted, have in known for i in sorted(wanted) if i not in have]
 
 
 def choose_route(directory: Directory, breach: Breach) -> Route | None:

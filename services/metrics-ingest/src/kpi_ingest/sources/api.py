@@ -8,6 +8,7 @@ from kpi_common.errors import Conflict, NotFound, error_responses
 from kpi_common.http import OrjsonResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kpi_ingest import responses as r
 from kpi_ingest.api import Deps, authenticate, read_body
 from kpi_ingest.keys import ADMIN_ROLES, ANY_ROLE
 from kpi_ingest.sources import repository
@@ -21,7 +22,7 @@ def build_router(
     deps: Deps, sessions: async_sessionmaker[AsyncSession], webhooks: Webhooks
 ) -> APIRouter:
     router = APIRouter(
-        prefix="/v1/sources", responses=error_responses(400, 401, 404, 409, 413, 422, 503)
+        prefix="/v1/sources", responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503)
     )
 
     async def owned(source_id: str, tenant_id: str) -> SourceDefinition:
@@ -31,7 +32,11 @@ def build_router(
             raise NotFound(f"source {source_id}")
         return found[1]
 
-    @router.put("/{source_id}")
+    @router.put(
+        "/{source_id}",
+        response_model=r.SourceAnswer,
+        responses={201: {"model": r.SourceAnswer, "description": "Created"}},
+    )
     async def put_source(
         source_id: SourceId, definition: SourceDefinition, request: Request
     ) -> Response:
@@ -44,7 +49,7 @@ def build_router(
         body = {"id": source_id, **definition.public(), "webhook_url": _hook(source_id)}
         return OrjsonResponse(body, status_code=200 if found else 201)
 
-    @router.get("/{source_id}")
+    @router.get("/{source_id}", response_model=r.SourceAnswer)
     async def get_source(source_id: SourceId, request: Request) -> Response:
         grant = authenticate(deps, request, ANY_ROLE)
         definition = await owned(source_id, grant.tenant_id)
@@ -52,7 +57,7 @@ def build_router(
             {"id": source_id, **definition.public(), "webhook_url": _hook(source_id)}
         )
 
-    @router.get("/{source_id}/rejects")
+    @router.get("/{source_id}/rejects", response_model=r.SourceRejects)
     async def get_rejects(
         source_id: SourceId, request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> Response:
@@ -62,7 +67,7 @@ def build_router(
             items = await repository.list_rejects(session, source_id, limit)
         return OrjsonResponse({"items": items})
 
-    @router.post("/{source_id}/webhook", status_code=202)
+    @router.post("/{source_id}/webhook", status_code=202, response_model=r.EventsAccepted)
     async def webhook(source_id: SourceId, request: Request) -> Response:
         body = await read_body(request, deps.settings.max_body_bytes)
         delivery = Delivery(source_id, request.method, str(request.url), request.headers, body)

@@ -1,0 +1,96 @@
+"""What the evaluator's read routes answer (their 2xx bodies), for the OpenAPI document."""
+
+from typing import Annotated, Literal
+
+from kpi_common.events import KpiStatusChanged
+from kpi_common.responses import Answer, Number
+from pydantic import AwareDatetime, Field
+
+Status = Annotated[str, Field(description="on_track, at_risk, off_track, achieved, ...")]
+
+
+class KpiLeaf(Answer):
+    type: Literal["kpi"]
+    id: str
+    title: str
+    unit: str | None
+    owner: str | None
+    perspective: str | None
+    unit_of_measure: str | None
+    weight: Number
+    period: str | None
+    status: Status
+    score: float | None
+    actual: float | None
+    target: float | None
+    expected: float | None
+    forecast: float | None
+
+
+class ScoredNode(Answer):
+    """A goal, objective or success factor: the weighted mean score of its children."""
+
+    type: Literal["goal", "objective", "success_factor"]
+    id: str
+    title: str
+    score: float | None
+    children: list[Annotated["KpiLeaf | ScoredNode", Field(discriminator="type")]]
+
+
+class PerspectiveGroup(Answer):
+    perspective: str
+    score: float | None
+    kpis: int
+    statuses: dict[str, int]
+
+
+class UnitGroup(Answer):
+    unit: str
+    score: float | None
+    kpis: int
+    statuses: dict[str, int]
+    perspectives: list[PerspectiveGroup]
+
+
+class ScorecardAnswer(Answer):
+    period: str | None
+    unit: str | None
+    score: float | None
+    goals: list[ScoredNode]
+    units: list[UnitGroup]
+    perspectives: list[PerspectiveGroup]
+    kpis: list[KpiLeaf]
+
+
+class StatusPoint(KpiStatusChanged):
+    """A KPI's status in one period: the facts of its last `kpi.status` event."""
+
+    breach_id: str | None
+
+
+class NoStatus(Answer):
+    """The KPI has no row for the period yet."""
+
+    kpi_id: str
+    status: Literal["no_data"]
+    actual: None
+    score: None
+
+
+class RevisionAnswer(Answer):
+    """One restatement of a closed period's actual (docs/evaluator.md, "Restatements")."""
+
+    old: float | None
+    new: float | None
+    at: AwareDatetime
+    reason: Literal["late_events", "definition_change", "recompute"]
+    restatement_id: str | None
+
+
+class SeriesPoint(StatusPoint):
+    revisions: list[RevisionAnswer]
+
+
+class Series(Answer):
+    kpi_id: str
+    points: list[SeriesPoint]

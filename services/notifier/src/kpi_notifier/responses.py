@@ -1,0 +1,92 @@
+"""What the notifier's routes answer (their 2xx bodies), for the OpenAPI document."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from kpi_common.events import KpiBreachOpened
+from kpi_common.responses import Answer
+from pydantic import ConfigDict, Field
+
+
+class Delivery(Answer):
+    id: int
+    dedup_key: str
+    kind: str
+    channel: str
+    channel_kind: str
+    recipient: str
+    breach_id: str | None
+    status: Literal["pending", "sending", "sent", "dead", "suppressed", "cancelled"]
+    attempts: int
+    last_error: str | None
+    redelivered: int
+    suppressed_by: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    resent_at: datetime | None
+    resent_by: str | None
+    resends: int
+
+
+class BreachAnswer(KpiBreachOpened):
+    """The facts of the breach as the evaluator published them (`kpi.breach.opened`), and
+    the notifier's progress. A later version of the event may add facts; they pass through."""
+
+    model_config = ConfigDict(extra="allow", frozen=False)
+    acked_at: datetime | None
+    resolved_at: datetime | None
+
+
+class Acked(Answer):
+    breach_id: str
+    acked_at: datetime
+    acked_by: str | None = Field(description="null when the breach was already acknowledged")
+
+
+class Silence(Answer):
+    id: str
+    matchers: dict[str, str | list[str]]
+    starts_at: datetime
+    ends_at: datetime
+    comment: str | None
+    created_by: str | None
+
+
+class TestQueued(Answer):
+    dedup_key: str
+    channel: str
+    recipient: str
+    status: Literal["pending"]
+
+
+class ReviewHeld(Answer):
+    review_id: str
+    held: date
+    next_due: date
+
+
+class DigestSubscribed(Answer):
+    unit: str
+    owner: str | None = Field(description="who gets the digest")
+
+
+class DigestListed(Answer):
+    unit: str
+
+
+class Resent(Delivery):
+    """The notification after a resend was asked: queued again, or already on its way."""
+
+
+class ReviewStatus(Answer):
+    """A review cycle as the notifier knows it: the date due now, past the held ones."""
+
+    review_id: str
+    title: str | None
+    unit: str | None
+    cadence: str
+    next_due: str
+    last_held: str | None
+    overdue: bool
+    days_overdue: int
