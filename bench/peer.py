@@ -15,7 +15,7 @@ import orjson
 from bench.ingest import event
 from bench.peerstack import ALERT, Intervals, PeerStack, running
 from bench.table import Row
-from bench.tenant import PEER_METRIC, BenchTenant, peer_title, service_url
+from bench.tenant import PEER_KPI, PEER_METRIC, BenchTenant, peer_title, service_url
 
 SPEND_USD = 1000.0  # far over the budget, in the KPI (one event) and the gauge alike
 PEER_NAME = "Prometheus + Alertmanager"
@@ -59,8 +59,9 @@ def run(
     tenant: BenchTenant, mail: Path, smtp_port: int, intervals: Intervals, port_base: int = 0
 ) -> Outcome:
     """Start the peer stack, breach both systems at T, wait for both emails, stop the stack."""
+    budget = tenant.target(PEER_KPI)  # the rule alerts over the KPI's target, as goals has it
     with (
-        running(tenant.run, smtp_port, intervals, port_base) as peer,
+        running(tenant.run, smtp_port, intervals, budget, port_base) as peer,
         httpx.Client(timeout=10) as http,
     ):
         url = f"{service_url('ingest')}/v1/events"

@@ -1,5 +1,6 @@
 """What a user would otherwise run for (g): a real Prometheus (Debian package) scraping a tiny
-exporter of the bench, with an alert rule equivalent to the budget KPI's target, and a real
+exporter of the bench, with an alert rule equivalent to the budget KPI's target (as goals
+answers it: BenchTenant.target), and a real
 Alertmanager that routes the alert by email to the same SMTP sink as the notifier. Each runs
 as its own process on 127.0.0.1 with its configuration and data in a temporary folder."""
 
@@ -19,8 +20,6 @@ import httpx
 import yaml
 from kpi_localinfra.processes import free_ports
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
-
-from bench.tenant import BUDGET_USD
 
 PROMETHEUS = "prometheus"
 ALERTMANAGER = "prometheus-alertmanager"  # the Debian package's name for the binary
@@ -74,14 +73,14 @@ def prometheus_config(intervals: Intervals, exporter: int, alertmanager: int) ->
     }
 
 
-def alert_rules() -> dict[str, Any]:
+def alert_rules(budget: float) -> dict[str, Any]:
     """The budget KPI's target as an alert rule: over budget, firing at once."""
     rule = {
         "alert": ALERT,
-        "expr": f"{GAUGE} > {BUDGET_USD}",
+        "expr": f"{GAUGE} > {budget:g}",
         "for": "0s",
         "labels": {"severity": "page"},
-        "annotations": {"summary": f"spent {{{{ $value }}}} USD of a {BUDGET_USD} USD budget"},
+        "annotations": {"summary": f"spent {{{{ $value }}}} USD of a {budget:g} USD budget"},
     }
     return {"groups": [{"name": JOB, "rules": [rule]}]}
 
@@ -205,17 +204,19 @@ class PeerStack:
 
 @contextmanager
 def running(
-    run: str, smtp_port: int, intervals: Intervals, port_base: int = 0
+    run: str, smtp_port: int, intervals: Intervals, budget: float, port_base: int = 0
 ) -> Iterator[PeerStack]:
-    """The peer stack, ready; everything stopped (and its folder removed) when the block ends.
-    Ports: Prometheus `port_base`, Alertmanager +1, exporter +2; free ports when 0."""
+    """The peer stack, ready, alerting over `budget`; everything stopped (and its folder
+    removed) when the block ends. Ports: Prometheus `port_base`, Alertmanager +1, exporter
+    +2; free ports when 0."""
     binaries = require_binaries()
     prom, am, exp = range(port_base, port_base + 3) if port_base else free_ports(3)
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-peer-{run}-")))
         exporter = Exporter(exp)
         stack.callback(exporter.close)
-        _write(folder, intervals, run, smtp_port, {"exporter": exporter.port, "am": am})
+        ports = {"exporter": exporter.port, "am": am}
+        _write(folder, intervals, run, smtp_port, ports, budget)
         daemons = _daemons(folder, binaries, prom, am)
         for daemon in daemons:
             stack.callback(daemon.stop)
@@ -225,10 +226,12 @@ def running(
         yield peer
 
 
-def _write(folder: Path, intervals: Intervals, run: str, smtp: int, ports: dict[str, int]) -> None:
+def _write(
+    folder: Path, intervals: Intervals, run: str, smtp: int, ports: dict[str, int], budget: float
+) -> None:
     configs = {
         "prometheus.yml": prometheus_config(intervals, ports["exporter"], ports["am"]),
-        "rules.yml": alert_rules(),
+        "rules.yml": alert_rules(budget),
         "alertmanager.yml": alertmanager_config(intervals, smtp, run),
     }
     for name, config in configs.items():

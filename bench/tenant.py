@@ -7,10 +7,12 @@ Breaches notify the KPI owner by email (the SMTP sink of demo.sinks)."""
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from kpi_cli.client import check
+from kpi_cli.targets import GoalsTargets
 
 from demo.tenant import new_ingest_key, wait_until
 
@@ -19,7 +21,7 @@ THROUGHPUT_KPI = "bench-throughput"
 THROUGHPUT_METRIC = "bench.e2e"
 PEER_KPI = "bench-peer"
 PEER_METRIC = "bench.peer.spend"
-BUDGET_USD = 10  # the target of every budget KPI
+BUDGET_USD = 10  # the target written for every budget KPI (read back from goals: target())
 SERVICES = {"goals": 8001, "ingest": 8002, "evaluator": 8003, "notifier": 8004}
 
 
@@ -67,6 +69,14 @@ class BenchTenant:
     @property
     def ingest(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.ingest_key}", "Content-Type": "application/json"}
+
+    def target(self, kpi_id: str) -> float:
+        """The KPI's target in its current period, as goals resolves it."""
+        with httpx.Client(base_url=service_url("goals"), headers=self.admin, timeout=10) as http:
+            target = GoalsTargets(http)(kpi_id, datetime.now(UTC)).target
+        if target is None:
+            raise RuntimeError(f"goals has no target for {kpi_id} in the current period")
+        return target
 
     def kpi_status(self, kpi_id: str) -> dict[str, Any]:
         url = f"{service_url('evaluator')}/v1/kpis/{kpi_id}/status"

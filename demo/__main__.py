@@ -27,7 +27,8 @@ def main() -> int:
     console.rule("[bold]kpi-cascade demo")
     console.print(f"demo clock: the quarter replays from {QUARTER_START:%Y-%m-%d} to {DEMO_NOW}")
     sinks, tenant = _set_up()
-    events = traffic.simulated_events(STRATEGY)
+    with tenant.targets() as targets:  # the targets of the strategy goals just applied
+        events = traffic.simulated_events(STRATEGY, targets)
     report.sent(console, len(events), traffic.replay(console, tenant, events))
     traffic.wait_for_cdc(tenant)
     console.print(f"replay done after {time.monotonic() - started:.0f}s")

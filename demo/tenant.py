@@ -5,7 +5,8 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 from kpi_cli.client import CliSettings, check
 from kpi_cli.feed_sources import FeedSources
+from kpi_cli.targets import GoalsTargets
 
 from demo.stack import STATE
 
@@ -67,6 +69,13 @@ class DemoTenant:
                 timeout=60,
             )
         )
+
+    @contextmanager
+    def targets(self) -> Iterator[GoalsTargets]:
+        """Each KPI's periods and targets, asked from goals (after `apply`)."""
+        headers = {"Authorization": f"Bearer {self.admin_key}"}
+        with httpx.Client(base_url=self.urls.goals_url, headers=headers, timeout=30) as http:
+            yield GoalsTargets(http)
 
     def ingest_knows_key(self) -> bool:
         url = f"{self.urls.ingest_url}/v1/events"

@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from kpi_cli.feed_delivery import Sender, Tally
 from kpi_cli.feeds import Raw, Transport, render
-from kpi_cli.simulation import Simulation
+from kpi_cli.simulation import Simulation, Targets
 from kpi_common.kafka import create_producer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -42,9 +42,10 @@ LAG_METRIC = "evaluator_consumer_lag_messages{"
 BOOTSTRAP = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 
 
-def simulated_events(strategy: Path) -> list[dict[str, Any]]:
+def simulated_events(strategy: Path, targets: Targets) -> list[dict[str, Any]]:
+    """The quarter's traffic, each KPI's periods and targets from `targets` (goals)."""
     doc = yaml.safe_load(strategy.read_text())
-    sim = Simulation(doc, DEMO_NOW, seed=SEED, plants=PLANTS, since=QUARTER_START)
+    sim = Simulation(doc, DEMO_NOW, targets, seed=SEED, plants=PLANTS, since=QUARTER_START)
     return sim.events()
 
 

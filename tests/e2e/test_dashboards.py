@@ -16,7 +16,7 @@ import yaml
 
 from tests.conftest import Infra, _psql, _with_database
 from tests.support import grafana
-from tests.support.acme_stack import Tenant, running_stack, simulated_events
+from tests.support.acme_stack import Tenant, running_stack
 from tests.support.prometheus import PrometheusServer, running_prometheus
 from tests.support.strategy_events import ACME
 
@@ -261,7 +261,7 @@ def test_every_dashboard_query_returns_data_as_the_read_only_role(
         tenant = Tenant(procs)
         tenant.apply()
         tenant.dead_letter(f"dash-{unique}")
-        tenant.send(simulated_events(datetime.now(UTC)))
+        tenant.send(tenant.simulated_events(datetime.now(UTC)))
         run_setup_script(url, *reader)
         asyncio.run(check_reader(url, *reader, tenant.id, prom, started))
         asyncio.run(check_views(url, *reader, tenant.id))

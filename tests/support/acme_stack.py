@@ -1,5 +1,6 @@
 """The four services as processes on free ports, and an acme tenant that applies
-examples/acme/strategy.yaml and sends a simulated quarter of traffic through the real APIs."""
+examples/acme/strategy.yaml and sends a simulated quarter of traffic through the real APIs
+(its targets asked from goals, as `kpi simulate` does)."""
 
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import yaml
 from kpi_cli.simulation import Simulation
+from kpi_cli.targets import GoalsTargets
 
 from tests.integration.kpi_notifier.servers import SmtpServer
 from tests.support.procs import ServiceProcess, service
@@ -119,6 +121,13 @@ class Tenant:
         )
         assert r.status_code == 202, r.text
 
+    def simulated_events(self, now: datetime) -> list[dict[str, Any]]:
+        """Traffic up to `now`, sized from the targets goals answers for this tenant."""
+        doc = yaml.safe_load(ACME.read_text())
+        url, auth = self.urls["goals"], _auth(self.admin)
+        with httpx.Client(base_url=url, headers=auth, timeout=30) as http:
+            return Simulation(doc, now, GoalsTargets(http), seed=7, plants=PLANTS).events()
+
     def send(self, events: list[dict[str, Any]]) -> None:
         url = "/v1/events"
         wait_until(
@@ -141,7 +150,3 @@ class Tenant:
 
 def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
-
-
-def simulated_events(now: datetime) -> list[dict[str, Any]]:
-    return Simulation(yaml.safe_load(ACME.read_text()), now, seed=7, plants=PLANTS).events()

@@ -1,19 +1,22 @@
 """`kpi simulate`: seeded, realistic metric events for a strategy document, as JSON lines;
-with `--feeds`, as the raw payloads of the systems that would send them (kpi_cli.feeds)."""
+with `--feeds`, as the raw payloads of the systems that would send them (kpi_cli.feeds).
+Each KPI's periods and targets come from goals (kpi_cli.targets)."""
 
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import orjson
 import typer
 import yaml
 
 from kpi_cli.app import app
-from kpi_cli.client import CliError
+from kpi_cli.client import CliError, ExitCode, connect, load_settings
 from kpi_cli.feeds import render
 from kpi_cli.simulation import PLANTS, Simulation
+from kpi_cli.targets import APPLY_FIRST, GoalsTargets
 
 
 def _parse_plants(items: list[str]) -> dict[str, str]:
@@ -52,15 +55,20 @@ def simulate(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="write here, not stdout")] = None,
 ) -> None:
     """Print events (one JSON object per line) that `kpi send` or POST /v1/events accept,
-    or with --feeds the raw webhook bodies, Debezium rows and CloudEvents (docs/demo.md)."""
+    or with --feeds the raw webhook bodies, Debezium rows and CloudEvents (docs/demo.md).
+
+    FILE gives the measures; each period and its target come from goals (KPI_API_KEY of
+    the tenant, its strategy applied first with `kpi apply -f FILE`)."""
     try:
         doc = yaml.safe_load(file.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise CliError(f"cannot read {file}: {exc}") from exc
     when = now.replace(tzinfo=now.tzinfo or UTC) if now else datetime.now(UTC)
     start = since.replace(tzinfo=since.tzinfo or UTC) if since else None
-    sim = Simulation(doc, when, seed=seed, plants=_parse_plants(plant or []), since=start)
-    events = sim.events()
+    plants = _parse_plants(plant or [])
+    with _goals() as http:
+        targets = GoalsTargets(http)
+        events = Simulation(doc, when, targets, seed=seed, plants=plants, since=start).events()
     items = [_raw(e) for e in events] if feeds else events
     lines = b"".join(orjson.dumps(item) + b"\n" for item in items)
     if out is None:
@@ -68,6 +76,13 @@ def simulate(
     else:
         out.write_bytes(lines)
         typer.echo(f"wrote {len(events)} events to {out}", err=True)
+
+
+def _goals() -> httpx.Client:
+    """The goals client, or why there is no one to ask for targets (no KPI_API_KEY)."""
+    if not load_settings().api_key:
+        raise CliError(f"KPI_API_KEY is not set\n  {APPLY_FIRST}", ExitCode.CONFIG)
+    return connect("goals")
 
 
 def _raw(event: dict[str, object]) -> dict[str, object]:

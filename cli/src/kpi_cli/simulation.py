@@ -6,16 +6,21 @@ current period up to `now`, at a pace that lands the KPI near `performance` time
 expected-to-date value. Performance is drawn per KPI from the seed, and a few KPIs are
 *planted*: far behind (a breach), slightly behind (at risk), ahead (achieved), silent (no
 data), or stale (on pace, but its feed stopped `STALE_DAYS` before `now`). The same seed,
-strategy and `now` give the same events, byte for byte.
+strategy, targets and `now` give the same events, byte for byte.
+
+Each period and its target come from `targets` (`PeriodTarget`: what goals answers to
+`GET /v1/kpis/{id}/targets?at=`, kpi_cli.targets): this module keeps no target arithmetic
+and no fiscal calendar of its own. The document gives the measures and directions only.
 """
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from kpi_common.calendar import Bucket
 
 Event = dict[str, Any]
 
@@ -40,10 +45,41 @@ class KpiPlan:
     plant: str | None
 
 
+@dataclass(frozen=True)
+class PeriodTarget:
+    """One period of a KPI on the tenant's fiscal calendar and its target there: the `at`
+    object of goals' `GET /v1/kpis/{id}/targets?at=` (docs/goals.md)."""
+
+    bucket: Bucket
+    target: float | None
+    band: tuple[float, float] | None = None
+
+    @classmethod
+    def parse(cls, at: dict[str, Any]) -> "PeriodTarget":
+        start, end = datetime.fromisoformat(at["start"]), datetime.fromisoformat(at["end"])
+        band, target = at.get("band"), at.get("target")
+        return cls(
+            Bucket(str(at["period"]), start, end),
+            None if target is None else float(target),
+            None if band is None else (float(band["low"]), float(band["high"])),
+        )
+
+    @property
+    def aim(self) -> float | None:
+        """What the traffic is sized from: the target, or the middle of a range KPI's band;
+        None when the period has neither (no events then)."""
+        return self.target if self.band is None else (self.band[0] + self.band[1]) / 2
+
+
+# (kpi id, an instant) -> the KPI's period containing that instant and its target
+Targets = Callable[[str, datetime], PeriodTarget]
+
+
 @dataclass
 class Simulation:
     doc: dict[str, Any]
     now: datetime
+    targets: Targets
     seed: int = 42
     plants: dict[str, str] = field(default_factory=dict)  # kpi id -> plant name
     since: datetime | None = None  # also simulate the KPI's earlier periods from here on
@@ -72,29 +108,26 @@ class Simulation:
     def _kpi_events(self, kpi: dict[str, Any], plan: KpiPlan) -> Iterator[Event]:
         if plan.performance == 0:
             return
-        cal = self._calendar()
-        start, end = period_bounds(kpi.get("period", "month"), self.now, cal)
-        elapsed = 1.0 if plan.plant == "achieved" else (self.now - start) / (end - start)
+        current = self.targets(kpi["id"], self.now)
+        start = current.bucket.start
+        elapsed = 1.0 if plan.plant == "achieved" else current.bucket.fraction_elapsed(self.now)
         rng = random.Random(f"{self.seed}:{kpi['id']}")
         stop = self.now - timedelta(days=STALE_DAYS) if plan.plant == "stale" else self.now
         gen = _Generator(kpi, plan.performance, start, stop, elapsed, rng, self.seed)
-        yield from gen.run(_target_of(kpi, self.now, cal))
+        yield from gen.run(current.aim)
         yield from self._history(kpi, start)
 
     def _history(self, kpi: dict[str, Any], start: datetime) -> Iterator[Event]:
         """Earlier whole periods from `since` on, each at 100-110 % of its target."""
-        rng, cal = random.Random(f"{self.seed}:{kpi['id']}:history"), self._calendar()
+        rng = random.Random(f"{self.seed}:{kpi['id']}:history")
         while self.since is not None and start > self.since:
-            start, end = period_bounds(kpi["period"], start - timedelta(seconds=1), cal)
+            earlier = self.targets(kpi["id"], start - timedelta(seconds=1))
+            start, end = earlier.bucket.start, earlier.bucket.end
             if start < self.since:
                 return
             tag = f"-{start:%Y%m%d}"
             gen = _Generator(kpi, rng.uniform(1.0, 1.1), start, end, 1.0, rng, self.seed, tag)
-            yield from gen.run(_target_of(kpi, start, cal))
-
-    def _calendar(self) -> tuple[str, ZoneInfo]:
-        org = self.doc.get("organization", {})
-        return str(org.get("fiscal_year_start", "01-01")), ZoneInfo(org.get("timezone", "UTC"))
+            yield from gen.run(earlier.aim)
 
 
 def _metrics_with_filtered_kpis(doc: dict[str, Any]) -> set[str]:
@@ -113,69 +146,6 @@ def _skip(kpi: dict[str, Any], covered: set[str]) -> bool:
     return "metric" in measure and not measure.get("where") and measure["metric"] in covered
 
 
-def period_bounds(
-    period: str, now: datetime, calendar: tuple[str, ZoneInfo]
-) -> tuple[datetime, datetime]:
-    """Start and end (exclusive) of the period containing `now`, in the fiscal calendar."""
-    fy_start, tz = calendar
-    local = now.astimezone(tz)
-    month, day = (int(x) for x in fy_start.split("-"))
-    if period == "day":
-        s = datetime(local.year, local.month, local.day, tzinfo=tz)
-        return s.astimezone(UTC), (s + timedelta(days=1)).astimezone(UTC)
-    if period == "week":
-        d = local.date() - timedelta(days=local.weekday())
-        s = datetime(d.year, d.month, d.day, tzinfo=tz)
-        return s.astimezone(UTC), (s + timedelta(days=7)).astimezone(UTC)
-    if period == "month":
-        s = datetime(local.year, local.month, 1, tzinfo=tz)
-        return s.astimezone(UTC), _add_months(s, 1).astimezone(UTC)
-    fy = datetime(local.year, month, day, tzinfo=tz)
-    if fy > local:
-        fy = datetime(local.year - 1, month, day, tzinfo=tz)
-    span = 3 if period == "quarter" else 12
-    s = fy
-    while _add_months(s, span) <= local:
-        s = _add_months(s, span)
-    return s.astimezone(UTC), _add_months(s, span).astimezone(UTC)
-
-
-def _add_months(d: datetime, n: int) -> datetime:
-    y, m = divmod(d.month - 1 + n, 12)
-    return d.replace(year=d.year + y, month=m + 1)
-
-
-def _target_of(kpi: dict[str, Any], now: datetime, calendar: tuple[str, ZoneInfo]) -> float:
-    target = kpi.get("target")
-    if isinstance(target, int | float):
-        return float(target)
-    baseline = float(kpi.get("baseline") or 0)
-    if isinstance(target, dict):
-        for key, sign in (("increase_by", 1), ("decrease_by", -1)):
-            if key in target:
-                return baseline * (1 + sign * float(str(target[key]).rstrip("%")) / 100)
-        if "min" in target and "max" in target:
-            return (float(target["min"]) + float(target["max"])) / 2
-    for item in kpi.get("targets", []):
-        if _period_key(kpi.get("period", "quarter"), now, calendar) == str(item["period"]):
-            return float(item["value"])
-    items = kpi.get("targets", [])
-    return float(items[-1]["value"]) if items else 1.0
-
-
-def _period_key(period: str, now: datetime, calendar: tuple[str, ZoneInfo]) -> str:
-    start, _ = period_bounds(period, now, calendar)
-    local = start.astimezone(calendar[1])
-    fy_month = int(calendar[0].split("-")[0])
-    if period == "quarter":
-        offset = (local.month - fy_month) % 12
-        fy = local.year + (1 if fy_month != 1 and local.month >= fy_month else 0)
-        return f"{fy}-Q{offset // 3 + 1}"
-    if period == "month":
-        return f"{local.year}-{local.month:02d}"
-    return str(local.year)
-
-
 @dataclass
 class _Generator:
     """Events for one KPI: count, sum, avg, last and ratio measures."""
@@ -189,7 +159,9 @@ class _Generator:
     seed: int
     tag: str = ""  # tells apart the ids of an earlier period's events
 
-    def run(self, target: float) -> Iterator[Event]:
+    def run(self, target: float | None) -> Iterator[Event]:
+        if target is None:
+            return
         m = self.kpi["measure"]
         decrease = self.kpi.get("direction") == "decrease"
         # for a decrease KPI, doing better means a lower value: invert the performance

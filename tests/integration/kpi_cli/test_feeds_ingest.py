@@ -26,6 +26,7 @@ from tests.integration.kpi_ingest.conftest import (
     wait_key_known,
     wait_until,
 )
+from tests.support.goals_targets import contract_targets
 from tests.support.strategy_events import load
 
 NOW = datetime(2026, 3, 27, 12, tzinfo=UTC)
@@ -39,7 +40,8 @@ def _sample() -> list[tuple[Raw, dict[str, Any]]]:
     """Up to PER_FEED events per transport (and per metric), from the acme simulation."""
     taken: dict[str, int] = {}
     out = []
-    for event in Simulation(load(), NOW, seed=11, plants=PLANTS).events():
+    doc = load()
+    for event in Simulation(doc, NOW, contract_targets(doc), seed=11, plants=PLANTS).events():
         raw = render(event)
         key = f"{raw.transport}:{event['metric']}"
         if taken.get(key, 0) < PER_FEED:

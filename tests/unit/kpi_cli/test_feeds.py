@@ -2,7 +2,6 @@
 by the real mapping code of metrics-ingest into the metric event expected."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,9 +12,9 @@ from kpi_cli.feeds import render
 from kpi_cli.simulation import Simulation
 from kpi_ingest.sources import signatures
 from kpi_ingest.sources.mapping import Rule, apply
-from typer.testing import CliRunner
 
-from tests.support.strategy_events import ACME, load
+from tests.support.goals_targets import contract_targets
+from tests.support.strategy_events import load
 
 NOW = datetime(2026, 3, 27, 12, tzinfo=UTC)
 FEEDS = FeedSources("acme", "hub-secret", "bill-secret", "p.")
@@ -42,7 +41,8 @@ def _same_time(a: str, b: str) -> bool:
 
 
 def test_every_feed_maps_back_to_the_expected_metric_event() -> None:
-    events = Simulation(load(), NOW, seed=5).events()
+    doc = load()
+    events = Simulation(doc, NOW, contract_targets(doc), seed=5).events()
     seen = set()
     for event in events:
         raw = render(event)
@@ -71,17 +71,3 @@ def test_signatures_pass_the_services_checks() -> None:
     signatures.verify_stripe_v1("s3cret", header, body, int(NOW.timestamp()), 300)
     with pytest.raises(signatures.SignatureError):
         signatures.verify_stripe_v1("other", header, body, int(NOW.timestamp()), 300)
-
-
-def test_kpi_simulate_feeds_prints_one_raw_item_per_event(tmp_path: Path) -> None:
-    from kpi_cli.main import app
-
-    args = ["simulate", "-f", str(ACME), "--now", "2026-03-27T12:00:00Z", "--seed", "3"]
-    plain, feeds = tmp_path / "events.jsonl", tmp_path / "feeds.jsonl"
-    assert CliRunner().invoke(app, [*args, "-o", str(plain)]).exit_code == 0
-    assert CliRunner().invoke(app, [*args, "--feeds", "-o", str(feeds)]).exit_code == 0
-    events = [orjson.loads(line) for line in plain.read_bytes().splitlines()]
-    items = [orjson.loads(line) for line in feeds.read_bytes().splitlines()]
-    assert [render(e).payload for e in events] == [i["payload"] for i in items]
-    transports = {i["transport"] for i in items}
-    assert transports == {"hubspot", "billing", "payments", "ledger", "cloudevents"}

@@ -1,12 +1,17 @@
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import pytest
-from kpi_cli.simulation import Simulation, period_bounds
+from kpi_cli.simulation import Simulation
 
+from tests.support.goals_targets import contract_targets
 from tests.support.strategy_events import load
 
 NOW = datetime(2026, 11, 22, 8, tzinfo=UTC)
+
+
+def _sim(doc: dict[str, Any], now: datetime, **kw: Any) -> Simulation:
+    return Simulation(doc, now, contract_targets(doc), **kw)
 
 
 def _total(events: list[dict[str, object]], metric: str, **dims: object) -> float:
@@ -19,14 +24,14 @@ def _total(events: list[dict[str, object]], metric: str, **dims: object) -> floa
 
 def test_same_seed_same_events_and_another_seed_differs() -> None:
     doc = load()
-    first = Simulation(doc, NOW, seed=7).events()
-    assert first == Simulation(doc, NOW, seed=7).events()
-    assert first != Simulation(doc, NOW, seed=8).events()
+    first = _sim(doc, NOW, seed=7).events()
+    assert first == _sim(doc, NOW, seed=7).events()
+    assert first != _sim(doc, NOW, seed=8).events()
     assert len({e["id"] for e in first}) == len(first)
 
 
 def test_events_lie_in_each_kpis_current_period_up_to_now() -> None:
-    events = Simulation(load(), NOW).events()
+    events = _sim(load(), NOW).events()
     times = [datetime.fromisoformat(str(e["time"])) for e in events]
     assert min(times) >= datetime(2026, 1, 1, tzinfo=UTC)
     assert max(times) <= NOW
@@ -35,7 +40,7 @@ def test_events_lie_in_each_kpis_current_period_up_to_now() -> None:
 
 
 def test_filtered_kpis_feed_the_unfiltered_one_and_land_near_their_pace() -> None:
-    events = Simulation(load(), NOW, seed=3).events()
+    events = _sim(load(), NOW, seed=3).events()
     elapsed = (NOW - datetime(2026, 1, 1, tzinfo=UTC)) / (
         datetime(2027, 1, 1, tzinfo=UTC) - datetime(2026, 1, 1, tzinfo=UTC)
     )
@@ -48,7 +53,7 @@ def test_filtered_kpis_feed_the_unfiltered_one_and_land_near_their_pace() -> Non
 
 def test_planted_kpis_breach_fall_silent_or_run_ahead() -> None:
     plants = {"new-clients": "breach", "engagement": "silent", "qualified-leads": "ahead"}
-    events = Simulation(load(), NOW, plants=plants).events()
+    events = _sim(load(), NOW, plants=plants).events()
     assert not [e for e in events if e["metric"] == "survey.engagement"]
     won = [e for e in events if e["metric"] == "crm.deal.won"]
     # Q4 is 52 of 92 days old: expected 28 new clients; a breach reaches under half
@@ -59,34 +64,10 @@ def test_planted_kpis_breach_fall_silent_or_run_ahead() -> None:
 
 
 def test_ratio_on_one_metric_splits_events_by_the_numerator_filter() -> None:
-    events = Simulation(load(), NOW).events()
+    events = _sim(load(), NOW).events()
     sessions = [e for e in events if e["metric"] == "web.session"]
     bounced = [e for e in sessions if e["dimensions"]["bounced"] is True]
     assert 0.3 < len(bounced) / len(sessions) < 0.41
-
-
-@pytest.mark.parametrize(
-    ("period", "fy", "tz", "start", "end"),
-    [
-        ("quarter", "01-01", "UTC", datetime(2026, 10, 1), datetime(2027, 1, 1)),
-        ("quarter", "04-01", "UTC", datetime(2026, 10, 1), datetime(2027, 1, 1)),
-        ("quarter", "02-15", "UTC", datetime(2026, 11, 15), datetime(2027, 2, 15)),
-        ("year", "04-01", "UTC", datetime(2026, 4, 1), datetime(2027, 4, 1)),
-        ("month", "01-01", "UTC", datetime(2026, 11, 1), datetime(2026, 12, 1)),
-        ("week", "01-01", "UTC", datetime(2026, 11, 16), datetime(2026, 11, 23)),
-        ("day", "01-01", "UTC", datetime(2026, 11, 22), datetime(2026, 11, 23)),
-    ],
-)
-def test_period_bounds_follow_the_fiscal_calendar(
-    period: str, fy: str, tz: str, start: datetime, end: datetime
-) -> None:
-    got = period_bounds(period, NOW, (fy, ZoneInfo(tz)))
-    assert got == (start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))
-
-
-def test_period_bounds_in_a_non_utc_zone_start_at_local_midnight() -> None:
-    start, _ = period_bounds("month", NOW, ("01-01", ZoneInfo("Asia/Tokyo")))
-    assert start == datetime(2026, 10, 31, 15, tzinfo=UTC)
 
 
 DEMO_NOW = datetime(2026, 3, 27, 12, tzinfo=UTC)
@@ -94,17 +75,17 @@ DEMO_NOW = datetime(2026, 3, 27, 12, tzinfo=UTC)
 
 def test_since_adds_the_earlier_whole_periods_with_their_own_ids() -> None:
     since = datetime(2026, 1, 1, tzinfo=UTC)
-    events = Simulation(load(), DEMO_NOW, seed=4, since=since).events()
+    events = _sim(load(), DEMO_NOW, seed=4, since=since).events()
     assert len({e["id"] for e in events}) == len(events)
     months = {str(e["time"])[:7] for e in events if e["metric"] == "survey.csat"}
     assert months == {"2026-01", "2026-02", "2026-03"}
     assert min(str(e["time"]) for e in events) >= "2026-01-01"
-    without = Simulation(load(), DEMO_NOW, seed=4).events()
+    without = _sim(load(), DEMO_NOW, seed=4).events()
     assert {str(e["time"])[:7] for e in without if e["metric"] == "survey.csat"} == {"2026-03"}
 
 
 def test_traffic_follows_office_hours_and_live_feeds_are_recent() -> None:
-    events = Simulation(load(), DEMO_NOW, seed=4, plants={"bounce-rate": "stale"}).events()
+    events = _sim(load(), DEMO_NOW, seed=4, plants={"bounce-rate": "stale"}).events()
     times = [datetime.fromisoformat(str(e["time"])) for e in events]
     busy = sum(t.weekday() < 5 and 8 <= t.hour < 18 for t in times)
     assert busy / len(times) > 0.65  # uniform times would give 0.3
@@ -113,3 +94,25 @@ def test_traffic_follows_office_hours_and_live_feeds_are_recent() -> None:
         newest[str(e["metric"])] = max(t, newest.get(str(e["metric"]), t))
     assert DEMO_NOW - newest["web.session"] >= timedelta(days=4)
     assert all(DEMO_NOW - t <= timedelta(hours=6) for m, t in newest.items() if m != "web.session")
+
+
+def _with_kpi(kpi_id: str, **fields: Any) -> dict[str, Any]:
+    doc = load()
+    for kpi in doc["kpis"]:
+        if kpi["id"] == kpi_id:
+            kpi.pop("target", None)
+            kpi.update(fields)
+    return doc
+
+
+def test_a_range_kpi_is_sized_from_the_middle_of_its_band() -> None:
+    doc = _with_kpi("csat", direction="range", target={"min": 4.0, "max": 5.0})
+    values = [float(e["value"]) for e in _sim(doc, NOW).events() if e["metric"] == "survey.csat"]
+    assert 4.5 <= sum(values) / len(values) <= 4.5 * 1.12
+
+
+def test_a_period_without_a_target_gets_no_events() -> None:
+    doc = _with_kpi("qualified-leads", targets=[{"period": "2026-Q1", "value": 200}])
+    events = _sim(doc, NOW).events()  # NOW lies in 2026-Q4
+    assert not [e for e in events if e["metric"] == "crm.lead.qualified"]
+    assert [e for e in _sim(doc, DEMO_NOW).events() if e["metric"] == "crm.lead.qualified"]
