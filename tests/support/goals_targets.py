@@ -1,5 +1,5 @@
 """What goals answers to `GET /v1/kpis/{id}/targets?at=` for a strategy document, computed
-by goals' own code (`kpi_goals.contract.normalise` and the route's `_period_at`) without a
+by goals' own code (`kpi_goals.contract.normalise` and the route's `period_at`) without a
 database: the targets of the simulation in unit tests. Tests against a running goals ask it
 with `kpi_cli.targets.GoalsTargets`."""
 
@@ -9,7 +9,7 @@ from typing import Any
 from kpi_cli.simulation import PeriodTarget, Targets
 from kpi_common.definitions import KpiDef
 from kpi_goals.contract import normalise
-from kpi_goals.reads import _period_at
+from kpi_goals.reads import period_at
 
 
 def contract_targets(doc: dict[str, Any]) -> Targets:
@@ -19,6 +19,6 @@ def contract_targets(doc: dict[str, Any]) -> Targets:
     def answer(kpi_id: str, at: datetime) -> PeriodTarget:
         kpi = kpis[kpi_id]
         assert isinstance(kpi, KpiDef)
-        return PeriodTarget.parse(_period_at(kpi, org, at))
+        return PeriodTarget.parse(period_at(kpi, org, at))
 
     return answer

@@ -96,11 +96,11 @@ async def targets_as_of(
         **{f: definition.get(f) for f in TARGET_FIELDS},
         "resolved": kpi.targets.model_dump(mode="json"),
         "period_kind": kpi.period.value,
-        "at": None if at is None else _period_at(kpi, org[1] if org else {}, at),
+        "at": None if at is None else period_at(kpi, org[1] if org else {}, at),
     }
 
 
-def _period_at(kpi: KpiDef, org: dict[str, Any], at: datetime) -> dict[str, Any]:
+def period_at(kpi: KpiDef, org: dict[str, Any], at: datetime) -> dict[str, Any]:
     calendar = FiscalCalendar(org.get("fiscal_year_start", "01-01"), org.get("timezone", "UTC"))
     bucket = calendar.bucket(kpi.period.value, at)
     band = kpi.targets.band
