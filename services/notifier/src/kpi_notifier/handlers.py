@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiokafka import TopicPartition
+from kpi_common.apikeys import key_record
 from kpi_common.db import unit_of_work
 from kpi_common.events import (
     ApiKeyUpserted,
@@ -156,8 +157,8 @@ class EventHandler:
             metrics.SUPERSEDED.inc()  # v1: its v2 (republished by goals) replaces it
         elif isinstance(data, NodeDeleted) and data.node_type in NODE_TYPES:
             await repo.upsert_node(env.tenant_id, data.node_type, data.node_id, data.revision, None)
-        elif isinstance(data, ApiKeyUpserted):
-            await repo.upsert_api_key(env.tenant_id, data.model_dump())
+        elif isinstance(data, ApiKeyUpserted):  # v1 or v2
+            await repo.upsert_api_key(key_record(env.tenant_id, data))
         elif isinstance(data, KpiStatusChanged):
             facts = data.model_dump(mode="json")
             await ScorecardStore(session).record_status(

@@ -56,6 +56,7 @@ api_keys = Table(
     Column("role", String(16), nullable=False),
     Column("unit_scope", String(200), nullable=True),
     Column("revoked", Boolean, nullable=False, server_default="false"),
+    Column("revision", Integer, nullable=False, server_default="1"),
 )
 
 # Where the consumer is, stored in the same transaction as what it did.

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from aiokafka import TopicPartition
+from kpi_common.apikeys import KeyRecord, upsert_key
 from kpi_common.definitions import Definition, parse_definition
 from sqlalchemy import Row, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -104,22 +105,9 @@ class Repository:
         )
         return [r.tenant_id for r in rows]
 
-    async def upsert_api_key(self, tenant_id: str, data: Mapping[str, Any]) -> None:
-        values = {
-            "key_id": data["key_id"],
-            "tenant_id": tenant_id,
-            "key_hash": data["key_hash"],
-            "role": data["role"],
-            "unit_scope": data.get("unit_scope"),
-            "revoked": bool(data.get("revoked", False)),
-        }
-        stmt = insert(api_keys).values(values)
-        cols = ("tenant_id", "key_hash", "role", "unit_scope", "revoked")
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[api_keys.c.key_id], set_={c: stmt.excluded[c] for c in cols}
-            )
-        )
+    async def upsert_api_key(self, key: KeyRecord) -> None:
+        """Store what an `apikey.upserted` says under the shared rule (kpi_common.apikeys)."""
+        await self.session.execute(upsert_key(api_keys, key))
 
     async def api_key(self, key_hash: str) -> ApiKey | None:
         row = (
