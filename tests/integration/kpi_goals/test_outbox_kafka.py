@@ -75,6 +75,8 @@ async def test_applied_changes_reach_kafka_as_the_documented_events(
     assert created.data["slug"]
     assert key.data["role"] == "admin"
     assert key.data["key_hash"].startswith("sha256:")
+    assert (key.version, key.data["revision"]) == (2, 1)
+    assert key.id == f"{acme.tenant_id}:apikey:{key.data['key_id']}:r1:v2"
     want = [orjson.loads(orjson.dumps(e.data)) for e in expected]
     assert by_node([e.data for e in upserts(got)]) == by_node(want)
 

@@ -30,7 +30,9 @@ def now() -> datetime:
 
 async def other_goals(h: Harness) -> None:
     org = {"name": "Other Ltd", "timezone": "UTC"}
-    goals = [{"id": f"g{i}", "title": "Other", "notes": GOAL_NOTES} for i in range(OTHER_GOALS)]
+    goals = [
+        {"id": f"g{i}", "title": "Other", "description": GOAL_NOTES} for i in range(OTHER_GOALS)
+    ]
     envs = events(str(uuid.uuid4()), {"organization": org, "goals": goals})
     keys = [f"{e.tenant_id}:{e.data['node_type']}:{e.data['node_id']}" for e in envs]
     topic = h.prefix + GOALS_CHANGES.name

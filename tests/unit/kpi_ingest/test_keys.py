@@ -1,5 +1,5 @@
 from kpi_common.apikeys import hash_api_key, new_api_key
-from kpi_ingest.keys import ADMIN_ROLES, INGEST_ROLES, KeyGrant, KeyRing, merge_key, wrong_role
+from kpi_ingest.keys import ADMIN_ROLES, INGEST_ROLES, KeyGrant, KeyRing, wrong_role
 
 
 def _grant(key: str, role: str = "ingest", revoked: bool = False) -> KeyGrant:
@@ -15,13 +15,6 @@ def test_only_live_keys_of_an_allowed_role_authenticate() -> None:
     assert ring.authenticate(ingest, ADMIN_ROLES) is None
     assert ring.authenticate(new_api_key(), INGEST_ROLES) is None
     assert ring.authenticate(None, INGEST_ROLES) is None
-
-
-def test_a_revoked_key_stays_revoked_when_an_older_upsert_is_replayed() -> None:
-    key = new_api_key()
-    assert merge_key(_grant(key, revoked=True), _grant(key)).revoked is True
-    assert merge_key(_grant(key), _grant(key, revoked=True)).revoked is True
-    assert merge_key(None, _grant(key, "admin")).role == "admin"
 
 
 def test_a_live_key_of_another_role_is_named_in_the_refusal() -> None:

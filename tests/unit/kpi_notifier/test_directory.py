@@ -1,7 +1,14 @@
 from datetime import date, timedelta
 
 import pytest
-from kpi_notifier.directory import build_directory, parse_duration
+from kpi_common.definitions import (
+    AlertChannelDef,
+    AlertRouteDef,
+    ReviewDef,
+    UnitDef,
+    parse_definition,
+)
+from kpi_notifier.directory import build_directory, check, parse_duration
 
 from tests.unit.kpi_notifier.acme import acme
 
@@ -28,14 +35,14 @@ def test_unit_owner_is_explicit_else_the_first_person_placed_in_the_unit() -> No
     assert d.unit_owner("sales") == "dana"
     assert d.unit_owner("acme") == "morgan"
     assert d.unit_owner("sales-emea") == "lars"
-    explicit = build_directory([("unit", "x", {"name": "X", "owner": "zoe"})])
+    explicit = build_directory([UnitDef(id="x", name="X", owner="zoe")])
     assert explicit.unit_owner("x") == "zoe"
 
 
 def test_ancestors_walk_up_to_the_root_and_stop_on_a_cycle() -> None:
     assert acme().ancestors("sales-emea") == ["sales-emea", "sales", "acme"]
     loop = build_directory(
-        [("unit", "a", {"name": "A", "parent": "b"}), ("unit", "b", {"name": "B", "parent": "a"})]
+        [UnitDef(id="a", name="A", parent="b"), UnitDef(id="b", name="B", parent="a")]
     )
     assert loop.ancestors("a") == ["a", "b"]
 
@@ -43,16 +50,24 @@ def test_ancestors_walk_up_to_the_root_and_stop_on_a_cycle() -> None:
 def test_channels_of_every_kind_are_understood() -> None:
     d = build_directory(
         [
-            ("alert_channel", "ops", {"email": {"to": ["ops@x.example", "cto@x.example"]}}),
-            (
-                "alert_channel",
-                "hook",
-                {"webhook": {"url": "https://h.example/in", "secret": "${S}"}},
+            parse_definition(
+                {"node_type": "alert_channel", "id": "ops", "kind": "email",
+                 "email": {"to": ["ops@x.example", "cto@x.example"]}}
+            ),
+            parse_definition(
+                {"node_type": "alert_channel", "id": "hook", "kind": "webhook",
+                 "webhook": {"url": "https://h.example/in", "secret": "${S}"}}
             ),
         ]
-    )
+    )  # fmt: skip
     assert d.channels["ops"].targets == ("ops@x.example", "cto@x.example")
+    assert d.channels["hook"].kind == "webhook"
     assert d.channels["hook"].secret == "${S}"
+
+
+def test_types_the_notifier_does_not_use_are_ignored() -> None:
+    d = build_directory([parse_definition({"node_type": "goal", "id": "g", "title": "G"})])
+    assert d == build_directory([])
 
 
 @pytest.mark.parametrize(
@@ -69,16 +84,18 @@ def test_a_bad_duration_is_refused() -> None:
         parse_duration("2 days")
 
 
-def test_a_node_that_cannot_be_understood_is_left_out_not_fatal() -> None:
-    d = build_directory(
-        [
-            ("review", "bad", {"cadence": "monthly", "next": "not a date"}),
-            ("review", "ok", {"cadence": "monthly", "next": "2026-01-30"}),
-            ("alert_route", "0", {"notify": ["owner"], "escalate_after": "soon"}),
-            ("alert_route", "1", {"notify": ["owner"]}),
-            ("organization", "organization", {"name": "X", "timezone": "Mars/Olympus"}),
-        ]
-    )
-    assert list(d.reviews) == ["ok"]
-    assert [r.position for r in d.routes] == [1]
-    assert d.timezone == "UTC"
+@pytest.mark.parametrize(
+    ("definition", "reason"),
+    [
+        (ReviewDef(id="r", cadence="monthly", next=date(2026, 1, 30), remind_before=["soon"]),
+         "not a duration"),
+        (AlertRouteDef(id="0", notify=["owner"], escalate_after="2 days"), "not a duration"),
+        (AlertRouteDef(id="first", notify=["owner"]), "not a position"),
+        (AlertChannelDef(id="ops", kind="slack"), "without its slack settings"),
+    ],
+)  # fmt: skip
+def test_a_definition_the_notifier_cannot_use_is_refused_naming_why(
+    definition: object, reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        check(definition)  # type: ignore[arg-type]

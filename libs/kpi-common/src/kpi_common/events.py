@@ -79,6 +79,13 @@ class ApiKeyUpserted(_Data):
     revoked: bool = False
 
 
+class ApiKeyUpsertedV2(ApiKeyUpserted):
+    """v1 with the key's `revision`: 1 when created, 2 when revoked (docs/events.md, "API
+    keys"). Every consumer keeps the newest revision, and a revoked key stays revoked."""
+
+    revision: int = Field(ge=1)
+
+
 class NodeUpserted(_Data):
     """The full new definition of one node of the strategy; `revision` grows per node."""
 
@@ -198,6 +205,7 @@ EVENT_MODELS: dict[tuple[str, int], type[_Data]] = {
     ("metric.rejected", 1): MetricRejected,
     ("tenant.created", 1): TenantCreated,
     ("apikey.upserted", 1): ApiKeyUpserted,
+    ("apikey.upserted", 2): ApiKeyUpsertedV2,
     ("node.upserted", 1): NodeUpserted,
     ("node.upserted", 2): NodeUpsertedV2,
     ("node.deleted", 1): NodeDeleted,

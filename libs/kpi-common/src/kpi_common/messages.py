@@ -2,20 +2,18 @@
 fields already typed."""
 
 from aiokafka import ConsumerRecord
-from pydantic import BaseModel
 
-from kpi_common.events import Envelope, MetricObserved, decode, decode_with_data, parse_data
+from kpi_common.events import Envelope, MetricObserved, _Data, decode, decode_with_data, parse_data
 from kpi_common.observed import Observed, decode_observed, observed_of
 
 
 class Message:
     """A decoded record and where it came from.
 
-    `envelope` is the record as the contract's model. A `metric.observed` v1 record also
-    carries `observed`, its fields checked and typed (`kpi_common.observed`); when msgspec
-    decoded it, as it usually does, its envelope is only built when first read. `data` is
-    the envelope's data as its registered model, validated once when the record was decoded
-    (a record whose data does not validate never becomes a Message: it is dead-lettered)."""
+    `envelope` is the record as the contract's model, `data` its payload as the model of its
+    (type, version), parsed once when the record was decoded. A `metric.observed` v1 record
+    also carries `observed`, its fields checked and typed (`kpi_common.observed`); when
+    msgspec decoded it, as it usually does, its envelope is only built when first read."""
 
     __slots__ = ("_data", "_envelope", "_raw", "observed", "offset", "partition", "topic")
 
@@ -27,7 +25,7 @@ class Message:
         offset: int,
         observed: Observed | None = None,
         raw: bytes = b"",
-        data: BaseModel | None = None,
+        data: _Data | None = None,
     ) -> None:
         if envelope is None and observed is None:
             raise ValueError("a message needs its envelope or its observed event")
@@ -54,8 +52,8 @@ class Message:
         return self._envelope
 
     @property
-    def data(self) -> BaseModel:
-        """The data as its registered model (parsed here only for a Message built by hand)."""
+    def data(self) -> _Data:
+        """The payload as its registered model (parsed at decoding, or now if built without)."""
         if self._data is None:
             self._data = parse_data(self.envelope)
         return self._data

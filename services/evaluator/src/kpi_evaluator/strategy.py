@@ -8,6 +8,7 @@ it when the tenant's `strategy_version` moved (one cheap query per use).
 from collections.abc import Callable, Sequence
 
 from aiokafka import TopicPartition
+from kpi_common.apikeys import key_record
 from kpi_common.db import unit_of_work
 from kpi_common.events import (
     ApiKeyUpserted,
@@ -86,9 +87,9 @@ class GoalsChangesHandler:
             assert isinstance(data, TenantCreated)
             await repo.upsert_tenant(session, env.tenant_id, data.slug)
         elif env.type == "apikey.upserted":
-            key = parse_data(env)
-            assert isinstance(key, ApiKeyUpserted)
-            await repo.upsert_key(session, env.tenant_id, key.model_dump())
+            key = message.data
+            assert isinstance(key, ApiKeyUpserted)  # v1 or v2
+            await repo.upsert_key(session, key_record(env.tenant_id, key))
 
 
 class StrategyCache:

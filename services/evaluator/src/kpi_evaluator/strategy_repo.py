@@ -2,14 +2,17 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from aiokafka import TopicPartition
+from kpi_common import apikeys
+from kpi_common.apikeys import KeyRecord
 from kpi_common.definitions import Definition, parse_definition
 from kpi_common.logging import get_logger
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from kpi_evaluator.models import api_keys
 
 Executor = AsyncSession | AsyncConnection
 log = get_logger(__name__)
@@ -86,23 +89,9 @@ async def upsert_tenant(session: AsyncSession, tenant_id: str, slug: str) -> Non
     )
 
 
-async def upsert_key(session: AsyncSession, tenant_id: str, data: dict[str, Any]) -> None:
-    await session.execute(
-        text("""INSERT INTO evaluator.api_keys
-                  (key_id, tenant_id, key_hash, role, unit_scope, revoked)
-                VALUES (:k, :t, :h, :r, :u, :x)
-                ON CONFLICT (key_id) DO UPDATE SET key_hash = excluded.key_hash,
-                  role = excluded.role, unit_scope = excluded.unit_scope,
-                  revoked = api_keys.revoked OR excluded.revoked"""),
-        {
-            "k": data["key_id"],
-            "t": tenant_id,
-            "h": data["key_hash"],
-            "r": data["role"],
-            "u": data.get("unit_scope"),
-            "x": bool(data.get("revoked", False)),
-        },
-    )
+async def upsert_key(session: AsyncSession, key: KeyRecord) -> None:
+    """Store what an `apikey.upserted` says under the shared rule (kpi_common.apikeys)."""
+    await session.execute(apikeys.upsert_key(api_keys, key))
 
 
 async def key_tenant(conn: Executor, key_hash: str) -> str | None:

@@ -9,7 +9,7 @@ import structlog
 from kpi_common.apikeys import hash_api_key, new_api_key
 from kpi_common.db import unit_of_work
 from kpi_common.errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
-from kpi_common.events import ApiKeyUpserted, Envelope, TenantCreated, make_envelope
+from kpi_common.events import ApiKeyUpsertedV2, Envelope, TenantCreated, make_envelope
 
 from kpi_goals.access import Principal, Role, require_admin, revoke_risks
 from kpi_goals.handlers import Deps
@@ -140,17 +140,19 @@ def _key_id() -> str:
     return "key_" + secrets.token_hex(8)
 
 
-def _key_event(deps: Deps, row: KeyRow, key_hash: str, step: int) -> tuple[str, str, Envelope]:
+def _key_event(deps: Deps, row: KeyRow, key_hash: str, revision: int) -> tuple[str, str, Envelope]:
+    """`apikey.upserted` v2: revision 1 when the key is created, 2 when it is revoked."""
     tenant = str(row.tenant_id)
-    data = ApiKeyUpserted(
+    data = ApiKeyUpsertedV2(
         key_id=row.key_id,
         key_hash=key_hash,
         role=row.role,
         unit_scope=row.unit_scope,
         revoked=row.revoked,
+        revision=revision,
     )
     envelope = make_envelope(
-        id=f"{tenant}:apikey:{row.key_id}:r{step}",
+        id=f"{tenant}:apikey:{row.key_id}:r{revision}:v2",
         tenant_id=tenant,
         producer="goals",
         time=deps.clock(),

@@ -4,14 +4,15 @@ the `ingest` schema, and every replica keeps an in-memory KeyRing refreshed from
 import asyncio
 import contextlib
 
+from kpi_common.apikeys import key_record
 from kpi_common.db import unit_of_work
-from kpi_common.events import ApiKeyUpserted, TenantCreated, parse_data
+from kpi_common.events import ApiKeyUpserted, TenantCreated
 from kpi_common.kafka import Message
 from kpi_common.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kpi_ingest import repository
-from kpi_ingest.keys import KeyGrant, KeyRing, merge_key
+from kpi_ingest.keys import KeyRing
 
 log = get_logger(__name__)
 
@@ -58,12 +59,9 @@ class GoalsChangesHandler:
         self._cache.notify()
 
     async def _apply(self, session: AsyncSession, message: Message) -> None:
-        env = message.envelope
-        data = parse_data(env)
+        env, data = message.envelope, message.data
         if isinstance(data, TenantCreated):
             await repository.upsert_tenant(session, env.tenant_id, data.slug)
-        elif isinstance(data, ApiKeyUpserted):
-            incoming = KeyGrant(data.key_id, env.tenant_id, data.key_hash, data.role, data.revoked)
-            stored = await repository.get_key(session, data.key_id)
-            await repository.save_key(session, merge_key(stored, incoming))
+        elif isinstance(data, ApiKeyUpserted):  # v1 or v2
+            await repository.save_key(session, key_record(env.tenant_id, data))
             log.info("api key learned", key_id=data.key_id, role=data.role, revoked=data.revoked)

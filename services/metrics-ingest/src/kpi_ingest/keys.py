@@ -1,8 +1,9 @@
-"""Pure rules for API keys learned from goals.changes: which key may do what, and how a new
-`apikey.upserted` combines with what is stored. Keys are held only as hashes."""
+"""Pure rules for API keys learned from goals.changes: which key may do what. How a new
+`apikey.upserted` combines with what is stored is the rule every service shares
+(`kpi_common.apikeys.upsert_key`). Keys are held only as hashes."""
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from kpi_common.apikeys import hash_api_key
 
@@ -29,13 +30,6 @@ class KeyGrant:
     key_hash: str
     role: str
     revoked: bool
-
-
-def merge_key(stored: KeyGrant | None, incoming: KeyGrant) -> KeyGrant:
-    """A revoked key stays revoked: replaying an older upsert never brings it back."""
-    if stored is None:
-        return incoming
-    return replace(incoming, revoked=stored.revoked or incoming.revoked)
 
 
 class KeyRing:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     Identity,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -38,6 +39,7 @@ api_keys = Table(
     Column("key_hash", String(100), nullable=False, unique=True),
     Column("role", String(20), nullable=False),
     Column("revoked", Boolean, nullable=False),
+    Column("revision", Integer, nullable=False, server_default="1"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

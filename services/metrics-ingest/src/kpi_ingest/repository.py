@@ -4,6 +4,7 @@ transaction (kpi_common.db.unit_of_work)."""
 
 from datetime import datetime
 
+from kpi_common.apikeys import KeyRecord, upsert_key
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -30,26 +31,9 @@ async def upsert_tenant(session: AsyncSession, tenant_id: str, slug: str) -> Non
     )
 
 
-async def get_key(session: AsyncSession, key_id: str) -> KeyGrant | None:
-    row = (await session.execute(select(api_keys).where(api_keys.c.key_id == key_id))).first()
-    return _grant(row) if row else None
-
-
-async def save_key(session: AsyncSession, grant: KeyGrant) -> None:
-    values = {
-        "key_id": grant.key_id,
-        "tenant_id": grant.tenant_id,
-        "key_hash": grant.key_hash,
-        "role": grant.role,
-        "revoked": grant.revoked,
-    }
-    stmt = insert(api_keys).values(**values)
-    update = {k: v for k, v in values.items() if k != "key_id"}
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[api_keys.c.key_id], set_={**update, "updated_at": text("now()")}
-        )
-    )
+async def save_key(session: AsyncSession, key: KeyRecord) -> None:
+    """Store what an `apikey.upserted` says under the shared rule (kpi_common.apikeys)."""
+    await session.execute(upsert_key(api_keys, key))
 
 
 async def all_keys(conn: AsyncConnection) -> list[KeyGrant]:

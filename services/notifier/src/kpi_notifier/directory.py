@@ -1,21 +1,31 @@
 """The notifier's own copy of the strategy, as plain data: people, units, KPIs, alert
 channels and routes, reviews and the organisation's timezone.
 
-Built from the `goals.changes` node definitions the notifier stored (docs/events.md); the
-documented defaults are applied here, since `definition` carries none.
+Built from the contract's typed definitions (`kpi_common.definitions`, `node.upserted` v2,
+docs/events.md): goals publishes them with every default filled in, so nothing here fills
+one in; what is left is the notifier's reading of durations, timezones and channels.
 """
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kpi_common.logging import get_logger
+from kpi_common.definitions import (
+    AlertChannelDef,
+    AlertRouteDef,
+    Cadence,
+    Definition,
+    KpiDef,
+    OrganizationDef,
+    PersonDef,
+    ReviewDef,
+    UnitDef,
+)
 
-log = get_logger(__name__)
-T = TypeVar("T")
+D = TypeVar("D")
 
 NODE_TYPES = ("organization", "unit", "person", "kpi", "review", "alert_channel", "alert_route")
 ChannelKind = Literal["email", "slack", "webhook"]
@@ -90,7 +100,7 @@ class Route:
 class Review:
     id: str
     title: str
-    cadence: str
+    cadence: Cadence
     next: date
     unit: str | None = None
     remind_before: tuple[timedelta, ...] = ()
@@ -127,12 +137,14 @@ class Directory:
 
 
 def as_list(value: Any) -> list[str]:
+    """One value or a list of them, as a list (silence matchers, as the API stores them)."""
     if value is None:
         return []
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def parse_match(raw: Mapping[str, Any] | None) -> Match:
+    """A silence's matchers, as the API stored them."""
     raw = raw or {}
     return Match(
         units=frozenset(as_list(raw.get("unit"))),
@@ -143,99 +155,85 @@ def parse_match(raw: Mapping[str, Any] | None) -> Match:
     )
 
 
-def _person(node_id: str, d: Mapping[str, Any]) -> Person:
-    return Person(node_id, d.get("name", node_id), d.get("email"), d.get("slack"), d.get("unit"))
+def _person(d: PersonDef) -> Person:
+    return Person(d.id, d.name, d.email, d.slack, d.unit)
 
 
-def _unit(node_id: str, d: Mapping[str, Any]) -> Unit:
-    return Unit(node_id, d.get("name", node_id), d.get("parent"), d.get("owner"))
+def _unit(d: UnitDef) -> Unit:
+    return Unit(d.id, d.name, d.parent, d.owner)
 
 
-def _kpi(node_id: str, d: Mapping[str, Any]) -> Kpi:
-    return Kpi(
-        node_id, d.get("title", node_id), d.get("unit"), d.get("owner"), d.get("perspective")
-    )
+def _kpi(d: KpiDef) -> Kpi:
+    return Kpi(d.id, d.title, d.unit, d.owner, d.perspective)
 
 
-def parse_channel(name: str, d: Mapping[str, Any]) -> Channel | None:
-    """`{slack: {webhook_url}}`, `{email: {to: [...]}}` or `{webhook: {url, secret}}`."""
-    if "slack" in d:
-        spec = d["slack"]
-        url = spec.get("webhook_url") if isinstance(spec, Mapping) else spec
-        return Channel(name, "slack", (str(url),)) if url else None
-    if "email" in d:
-        spec = d["email"]
-        to = as_list(spec.get("to")) if isinstance(spec, Mapping) else as_list(spec)
-        return Channel(name, "email", tuple(to)) if to else None
-    if "webhook" in d:
-        spec = d["webhook"]
-        url = spec.get("url") if isinstance(spec, Mapping) else spec
-        secret = spec.get("secret") if isinstance(spec, Mapping) else None
-        return Channel(name, "webhook", (str(url),), secret) if url else None
-    return None
+def channel(d: AlertChannelDef) -> Channel:
+    """The channel of its `kind`. Raises ValueError when that kind's settings are missing."""
+    if d.kind == "slack" and d.slack is not None:
+        return Channel(d.id, "slack", (d.slack.webhook_url,))
+    if d.kind == "email" and d.email is not None and d.email.to:
+        return Channel(d.id, "email", tuple(d.email.to))
+    if d.kind == "webhook" and d.webhook is not None:
+        return Channel(d.id, "webhook", (d.webhook.url,), d.webhook.secret)
+    raise ValueError(f"alert channel {d.id!r}: kind {d.kind} without its {d.kind} settings")
 
 
-def _route(node_id: str, d: Mapping[str, Any]) -> Route:
-    after = d.get("escalate_after")
+def _route(d: AlertRouteDef) -> Route:
+    if not d.id.isdigit():
+        raise ValueError(f"alert route id {d.id!r} is not a position (0, 1, ...)")
+    m = d.match
     return Route(
-        position=int(node_id),
-        match=parse_match(d.get("match")),
-        notify=tuple(as_list(d.get("notify"))),
-        escalate_after=parse_duration(after) if after else None,
-    )
+        position=int(d.id),
+        match=Match(frozenset(m.unit), frozenset(m.kpi), frozenset(m.perspective),
+                    frozenset(m.severity)),
+        notify=tuple(d.notify),
+        escalate_after=parse_duration(d.escalate_after) if d.escalate_after else None,
+    )  # fmt: skip
 
 
-def _review(node_id: str, d: Mapping[str, Any]) -> Review:
+def _review(d: ReviewDef) -> Review:
     return Review(
-        id=node_id,
-        title=d.get("title") or node_id,
-        cadence=d.get("cadence", "quarterly"),
-        next=date.fromisoformat(str(d["next"])),
-        unit=d.get("unit"),
-        remind_before=tuple(parse_duration(x) for x in as_list(d.get("remind_before"))),
-        attendees=tuple(as_list(d.get("attendees"))),
+        id=d.id,
+        title=d.title or d.id,
+        cadence=d.cadence,
+        next=d.next,
+        unit=d.unit,
+        remind_before=tuple(parse_duration(x) for x in d.remind_before),
+        attendees=tuple(d.attendees),
     )
 
 
-def _parsed(
-    parse: Callable[[str, Mapping[str, Any]], T | None], nodes: Mapping[str, Mapping[str, Any]]
-) -> dict[str, T]:
-    """Parse each node; one that cannot be understood is left out (and logged), so a bad
-    definition never stops the consumer or the ticker."""
-    out: dict[str, T] = {}
-    for node_id, definition in nodes.items():
-        try:
-            parsed = parse(node_id, definition)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("node ignored", node_id=node_id, error=str(exc)[:200])
-            continue
-        if parsed is not None:
-            out[node_id] = parsed
-    return out
-
-
-def build_directory(nodes: Iterable[tuple[str, str, Mapping[str, Any]]]) -> Directory:
-    """A directory from (node_type, node_id, definition) rows of live (not deleted) nodes."""
-    by_type: dict[str, dict[str, Mapping[str, Any]]] = {t: {} for t in NODE_TYPES}
-    for node_type, node_id, definition in nodes:
-        if node_type in by_type and isinstance(definition, Mapping):
-            by_type[node_type][node_id] = definition
-    routes = _parsed(_route, {n: d for n, d in by_type["alert_route"].items() if n.isdigit()})
-    org = by_type["organization"].get("organization", {})
-    return Directory(
-        timezone=_timezone(org.get("timezone")),
-        people=_parsed(_person, by_type["person"]),
-        units=_parsed(_unit, by_type["unit"]),
-        kpis=_parsed(_kpi, by_type["kpi"]),
-        channels=_parsed(parse_channel, by_type["alert_channel"]),
-        routes=tuple(sorted(routes.values(), key=lambda r: r.position)),
-        reviews=_parsed(_review, by_type["review"]),
-    )
-
-
-def _timezone(name: Any) -> str:
+def _timezone(d: OrganizationDef) -> str:
     try:
-        ZoneInfo(str(name or "UTC"))
-    except (ValueError, ZoneInfoNotFoundError):
-        return "UTC"
-    return str(name or "UTC")
+        ZoneInfo(d.timezone)
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise ValueError(f"organization timezone {d.timezone!r} is not an IANA zone") from exc
+    return d.timezone
+
+
+def _of(definitions: Sequence[Definition], kind: type[D]) -> list[D]:
+    return [d for d in definitions if isinstance(d, kind)]
+
+
+def build_directory(definitions: Iterable[Definition]) -> Directory:
+    """A directory from the contract's definitions of a tenant's live nodes (the types the
+    notifier does not use are ignored). Raises ValueError for a definition the notifier
+    cannot use (a duration or timezone it does not know, a channel without its settings):
+    the consumer checks each definition so when it arrives (`check`), and stores none that
+    fails."""
+    defs = list(definitions)
+    orgs = _of(defs, OrganizationDef)
+    return Directory(
+        timezone=_timezone(orgs[0]) if orgs else "UTC",
+        people={d.id: _person(d) for d in _of(defs, PersonDef)},
+        units={d.id: _unit(d) for d in _of(defs, UnitDef)},
+        kpis={d.id: _kpi(d) for d in _of(defs, KpiDef)},
+        channels={d.id: channel(d) for d in _of(defs, AlertChannelDef)},
+        routes=tuple(sorted(map(_route, _of(defs, AlertRouteDef)), key=lambda r: r.position)),
+        reviews={d.id: _review(d) for d in _of(defs, ReviewDef)},
+    )
+
+
+def check(definition: Definition) -> None:
+    """Raise ValueError, naming the node, when the notifier cannot use `definition`."""
+    build_directory([definition])

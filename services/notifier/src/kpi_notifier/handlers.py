@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiokafka import TopicPartition
+from kpi_common.apikeys import key_record
 from kpi_common.db import unit_of_work
 from kpi_common.events import (
     ApiKeyUpserted,
@@ -16,11 +17,11 @@ from kpi_common.events import (
     MessageDeadLettered,
     NodeDeleted,
     NodeUpserted,
+    NodeUpsertedV2,
     encode,
     make_envelope,
-    parse_data,
 )
-from kpi_common.kafka import Message
+from kpi_common.kafka import CONSUMER_DEAD_LETTERED, Message
 from kpi_common.logging import get_logger
 from kpi_common.outbox import add_to_outbox
 from sqlalchemy.exc import DBAPIError
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from kpi_notifier import metrics
 from kpi_notifier.config import SERVICE
 from kpi_notifier.deliveries import Deliveries
-from kpi_notifier.directory import NODE_TYPES
+from kpi_notifier.directory import NODE_TYPES, check
 from kpi_notifier.models import outbox
 from kpi_notifier.planning import Planned, plan_opened, plan_resolved, plan_restatement
 from kpi_notifier.repository import Repository
@@ -37,6 +38,12 @@ from kpi_notifier.routing import Breach
 from kpi_notifier.scorecard_store import ScorecardStore
 
 log = get_logger(__name__)
+
+
+class UnusableDefinition(ValueError):
+    """A `node.upserted` v2 the contract's models accept but the notifier cannot use (a
+    duration, timezone or channel it does not understand): dead-lettered like a definition
+    that does not parse."""
 
 
 def is_poison(exc: Exception) -> bool:
@@ -82,6 +89,16 @@ def breach_from_event(env: Envelope, data: KpiBreachOpened | KpiBreachResolved) 
         urgency=data.urgency,
         restatement_id=data.restatement_id,
     )
+
+
+async def _node_upserted(repo: Repository, tenant_id: str, data: NodeUpsertedV2) -> None:
+    """Store a definition the contract's models parsed (kpi_common's consumer dead-letters
+    one that does not), once the notifier knows it can use it."""
+    try:
+        check(data.definition)
+    except ValueError as exc:
+        raise UnusableDefinition(f"{data.node_type} {data.node_id!r}: {exc}") from exc
+    await repo.upsert_node(tenant_id, data.node_type, data.node_id, data.revision, data.definition)
 
 
 async def record(
@@ -131,25 +148,27 @@ class EventHandler:
         stalling the consumer. Connection trouble still fails the batch, to be retried."""
         try:
             async with session.begin_nested():
-                await self.handle(session, message.envelope)
+                await self.handle(session, message)
         except Exception as exc:
             if not is_poison(exc):
                 raise
             log.warning("event dead-lettered", id=message.envelope.id, error=str(exc)[:300])
             metrics.DEAD_LETTERED.inc()
+            if isinstance(exc, UnusableDefinition):
+                CONSUMER_DEAD_LETTERED.labels(SERVICE).inc()
             await add_to_outbox(session, outbox, [dead_letter(self._dlq, message, exc)])
 
-    async def handle(self, session: AsyncSession, env: Envelope) -> None:
-        data = parse_data(env)
+    async def handle(self, session: AsyncSession, message: Message) -> None:
+        env, data = message.envelope, message.data
         repo = Repository(session)
-        if isinstance(data, NodeUpserted) and data.node_type in NODE_TYPES:
-            await repo.upsert_node(
-                env.tenant_id, data.node_type, data.node_id, data.revision, data.definition
-            )
+        if isinstance(data, NodeUpsertedV2) and data.node_type in NODE_TYPES:
+            await _node_upserted(repo, env.tenant_id, data)
+        elif isinstance(data, NodeUpserted):
+            metrics.SUPERSEDED.inc()  # v1: its v2 (republished by goals) replaces it
         elif isinstance(data, NodeDeleted) and data.node_type in NODE_TYPES:
             await repo.upsert_node(env.tenant_id, data.node_type, data.node_id, data.revision, None)
-        elif isinstance(data, ApiKeyUpserted):
-            await repo.upsert_api_key(env.tenant_id, data.model_dump())
+        elif isinstance(data, ApiKeyUpserted):  # v1 or v2
+            await repo.upsert_api_key(key_record(env.tenant_id, data))
         elif isinstance(data, KpiStatusChanged):
             facts = data.model_dump(mode="json")
             await ScorecardStore(session).record_status(

@@ -20,3 +20,7 @@ SEND_SECONDS = Histogram(
 DEAD_LETTERED = Counter(
     "notifier_events_dead_lettered_total", "Consumed events that could never be applied"
 )
+SUPERSEDED = Counter(
+    "notifier_events_superseded_total",
+    "node.upserted v1 events ignored: goals republishes every live node as v2",
+)

@@ -30,8 +30,9 @@ def _now_column(name: str) -> Column[object]:
     return Column(name, DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
-# The notifier's copy of goals.changes nodes: newer revisions only; deletions kept as
-# tombstones so a late, older upsert cannot bring a node back.
+# The notifier's copy of goals.changes nodes: newer (revision, contract) only; deletions
+# kept as tombstones so a late, older upsert cannot bring a node back. `contract` is the
+# `node.upserted` version the definition came in (1: the entry as written, no longer read).
 nodes = Table(
     "nodes",
     metadata,
@@ -39,6 +40,7 @@ nodes = Table(
     Column("node_type", String(32), nullable=False),
     Column("node_id", String(200), nullable=False),
     Column("revision", Integer, nullable=False),
+    Column("contract", Integer, nullable=False, server_default="1"),
     Column("definition", JSONB, nullable=True),
     Column("deleted", Boolean, nullable=False, server_default="false"),
     _now_column("updated_at"),
@@ -54,6 +56,7 @@ api_keys = Table(
     Column("role", String(16), nullable=False),
     Column("unit_scope", String(200), nullable=True),
     Column("revoked", Boolean, nullable=False, server_default="false"),
+    Column("revision", Integer, nullable=False, server_default="1"),
 )
 
 # Where the consumer is, stored in the same transaction as what it did.

@@ -7,13 +7,17 @@ from datetime import date, datetime
 from typing import Any
 
 from aiokafka import TopicPartition
-from sqlalchemy import Row, delete, select, update
+from kpi_common.apikeys import KeyRecord, upsert_key
+from kpi_common.definitions import Definition, parse_definition
+from sqlalchemy import Row, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.directory import NODE_TYPES, Directory, build_directory, parse_match
 from kpi_notifier.models import api_keys, breaches, consumer_offsets, nodes, reviews_held, silences
 from kpi_notifier.routing import Breach, Silence
+
+CONTRACT = 2  # the `node.upserted` version the notifier reads
 
 
 @dataclass(frozen=True)
@@ -54,34 +58,46 @@ class Repository:
         self.session = session
 
     async def upsert_node(
-        self, tenant_id: str, node_type: str, node_id: str, revision: int, definition: Any
+        self,
+        tenant_id: str,
+        node_type: str,
+        node_id: str,
+        revision: int,
+        definition: Definition | None,
     ) -> None:
-        """Store a node's definition (None: deleted) unless a newer revision is stored."""
+        """Store a node's definition (None: deleted) unless the stored (revision, contract) is
+        as new: a v2 replaces the v1 row of the same revision. A tombstone is the same in
+        both contracts and is stored as the current one."""
         values = {
             "tenant_id": tenant_id,
             "node_type": node_type,
             "node_id": node_id,
             "revision": revision,
-            "definition": definition,
+            "contract": CONTRACT,
+            "definition": None if definition is None else definition.model_dump(mode="json"),
             "deleted": definition is None,
         }
         stmt = insert(nodes).values(values)
+        stored = tuple_(nodes.c.revision, nodes.c.contract)
+        incoming = tuple_(stmt.excluded.revision, stmt.excluded.contract)
         stmt = stmt.on_conflict_do_update(
             index_elements=[nodes.c.tenant_id, nodes.c.node_type, nodes.c.node_id],
-            set_={k: stmt.excluded[k] for k in ("revision", "definition", "deleted")},
-            where=nodes.c.revision < stmt.excluded.revision,
+            set_={k: stmt.excluded[k] for k in ("revision", "contract", "definition", "deleted")},
+            where=stored < incoming,
         )
         await self.session.execute(stmt)
 
     async def directory(self, tenant_id: str) -> Directory:
+        """The tenant's directory from its live v2 nodes (v1 rows wait for their v2)."""
         rows = await self.session.execute(
-            select(nodes.c.node_type, nodes.c.node_id, nodes.c.definition).where(
+            select(nodes.c.definition).where(
                 nodes.c.tenant_id == tenant_id,
                 nodes.c.node_type.in_(NODE_TYPES),
                 nodes.c.deleted.is_(False),
+                nodes.c.contract == CONTRACT,
             )
         )
-        return build_directory((r.node_type, r.node_id, r.definition) for r in rows)
+        return build_directory(parse_definition(r.definition) for r in rows)
 
     async def tenants_with(self, node_type: str) -> list[str]:
         rows = await self.session.execute(
@@ -91,22 +107,9 @@ class Repository:
         )
         return [r.tenant_id for r in rows]
 
-    async def upsert_api_key(self, tenant_id: str, data: Mapping[str, Any]) -> None:
-        values = {
-            "key_id": data["key_id"],
-            "tenant_id": tenant_id,
-            "key_hash": data["key_hash"],
-            "role": data["role"],
-            "unit_scope": data.get("unit_scope"),
-            "revoked": bool(data.get("revoked", False)),
-        }
-        stmt = insert(api_keys).values(values)
-        cols = ("tenant_id", "key_hash", "role", "unit_scope", "revoked")
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[api_keys.c.key_id], set_={c: stmt.excluded[c] for c in cols}
-            )
-        )
+    async def upsert_api_key(self, key: KeyRecord) -> None:
+        """Store what an `apikey.upserted` says under the shared rule (kpi_common.apikeys)."""
+        await self.session.execute(upsert_key(api_keys, key))
 
     async def api_key(self, key_hash: str) -> ApiKey | None:
         row = (

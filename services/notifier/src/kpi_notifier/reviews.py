@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kpi_common.definitions import Cadence
+
 from kpi_notifier.directory import Directory, Review
 from kpi_notifier.planning import Planned
 from kpi_notifier.routing import Recipient
 
-MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
+MONTHS = {Cadence.MONTHLY: 1, Cadence.QUARTERLY: 3, Cadence.HALF_YEARLY: 6, Cadence.YEARLY: 12}
 
 
 def add_months(start: date, months: int) -> date:
@@ -27,9 +29,9 @@ def add_months(start: date, months: int) -> date:
 
 def occurrence(review: Review, n: int) -> date:
     """The n-th date of the review's series (0 is `next`)."""
-    if review.cadence == "weekly":
+    if review.cadence is Cadence.WEEKLY:
         return review.next + timedelta(weeks=n)
-    return add_months(review.next, n * MONTHS.get(review.cadence, 3))
+    return add_months(review.next, n * MONTHS[review.cadence])
 
 
 def due_date(review: Review, held: Iterable[date]) -> date:
@@ -96,7 +98,7 @@ def plan_review(directory: Directory, review: Review, notice: Notice) -> list[Pl
         "review": {
             "id": review.id,
             "title": review.title,
-            "cadence": review.cadence,
+            "cadence": review.cadence.value,
             "unit": review.unit,
             "due": notice.due.isoformat(),
         },
