@@ -42,7 +42,7 @@ def stream(tenant: str) -> list[tuple[str, Envelope]]:
         at = (START + timedelta(minutes=13 * i)).isoformat()
         kind = i % 4
         if kind == 0:
-            dims = {"region": "emea" if i % 3 else "amer"}
+            dims: dict[str, Any] = {"region": "emea" if i % 3 else "amer"}
             out.append(metric(tenant, "erp.invoice.posted", i % 997, at, dims, f"e{i}"))
         elif kind == 1:
             dims = {"new_customer": i % 5 != 0}

@@ -2,6 +2,7 @@
 health, readiness and metrics endpoints; readiness follows Kafka down and back up."""
 
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -41,7 +42,7 @@ def test_readiness_turns_503_naming_kafka_while_it_is_down_and_recovers(
             kafka.stop()
             down = svc.wait_ready(timeout_s=30, status=503)
             assert down["down"] == ["kafka"]
-            assert down["checks"]["postgres"] is True
+            assert cast(dict[str, object], down["checks"])["postgres"] is True
             kafka.start()
             assert svc.wait_ready(timeout_s=60)["down"] == []
     finally:

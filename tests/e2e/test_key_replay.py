@@ -105,7 +105,10 @@ def test_a_replayed_creation_never_revives_a_revoked_key(
         assert issued.status_code == 201, issued.text
         key, key_id = issued.json()["api_key"], issued.json()["key_id"]
         known = (202, 200, 200)
-        answers = lambda k: _answers(k, ingest, evaluator, notifier)  # noqa: E731
+
+        def answers(k: str) -> tuple[int, int, int]:
+            return _answers(k, ingest, evaluator, notifier)
+
         _until(lambda: answers(key), known, "a service never learned the key")
 
         revoked = httpx.delete(f"{goals.url}/v1/api-keys/{key_id}", headers=admin)

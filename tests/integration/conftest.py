@@ -1,3 +1,5 @@
+from collections.abc import AsyncIterator
+
 import pytest
 from kpi_common.db import create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -8,7 +10,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def engine(infra: Infra) -> AsyncEngine:
+async def engine(infra: Infra) -> AsyncIterator[AsyncEngine]:
     eng = create_engine(infra.database_url, pool_size=2)
     yield eng
     await eng.dispose()

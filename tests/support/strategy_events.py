@@ -68,7 +68,7 @@ def events(tenant_id: str, doc: dict[str, Any] | None = None, revision: int = 1)
             producer="goals",
             time=now,
             data=NodeUpsertedV2(
-                node_type=node_type,  # type: ignore[arg-type]
+                node_type=node_type,
                 node_id=node_id,
                 revision=revision,
                 definition=normalise(node_type, node_id, definition),
@@ -89,7 +89,7 @@ def events_v1(
             producer="goals",
             time=now,
             data=NodeUpserted(
-                node_type=node_type,  # type: ignore[arg-type]
+                node_type=node_type,
                 node_id=node_id,
                 revision=revision,
                 definition=definition,

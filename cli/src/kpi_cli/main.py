@@ -11,6 +11,8 @@ from kpi_cli import (  # noqa: F401  (each registers its commands)
 )
 from kpi_cli.app import app
 
+__all__ = ["app", "main"]
+
 
 def main() -> None:
     app()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from kpi_common.events import MetricObserved, decode, make_envelope
+from kpi_common.events import Envelope, MetricObserved, decode, make_envelope
 from kpi_common.kafka import (
     BatchConsumer,
     Message,
@@ -84,14 +84,14 @@ async def _collect(into: list[Message], msgs: list[Message]) -> None:
     into.extend(msgs)
 
 
-async def _read_all(bootstrap: str, topic: str, expected: int) -> list:  # type: ignore[type-arg]
+async def _read_all(bootstrap: str, topic: str, expected: int) -> list[Envelope]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=f"reader-{uuid.uuid4().hex[:6]}",
         auto_offset_reset="earliest",
     )
     consumer.subscribe([topic])
-    out = []
+    out: list[Envelope] = []
     try:
         await consumer.start()
         async with asyncio.timeout(20):

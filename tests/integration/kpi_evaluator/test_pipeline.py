@@ -117,6 +117,7 @@ async def start(app: Running, settings: Settings, doc: dict[str, Any] | None = N
         return bool(
             r.status_code == 200
             and complete
+            and strategy is not None
             and strategy.node("organization", "organization") == organization
         )
 

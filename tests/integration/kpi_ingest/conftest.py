@@ -88,7 +88,7 @@ def key_event(
     tenant_id: str, key: str, role: str, revoked: bool = False, key_id: str = ""
 ) -> Envelope:
     key_id = key_id or f"key-{uuid.uuid4().hex[:8]}"
-    data = ApiKeyUpserted(key_id=key_id, key_hash=hash_api_key(key), role=role, revoked=revoked)  # type: ignore[arg-type]
+    data = ApiKeyUpserted(key_id=key_id, key_hash=hash_api_key(key), role=role, revoked=revoked)
     return make_envelope(
         id=uuid.uuid4().hex,
         tenant_id=tenant_id,

@@ -60,7 +60,7 @@ class Harness:
             )
 
     async def _publish_key(self, role: str, key: str, key_id: str, revoked: bool = False) -> None:
-        data = ApiKeyUpserted(key_id=key_id, key_hash=hash_api_key(key), role=role, revoked=revoked)  # type: ignore[arg-type]
+        data = ApiKeyUpserted(key_id=key_id, key_hash=hash_api_key(key), role=role, revoked=revoked)
         env = make_envelope(id=f"apikey:{key_id}:{revoked}", tenant_id=self.tenant_id,
                             producer="goals", time=datetime.now(UTC), data=data)  # fmt: skip
         await self.publish(GOALS_CHANGES.name, f"{self.tenant_id}:apikey:{key_id}", [env])

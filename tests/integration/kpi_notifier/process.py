@@ -25,7 +25,7 @@ def key_event(tenant: str, key: str, role: str = "admin") -> Envelope:
     data = ApiKeyUpserted(
         key_id=f"k-{uuid.uuid4().hex[:6]}",
         key_hash=hash_api_key(key),
-        role=role,  # type: ignore[arg-type]
+        role=role,
     )
     now = datetime.now(UTC)
     return make_envelope(id=data.key_id, tenant_id=tenant, producer="goals", time=now, data=data)

@@ -28,7 +28,7 @@ def status(tenant: str, kpi: str, value: str, actual: float, at: datetime) -> ob
     data = KpiStatusChanged(
         kpi_id=kpi, period="2026-Q1", period_start=datetime(2026, 1, 1, tzinfo=UTC),
         period_end=datetime(2026, 4, 1, tzinfo=UTC), actual=actual, target=50, expected=27.8,
-        forecast=21.6, status=value, evaluated_at=at,  # type: ignore[arg-type]
+        forecast=21.6, status=value, evaluated_at=at,
     )  # fmt: skip
     return make_envelope(id=f"st-{kpi}-{at.timestamp()}", tenant_id=tenant, producer="evaluator",
                          time=at, data=data)  # fmt: skip

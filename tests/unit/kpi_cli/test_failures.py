@@ -3,7 +3,7 @@ code of its kind, never a traceback (unless --debug); a missing KPI_API_KEY is n
 any request. The services here are absent: a closed port, a port that never answers."""
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -30,7 +30,7 @@ def silent_url() -> Iterator[str]:
         yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
-def run(env: dict[str, str | None], *args: str) -> tuple[int, str]:
+def run(env: Mapping[str, str | None], *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **env})
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -49,7 +49,7 @@ def run(env: dict[str, str | None], *args: str) -> tuple[int, str]:
 def test_a_closed_port_is_named_with_its_variable(variable: str, args: list[str]) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     code, output = run({"KPI_API_KEY": "k", variable: url}, *args)
-    assert code == ExitCode.UNREACHABLE == 4
+    assert code == ExitCode.UNREACHABLE.value == 4
     assert f"cannot reach {variable.split('_')[1].lower()}" in output.replace("metrics-", "")
     assert f"at {url} (" in output
     assert f"{variable} says where it is" in output
@@ -66,7 +66,7 @@ def test_kpi_send_to_a_closed_port_says_how_much_was_acknowledged(tmp_path: Path
 
 def test_a_url_without_its_scheme_is_a_configuration_error() -> None:
     code, output = run({"KPI_API_KEY": "k", "KPI_GOALS_URL": "localhost:9101"}, "cascade")
-    assert code == ExitCode.CONFIG == 3
+    assert code == ExitCode.CONFIG.value == 3
     assert "KPI_GOALS_URL=localhost:9101 is not an http(s) URL" in output
     assert "KPI_GOALS_URL=http://localhost:9101" in output
 
@@ -74,7 +74,7 @@ def test_a_url_without_its_scheme_is_a_configuration_error() -> None:
 def test_a_service_that_never_answers_is_a_timeout(silent_url: str) -> None:
     env = {"KPI_API_KEY": "k", "KPI_EVALUATOR_URL": silent_url, "KPI_TIMEOUT_S": "0.3"}
     code, output = run(env, "scorecard")
-    assert code == ExitCode.TIMEOUT == 5
+    assert code == ExitCode.TIMEOUT.value == 5
     assert f"evaluator at {silent_url} did not answer GET /v1/scorecard within 0.3 s" in output
 
 

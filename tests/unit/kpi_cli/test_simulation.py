@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from kpi_cli.simulation import Simulation
+from kpi_cli.simulation import Event, Simulation
 
 from tests.support.goals_targets import contract_targets
 from tests.support.strategy_events import load
@@ -14,11 +14,11 @@ def _sim(doc: dict[str, Any], now: datetime, **kw: Any) -> Simulation:
     return Simulation(doc, now, contract_targets(doc), **kw)
 
 
-def _total(events: list[dict[str, object]], metric: str, **dims: object) -> float:
+def _total(events: list[Event], metric: str, **dims: object) -> float:
     return sum(
-        float(e["value"])  # type: ignore[arg-type]
+        float(e["value"])
         for e in events
-        if e["metric"] == metric and all(e["dimensions"].get(k) == v for k, v in dims.items())  # type: ignore[attr-defined]
+        if e["metric"] == metric and all(e["dimensions"].get(k) == v for k, v in dims.items())
     )
 
 

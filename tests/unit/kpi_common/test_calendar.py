@@ -6,8 +6,8 @@ import pytest
 from kpi_common.calendar import FiscalCalendar
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_fiscal_quarters_in_new_york_with_an_april_fiscal_year() -> None:

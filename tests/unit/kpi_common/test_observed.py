@@ -26,7 +26,9 @@ def raw_of(
     def obj(items: list[tuple[str, Any]]) -> str:
         return "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in items) + "}"
 
-    dump = lambda v: json.dumps(v, ensure_ascii=ascii_only)  # noqa: E731
+    def dump(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=ascii_only)
+
     inner = obj([(k, dump(v)) for k, v in data])
     return obj([(k, inner if k == "data" else dump(v)) for k, v in pairs]).encode()
 
@@ -153,7 +155,10 @@ def test_a_tombstone_is_dead_lettered_with_the_contracts_reason() -> None:
         Message.from_record(record)
 
 
-digits = lambda n, hi: st.integers(0, hi).map(lambda v: str(v).zfill(n))  # noqa: E731
+def digits(n: int, hi: int) -> st.SearchStrategy[str]:
+    return st.integers(0, hi).map(lambda v: str(v).zfill(n))
+
+
 fraction = st.sampled_from(["", "."]).flatmap(
     lambda dot: (
         st.just("")

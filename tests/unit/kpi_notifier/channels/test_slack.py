@@ -22,7 +22,12 @@ class Clock:
 
 async def test_messages_to_one_webhook_are_paced_about_one_per_second() -> None:
     seen: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200, text="ok"))
+
+    def answer(r: httpx.Request) -> httpx.Response:
+        seen.append(r)
+        return httpx.Response(200, text="ok")
+
+    transport = httpx.MockTransport(answer)
     clock = Clock()
     async with httpx.AsyncClient(transport=transport) as http:
         sender = SlackSender(http, 1.0, clock.monotonic, clock.sleep)
