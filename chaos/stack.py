@@ -116,6 +116,10 @@ class Stack:
         own = {
             "goals": {"KPI_OPERATOR_TOKEN": self.operator_token},
             "metrics-ingest": {"KPI_INGEST_KAFKA_RETRY_AFTER_S": "1"},
+            # the breach rounds walk closed days two years back (load.BREACH_START), and each
+            # must page: the oracle counts one notification per transition and channel, so
+            # the paging horizon (docs/evaluator.md, "Restatements") reaches all of them
+            "evaluator": {"KPI_EVALUATOR_BREACH_HORIZON_PERIODS": "100000"},
             "notifier": {
                 "KPI_SMTP_HOST": "127.0.0.1",
                 "KPI_SMTP_PORT": str(self.smtp.port),

@@ -67,6 +67,8 @@ def pages(calendar: FiscalCalendar, kind: str, period: Bucket, now: datetime, ho
     """True when a breach transition of `period` may page: it ends after the start of the
     period `horizon` steps before the current one (future periods page too)."""
     oldest = calendar.bucket(kind, now)
-    for _ in range(horizon):
+    for _ in range(horizon):  # walks back no further than `period` itself
+        if period.end > oldest.start:
+            return True
         oldest = calendar.previous(kind, oldest)
     return period.end > oldest.start
