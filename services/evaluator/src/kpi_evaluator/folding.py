@@ -76,8 +76,13 @@ class Folded:
             self.seen[(tenant, kpi)] = at
 
 
-def fold(observations: Sequence[Observation], strategies: Mapping[str, Strategy]) -> Folded:
-    out = Folded()
+def fold(
+    observations: Sequence[Observation],
+    strategies: Mapping[str, Strategy],
+    into: Folded | None = None,
+) -> Folded:
+    """Fold into a new `Folded`, or into `into` (a recompute folds its chunks into one)."""
+    out = Folded() if into is None else into
     for obs in observations:
         strategy = strategies.get(obs.tenant_id)
         if strategy is not None:
@@ -108,11 +113,12 @@ def _fold_one(out: Folded, obs: Observation, strategy: Strategy) -> None:
 
 
 def dedup(observations: Sequence[Observation]) -> list[Observation]:
-    """The first observation of each (tenant, id) in the batch."""
-    seen: set[tuple[str, str]] = set()
+    """The first observation of each event in the batch, identified as in the archive:
+    (tenant, metric, id, event time)."""
+    seen: set[tuple[str, str, str, datetime]] = set()
     out: list[Observation] = []
     for obs in observations:
-        key = (obs.tenant_id, obs.id)
+        key = (obs.tenant_id, obs.metric, obs.id, obs.time)
         if key not in seen:
             seen.add(key)
             out.append(obs)

@@ -25,3 +25,16 @@ SCORE = Gauge(
     "evaluator_kpi_score_ratio", "Average KPI score (0..1) by perspective", ["perspective"]
 )
 BREACHES = Gauge("evaluator_breaches_open", "Open breaches")
+EXPIRED = Counter(
+    "evaluator_events_expired_total",
+    "Metric events not counted because their event time lies before the archive's horizon",
+)
+ARCHIVE_DROPPED = Counter(
+    "evaluator_archive_partitions_dropped_total", "Archive partitions dropped by the retention"
+)
+RECOMPUTE_EVENTS = Counter(
+    "evaluator_recompute_events_total", "Archived events folded again by recompute jobs"
+)
+RECOMPUTE_JOBS = Gauge(
+    "evaluator_recompute_jobs", "Recompute jobs by state (pending, running, done)", ["state"]
+)
