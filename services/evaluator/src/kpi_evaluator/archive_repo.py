@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kpi_evaluator.archive import PREFIX, Month
 from kpi_evaluator.folding import Observation
+from kpi_evaluator.recompute import ArchivedRow
 from kpi_evaluator.strategy_repo import Executor
 
 EventKey = tuple[str, str, str, datetime]  # tenant, metric, id, event time: the identity
@@ -106,8 +107,6 @@ SELECT event_id, metric, value, CAST(dimensions AS text), event_time, received_a
 FROM evaluator.events WHERE tenant_id = $1 AND metric = ANY($2::text[])
 """
 
-ArchivedRow = tuple[str, str, float, str, datetime, datetime]
-
 
 async def stream(
     session: AsyncSession, tenant_id: str, metrics: Sequence[str], chunk: int
@@ -118,6 +117,8 @@ async def stream(
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
+    # a cursor is planned for its first rows (an index scan); this one reads them all
+    await session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     cursor = await driver.cursor(_STREAM, tenant_id, sorted(set(metrics)))
     while rows := await cursor.fetch(chunk):
         yield rows

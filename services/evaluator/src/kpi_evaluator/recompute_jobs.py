@@ -10,22 +10,21 @@ it is done again, whole, and a rebuild done twice is the same rebuild (exactly o
 import asyncio
 import contextlib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import orjson
 from kpi_common.db import unit_of_work
 from kpi_common.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_evaluator import archive_repo, buckets_repo, recompute_repo, status_repo
-from kpi_evaluator.archive_repo import ArchivedRow
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.evaluation import Evaluator
-from kpi_evaluator.folding import Folded, Observation, fold
+from kpi_evaluator.folding import Folded
 from kpi_evaluator.metrics import RECOMPUTE_EVENTS, RECOMPUTE_JOBS
 from kpi_evaluator.recompute import (
+    ArchiveFolder,
     formula_inputs,
     formula_refs,
     restrict,
@@ -39,23 +38,6 @@ log = get_logger(__name__)
 CHUNK = 20_000
 PROGRESS_EVERY = 100_000
 STATES = ("pending", "running", "done")
-_EMPTY: dict[str, Any] = {}
-
-
-def observations(tenant_id: str, rows: Sequence[ArchivedRow]) -> list[Observation]:
-    return [
-        Observation(
-            r[0],
-            tenant_id,
-            r[1],
-            r[2],
-            r[4],
-            _EMPTY if r[3] == "{}" else orjson.loads(r[3]),
-            "archive",
-            r[5],
-        )
-        for r in rows
-    ]
 
 
 def _provenance(evaluator: Evaluator) -> dict[str, Any]:
@@ -146,21 +128,20 @@ class RecomputeRunner:
         self, session: AsyncSession, job: Job, only: Strategy, kpi_ids: list[str]
     ) -> tuple[Folded, int]:
         """Forget the KPIs' buckets and fold the archive into them again."""
-        folded = Folded()
+        folder = ArchiveFolder(only)
         metrics = sorted(only.by_metric)
         total = await archive_repo.count(session, job.tenant_id, metrics) if metrics else 0
         await recompute_repo.started(self._sessions, job.id, total)
         await buckets_repo.delete_kpis(session, job.tenant_id, kpi_ids)
         done = reported = 0
         if metrics:
-            strategies = {job.tenant_id: only}
             async for rows in archive_repo.stream(session, job.tenant_id, metrics, CHUNK):
-                fold(observations(job.tenant_id, rows), strategies, into=folded)
+                folder.fold(rows)
                 done += len(rows)
                 RECOMPUTE_EVENTS.inc(len(rows))
                 if done - reported >= PROGRESS_EVERY:
                     reported = done
                     await recompute_repo.progress(self._sessions, job.id, done)
-        await buckets_repo.upsert_buckets(session, folded.deltas)
-        await buckets_repo.upsert_kpi_seen(session, folded.seen)
-        return folded, done
+        await buckets_repo.upsert_buckets(session, folder.folded.deltas)
+        await buckets_repo.upsert_kpi_seen(session, folder.folded.seen)
+        return folder.folded, done
