@@ -101,6 +101,8 @@ async def last_seen(conn: Executor, tenant_id: str) -> dict[str, datetime]:
 
 async def delete_kpis(session: AsyncSession, tenant_id: str, kpis: Sequence[str]) -> None:
     """Forget what was folded for those KPIs (a recompute folds them again)."""
+    if not kpis:
+        return
     params = {"t": tenant_id, "k": sorted(set(kpis))}
     for table in ("buckets", "kpi_seen"):
         await session.execute(

@@ -15,7 +15,7 @@ from kpi_common.kafka import Message
 from kpi_common.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from kpi_evaluator import recompute_repo
+from kpi_evaluator import buckets_repo, recompute_repo
 from kpi_evaluator import strategy_repo as repo
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.recompute import affected, reason
@@ -74,6 +74,8 @@ class GoalsChangesHandler:
         transaction of the change itself (so none is ever missed)."""
         tenant = before.tenant_id
         after = Strategy.build(tenant, await repo.load_nodes(session, tenant))
+        gone = sorted(set(before.kpis) - set(after.kpis))
+        await buckets_repo.delete_kpis(session, tenant, gone)  # re-added, it is recomputed
         found = affected(before, after)
         if found:
             job = await recompute_repo.add(session, tenant, sorted(found), reason(found))
