@@ -1,8 +1,11 @@
 """The evaluator as a real process, SIGKILLed in the middle of a recompute while live events
 keep coming: after the restart the job is done again, once, and every bucket equals the
-exact expected value (the archived history in the new KPI, the live stream everywhere)."""
+exact expected value (the archived history in the new KPI, the live stream everywhere).
+Then an operator asks for another with `kpi recompute` and follows it with
+`kpi recompute status`: nothing changes."""
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -10,18 +13,21 @@ from kpi_common.db import unit_of_work
 from kpi_common.kafka import ensure_topics
 from kpi_evaluator import archive_repo
 from kpi_evaluator.archive import Month
+from kpi_evaluator.config import Settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from tests.conftest import Infra
 from tests.e2e.test_evaluator_crash import consumed, expected_buckets, stored_buckets, stream
+from tests.e2e.test_notifier_cli import kpi
 from tests.integration.kpi_evaluator.conftest import (
+    Tenant,
     make_settings,
     publish_strategy,
     send_metrics,
     wait_until,
 )
-from tests.integration.kpi_evaluator.test_recompute import publish_revision, without
+from tests.integration.kpi_evaluator.test_recompute import editor_key, publish_revision, without
 from tests.support import strategy_events
 from tests.support.procs import service
 
@@ -105,6 +111,30 @@ async def test_sigkill_during_a_recompute_changes_nothing(
         history = sum(i % 100 for i in range(1, HISTORY + 1))
         expected[("revenue", "value", "2025")] = (HISTORY, history)
         assert await stored_buckets(engine, t) == expected
+        await operator_recompute(svc.url, settings, tenant)
+        assert await stored_buckets(engine, t) == expected
     finally:
         svc.stop()
         await engine.dispose()
+
+
+async def operator_recompute(url: str, settings: Settings, tenant: Tenant) -> None:
+    auth = await editor_key(settings, tenant)
+    cli = {"KPI_EVALUATOR_URL": url, "KPI_API_KEY": auth["Authorization"].split()[1]}
+
+    async def asked() -> bool:
+        out = await asyncio.to_thread(kpi, cli, "recompute", "--kpi", "revenue")
+        return out.returncode == 0 and "queued: revenue" in out.stdout
+
+    await wait_until(asked, 60)  # once the evaluator learned the new key
+    assert (await asyncio.to_thread(kpi, cli, "recompute")).returncode != 0
+
+    async def done() -> bool:
+        out = await asyncio.to_thread(kpi, cli, "recompute", "status", "--json")
+        newest = json.loads(out.stdout)["jobs"][0]
+        return bool(newest["reason"] == "requested" and newest["state"] == "done")
+
+    await wait_until(done, 120)
+    table = await asyncio.to_thread(kpi, cli, "recompute", "status")
+    assert "requested" in table.stdout
+    assert f"{HISTORY + 5_000:,}/{HISTORY + 5_000:,}" in table.stdout
