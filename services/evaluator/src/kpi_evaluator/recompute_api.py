@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from kpi_common.apikeys import bearer_token, hash_api_key
-from kpi_common.db import unit_of_work
 from kpi_common.errors import Forbidden, Invalid, NotFound, Unauthorized, error_responses
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi_evaluator import recompute_repo, strategy_repo
 from kpi_evaluator.definitions import Strategy
@@ -78,7 +77,7 @@ def install(
         kpis = _kpis(strategy, body)
         if not kpis:
             raise Invalid("the strategy has no KPI with a measure to recompute")
-        async with unit_of_work(async_sessionmaker(engine)) as session:
-            job = await recompute_repo.add(session, strategy.tenant_id, kpis, REQUESTED)
+        async with engine.begin() as conn:
+            job = await recompute_repo.add(conn, strategy.tenant_id, kpis, REQUESTED)
         on_recompute()
         return job.as_json()

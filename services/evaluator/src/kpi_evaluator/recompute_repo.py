@@ -78,8 +78,8 @@ def _job(r: Sequence[Any]) -> Job:
     return Job(int(r[0]), r[1], list(r[2]), r[3], r[4], int(r[5]), int(r[6]), *r[7:])
 
 
-async def add(session: AsyncSession, tenant_id: str, kpi_ids: Sequence[str], reason: str) -> Job:
-    row = await session.execute(
+async def add(conn: Executor, tenant_id: str, kpi_ids: Sequence[str], reason: str) -> Job:
+    row = await conn.execute(
         text(f"""INSERT INTO evaluator.recompute_jobs (tenant_id, kpi_ids, reason)
                  VALUES (:t, CAST(:k AS text[]), :r) RETURNING {COLUMNS}"""),
         {"t": tenant_id, "k": sorted(set(kpi_ids)), "r": reason},

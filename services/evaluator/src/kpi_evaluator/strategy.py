@@ -110,13 +110,20 @@ class StrategyCache:
         return await self._current(conn, tenants)
 
     async def _current(self, conn: repo.Executor, tenants: Sequence[str]) -> dict[str, Strategy]:
+        """At least the version each tenant has in `conn`'s view. Concurrent readers share the
+        cache, so it only ever moves forward: a slow reader of an older version must not put
+        it back over a newer one another reader (a batch, after its lock) relies on."""
         versions = await repo.strategy_versions(conn, sorted(set(tenants)))
         for tenant, version in versions.items():
-            cached = self._cached.get(tenant)
-            if cached is None or cached[0] != version:
+            if self._version(tenant) < version:
                 nodes = await repo.load_nodes(conn, tenant)
-                self._cached[tenant] = (version, Strategy.build(tenant, nodes))
+                if self._version(tenant) < version:
+                    self._cached[tenant] = (version, Strategy.build(tenant, nodes))
         return {t: self._cached[t][1] for t in versions}
+
+    def _version(self, tenant: str) -> int:
+        cached = self._cached.get(tenant)
+        return -1 if cached is None else cached[0]
 
     async def get(self, tenant: str) -> Strategy | None:
         return (await self.get_many([tenant])).get(tenant)
