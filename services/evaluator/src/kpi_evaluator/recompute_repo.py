@@ -88,10 +88,11 @@ async def add(conn: Executor, tenant_id: str, kpi_ids: Sequence[str], reason: st
 
 
 async def claim(session: AsyncSession) -> Job | None:
-    """The oldest unfinished job no other runner holds, locked for this transaction."""
+    """The oldest unfinished job no other runner holds, locked for this transaction; jobs
+    that failed last time come after the others (one failing job never holds up the rest)."""
     ids = await session.execute(
         text("""SELECT id FROM evaluator.recompute_jobs WHERE state <> 'done'
-                ORDER BY id LIMIT 50""")
+                ORDER BY error IS NOT NULL, id LIMIT 50""")
     )
     for (job_id,) in ids.all():
         got = await session.execute(
