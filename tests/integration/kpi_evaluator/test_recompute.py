@@ -23,6 +23,7 @@ from tests.integration.kpi_evaluator.conftest import (
     Tenant,
     make_settings,
     metric,
+    publish_strategy,
     running_app,
     send,
     send_metrics,
@@ -283,3 +284,34 @@ async def test_an_interrupted_job_is_done_again_exactly_once(settings: Settings)
         assert await leads(app, tenant) == {"2026-Q1": 95, "2026-Q2": 1}
         again = [j for j in await jobs(app, tenant) if "qualified-leads" in j["kpis"]]
         assert len(again) == 1  # the same job, done once
+
+
+Q1 = {"period": "2026-Q1"}
+
+
+async def test_apply_and_send_at_once_counts_every_event_twenty_times(settings: Settings) -> None:
+    """The reported case: a strategy and its first events sent together, with no wait (half of
+    the tenants' events even go out first), read back: every actual equals the events sent."""
+    doc = strategy_events.load()
+    leads = [f"2026-01-0{d}T10:00:00+00:00" for d in (1, 2, 3)]
+    async with running_app(settings, Clock(NOW)) as app:
+        tenants = []
+        for i in range(20):
+            t = str(uuid.uuid4())
+            events = [metric(t, "crm.lead.qualified", 1, at) for at in leads]
+            if i % 2:
+                await send_metrics(settings, events)
+            tenants.append(await publish_strategy(settings, doc, tenant_id=t))
+            if not i % 2:
+                await send_metrics(settings, events)
+
+        async def counted() -> bool:
+            for tenant in tenants:
+                r = await app.client.get(
+                    "/v1/kpis/qualified-leads/status", params=Q1, headers=tenant.auth
+                )
+                if r.status_code != 200 or r.json()["actual"] != 3:
+                    return False
+            return True
+
+        await wait_until(counted, 120)
