@@ -73,14 +73,21 @@ async def partitions(conn: Executor) -> set[str]:
 
 
 async def create_partitions(session: AsyncSession, months: Iterable[Month]) -> None:
-    """Create the months' partitions that do not exist (creators serialised by a lock)."""
+    """Create the months' partitions that do not exist (creators serialised by a lock). A
+    table attached afterwards locks the archive SHARE UPDATE EXCLUSIVE, which inserts and a
+    running recompute do not conflict with (`CREATE TABLE ... PARTITION OF` would wait for
+    every reader and stall all batches behind it)."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _DDL_LOCK})
     for month in sorted(set(months)):
+        name = f"evaluator.{month.partition}"
+        found = await session.execute(text("SELECT to_regclass(:n)"), {"n": name})
+        if found.scalar() is not None:
+            continue
+        await session.execute(text(f"CREATE TABLE {name} (LIKE evaluator.events)"))
         await session.execute(
             text(
-                f"CREATE TABLE IF NOT EXISTS evaluator.{month.partition} PARTITION OF "
-                f"evaluator.events FOR VALUES FROM ('{month.start.isoformat()}') "
-                f"TO ('{month.end.isoformat()}')"
+                f"ALTER TABLE evaluator.events ATTACH PARTITION {name} FOR VALUES "
+                f"FROM ('{month.start.isoformat()}') TO ('{month.end.isoformat()}')"
             )
         )
 
