@@ -122,18 +122,18 @@ class Ticker:
         self._wake = asyncio.Event()
 
     async def tick_once(self, tenants: Iterable[str] | None = None, cleanup: bool = True) -> None:
-        """Re-evaluate; with `cleanup`, first drop status rows the strategy no longer has."""
+        """Re-evaluate; with `cleanup`, first drop status rows the strategy no longer has.
+        Each tenant's strategy is read inside its own transaction: a tick over many tenants
+        must not judge the last ones (and delete their rows) by a strategy read minutes ago."""
         now = self._clock()
-        strategies = await (
-            self._strategies.get_many(list(tenants))
-            if tenants is not None
-            else self._strategies.all()
-        )
-        for strategy in strategies.values():
+        for tenant in await self._strategies.tenants() if tenants is None else tenants:
             async with unit_of_work(self._sessions) as session:
+                strategy = (await self._strategies.get_many([tenant], session)).get(tenant)
+                if strategy is None:
+                    continue
                 if cleanup:
-                    stale = orphans(strategy, await status_repo.bounds(session, strategy.tenant_id))
-                    await status_repo.delete(session, strategy.tenant_id, stale)
+                    stale = orphans(strategy, await status_repo.bounds(session, tenant))
+                    await status_repo.delete(session, tenant, stale)
                 await self._evaluator.run(session, strategy, periods_to_tick(strategy, now), now)
         self._on_commit()
 

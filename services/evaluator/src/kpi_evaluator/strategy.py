@@ -128,7 +128,10 @@ class StrategyCache:
     async def get(self, tenant: str) -> Strategy | None:
         return (await self.get_many([tenant])).get(tenant)
 
-    async def all(self) -> dict[str, Strategy]:
+    async def tenants(self) -> list[str]:
+        """Every tenant that has a strategy."""
         async with self._engine.connect() as conn:
-            tenants = await repo.all_tenants(conn)
-        return await self.get_many(tenants)
+            return await repo.all_tenants(conn)
+
+    async def all(self) -> dict[str, Strategy]:
+        return await self.get_many(await self.tenants())
