@@ -6,7 +6,9 @@ settings; (b) ingest HTTP throughput, single-event requests and 100-event batche
 sustained end-to-end events/s from HTTP to persisted actuals, with the evaluator's lag; (d)
 the ratio (c)/(a); (e) at half of (c): ingest, event-to-status and event-to-notification
 latency; (f) peak RSS of each service; (g) the same breach fed to kpi-cascade and to
-Prometheus + Alertmanager, breach-to-notification latency of both. See docs/benchmarks.md.
+Prometheus + Alertmanager, breach-to-notification latency of both; (h) the evaluator's
+recompute speed over 1,000,000 archived events and the archive's bytes per event. See
+docs/benchmarks.md.
 
     python -m bench [--only peer] [--peer-intervals 15,15,30] [--peer-ports BASE]
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from kpi_localinfra import processes
 
-from bench import ceiling, e2e, ingest, latency, memory, peer
+from bench import ceiling, e2e, ingest, latency, memory, peer, recompute
 from bench.peerstack import Intervals, require_binaries
 from bench.table import Row, render
 from bench.tenant import BenchTenant
@@ -60,6 +62,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
         rows += progress([*e2e_rows, ratio(sustained.rate, rows[2].value)])
         rows += progress(await latency.measure(tenant, sustained.rate / 2, sinks, bootstrap))
         rows += memory.measure()
+        rows += progress(await recompute.measure())
     return rows + progress(await asyncio.to_thread(side_by_side, args, tenant, sinks))
 
 

@@ -97,3 +97,13 @@ def events_v1(
         )
         for node_type, node_id, definition in nodes(doc if doc is not None else load())
     ]
+
+
+def typed(entries: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], Definition]:
+    """Document entries keyed by (node type, id), normalised as goals publishes them (the
+    entry's `id`, and the organization's `name`, filled in when a test leaves them out)."""
+    out: dict[tuple[str, str], Definition] = {}
+    for (node_type, node_id), entry in entries.items():
+        fill = {"name": "Org"} if node_type == "organization" else {"id": node_id}
+        out[(node_type, node_id)] = normalise(node_type, node_id, {**fill, **entry})
+    return out

@@ -1,4 +1,5 @@
-"""`kpi` commands for the evaluator service: the scorecard as a tree, one KPI's status."""
+"""`kpi` commands for the evaluator service: the scorecard as a tree, one KPI's status, and
+recompute jobs (`kpi recompute --kpi ID | --all`, `kpi recompute status`)."""
 
 import json
 from typing import Annotated, Any
@@ -156,3 +157,66 @@ def status_table(body: dict[str, Any]) -> Table:
         body.get("breach_id") or "",
     )
     return table
+
+
+recompute_app = typer.Typer(
+    invoke_without_command=True,
+    help="Recompute KPI actuals from the evaluator's archive (needs an admin or editor key).",
+)
+app.add_typer(recompute_app, name="recompute")
+
+
+def _progress(job: dict[str, Any]) -> str:
+    total = job.get("events_total")
+    return f"{job['events_done']:,}/{total:,}" if total is not None else "-"
+
+
+def jobs_table(jobs: list[dict[str, Any]]) -> Table:
+    table = Table(title="recompute jobs")
+    for column in ("id", "state", "events", "attempts", "reason", "KPIs", "created", "finished"):
+        table.add_column(column)
+    for job in jobs:
+        table.add_row(
+            str(job["id"]),
+            job["state"],
+            _progress(job),
+            str(job["attempts"]),
+            job["reason"],
+            ", ".join(job["kpis"]),
+            str(job["created_at"])[:19],
+            str(job.get("finished_at") or "-")[:19],
+        )
+    return table
+
+
+@recompute_app.callback()
+def recompute(
+    ctx: typer.Context,
+    kpi: Annotated[str | None, typer.Option("--kpi", help="one KPI id")] = None,
+    every: Annotated[bool, typer.Option("--all", help="every KPI of the tenant")] = False,
+) -> None:
+    """Ask for a recompute of one KPI (--kpi ID) or all (--all); `status` shows the jobs."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if (kpi is None) == (not every):
+        raise typer.BadParameter("give exactly one of --kpi ID or --all")
+    body: dict[str, Any] = {"kpi": kpi} if kpi else {"all": True}
+    with _evaluator() as http:
+        job = check(http.post("/v1/recomputes", json=body))
+    out.print(f"recompute {job['id']} queued: {', '.join(job['kpis'])}")
+
+
+@recompute_app.command("status")
+def recompute_status(
+    job_id: Annotated[int | None, typer.Argument(help="one job (default: the latest 50)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the raw JSON")] = False,
+) -> None:
+    """Recompute jobs with their progress (events folded of those archived)."""
+    with _evaluator() as http:
+        path = "/v1/recomputes" if job_id is None else f"/v1/recomputes/{job_id}"
+        body = check(http.get(path))
+    jobs = body["jobs"] if job_id is None else [body]
+    if as_json:
+        out.print_json(json.dumps(body))
+        return
+    out.print(jobs_table(jobs))

@@ -255,7 +255,7 @@ async def test_replaying_metrics_events_rebuilds_the_same_actuals(
 
         await wait_until(evaluated, 30)
         async with app.parts.runtime.engine.begin() as conn:
-            for table in ("buckets", "kpi_seen", "seen_events", "kpi_status"):
+            for table in ("buckets", "kpi_seen", "events", "kpi_status"):
                 await conn.execute(
                     text(f"DELETE FROM evaluator.{table} WHERE tenant_id = :t"),
                     {"t": tenant.tenant_id},

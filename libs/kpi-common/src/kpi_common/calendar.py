@@ -52,6 +52,11 @@ class FiscalCalendar:
         self.tz = ZoneInfo(timezone)
         self._last: dict[str, Bucket] = {}
 
+    @property
+    def identity(self) -> tuple[str, str]:
+        """(fiscal year start `MM-DD`, IANA zone): equal identities place instants alike."""
+        return f"{self._month:02d}-{self._day:02d}", self.tz.key
+
     def _utc(self, d: date) -> datetime:
         return datetime.combine(d, time.min, tzinfo=self.tz).astimezone(UTC)
 

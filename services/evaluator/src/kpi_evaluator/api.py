@@ -1,6 +1,7 @@
 """Read API: scorecard, KPI status and series. Thin routes; keys learned from goals.changes
 (any role may read). A key of another tenant sees nothing (404)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ from kpi_common.errors import Invalid, NotFound, Unauthorized, error_responses
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kpi_evaluator import health, status_repo, strategy_repo
+from kpi_evaluator import health, recompute_api, status_repo, strategy_repo
 from kpi_evaluator import responses as r
 from kpi_evaluator.actuals import window
 from kpi_evaluator.definitions import Strategy
@@ -29,6 +30,7 @@ class Deps:
     engine: AsyncEngine
     strategies: StrategyCache
     clock: Clock
+    on_recompute: Callable[[], None] = lambda: None
 
 
 def _row_json(row: StatusRow) -> dict[str, Any]:
@@ -136,6 +138,7 @@ def install(app: FastAPI, deps: Deps) -> None:
         return strategy
 
     Tenant = Annotated[Strategy, Depends(tenant_strategy)]
+    recompute_api.install(app, deps.engine, tenant_strategy, deps.on_recompute)
 
     def at_of(strategy: Strategy, period: str | None) -> datetime:
         now = deps.clock()

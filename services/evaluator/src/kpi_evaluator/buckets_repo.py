@@ -1,5 +1,5 @@
-"""SQL of seen events (dedup, counted once ever) and aggregation buckets, in bulk: one
-statement per batch each, never one round trip per event."""
+"""SQL of aggregation buckets, in bulk: one statement per batch, never one round trip per
+event (dedup is the archive's insert, `archive_repo`)."""
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -8,20 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kpi_evaluator.aggregation import AggState
-from kpi_evaluator.folding import BucketKey, Observation
+from kpi_evaluator.folding import BucketKey
 from kpi_evaluator.strategy_repo import Executor
-
-# Answers the pairs that were NOT inserted (seen before): almost always none, so the batch's
-# ids do not travel back (turning thousands of returned rows into Python cost ~9% of the CPU).
-_INSERT_SEEN = text("""
-WITH batch AS (SELECT * FROM unnest(CAST(:t AS text[]), CAST(:i AS text[])) AS b(t, i)),
-ins AS (
-  INSERT INTO evaluator.seen_events (tenant_id, event_id) SELECT t, i FROM batch
-  ON CONFLICT (tenant_id, event_id) DO NOTHING
-  RETURNING tenant_id, event_id
-)
-SELECT t, i FROM batch EXCEPT SELECT tenant_id, event_id FROM ins
-""")
 
 _UPSERT_BUCKETS = text("""
 INSERT INTO evaluator.buckets AS b
@@ -49,19 +37,6 @@ SELECT * FROM unnest(CAST(:t AS text[]), CAST(:k AS text[]), CAST(:r AS timestam
 ON CONFLICT (tenant_id, kpi_id) DO UPDATE
 SET last_received_at = GREATEST(s.last_received_at, excluded.last_received_at)
 """)
-
-
-async def insert_seen(
-    session: AsyncSession, observations: Sequence[Observation]
-) -> set[tuple[str, str]]:
-    """Record the observations (unique pairs); returns the pairs never seen before."""
-    if not observations:
-        return set()
-    pairs = {(o.tenant_id, o.id) for o in observations}
-    ordered = sorted(pairs)  # one lock order, so overlapping replicas cannot deadlock
-    params = {"t": [t for t, _ in ordered], "i": [i for _, i in ordered]}
-    seen_before = (await session.execute(_INSERT_SEEN, params)).all()
-    return pairs.difference((str(r[0]), str(r[1])) for r in seen_before)
 
 
 async def upsert_buckets(session: AsyncSession, deltas: Mapping[BucketKey, AggState]) -> None:
@@ -122,3 +97,27 @@ async def last_seen(conn: Executor, tenant_id: str) -> dict[str, datetime]:
         {"t": tenant_id},
     )
     return {str(r[0]): r[1] for r in rows}
+
+
+async def delete_kpis(session: AsyncSession, tenant_id: str, kpis: Sequence[str]) -> None:
+    """Forget what was folded for those KPIs (a recompute folds them again)."""
+    if not kpis:
+        return
+    params = {"t": tenant_id, "k": sorted(set(kpis))}
+    for table in ("buckets", "kpi_seen"):
+        await session.execute(
+            text(f"""DELETE FROM evaluator.{table}
+                     WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))"""),
+            params,
+        )
+
+
+async def period_keys(conn: Executor, tenant_id: str, kpis: Sequence[str]) -> list[str]:
+    """The period keys stored for those KPIs (not their per-day trend buckets)."""
+    rows = await conn.execute(
+        text("""SELECT DISTINCT period_key FROM evaluator.buckets
+                WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))
+                  AND component <> 'day'"""),
+        {"t": tenant_id, "k": sorted(set(kpis))},
+    )
+    return [str(r[0]) for r in rows]

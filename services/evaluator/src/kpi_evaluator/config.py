@@ -40,6 +40,14 @@ class Settings(ServiceSettings):
     breach_horizon_periods: int = Field(
         default=1, ge=0, validation_alias=_env("BREACH_HORIZON_PERIODS")
     )
+    # Archive of consumed events (dedup, recomputation) and recompute jobs
+    archive_retention_months: int = Field(
+        default=36, ge=1, le=1200, validation_alias=_env("ARCHIVE_RETENTION_MONTHS")
+    )
+    archive_prune_interval_s: float = Field(
+        default=3600.0, gt=0, validation_alias=_env("ARCHIVE_PRUNE_INTERVAL_S")
+    )
+    recompute_poll_s: float = Field(default=5.0, gt=0, validation_alias=_env("RECOMPUTE_POLL_S"))
 
     @property
     def stale_after(self) -> timedelta:

@@ -8,12 +8,13 @@ fiscal calendar. Late events therefore land in (and restate) the period they bel
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from kpi_common.calendar import Bucket
-from kpi_common.observed import Observed
+from kpi_common.observed import Observed, Scalar
 
 from kpi_evaluator.aggregation import AggState
-from kpi_evaluator.definitions import Strategy
+from kpi_evaluator.definitions import KpiDef, MetricMeasure, Strategy
 
 BucketKey = tuple[str, str, str, str]  # tenant, kpi, component, period key
 PeriodRef = tuple[str, str, str]  # tenant, kpi, period key
@@ -21,6 +22,19 @@ PeriodRef = tuple[str, str, str]  # tenant, kpi, period key
 
 # a decoded `metric.observed` event, its times parsed once, by kpi_common.observed
 Observation = Observed
+
+
+class Placed(Protocol):
+    """What placing an event in its bucket reads: a live observation or an archived row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def received_at(self) -> datetime: ...
 
 
 class _Acc:
@@ -76,8 +90,13 @@ class Folded:
             self.seen[(tenant, kpi)] = at
 
 
-def fold(observations: Sequence[Observation], strategies: Mapping[str, Strategy]) -> Folded:
-    out = Folded()
+def fold(
+    observations: Sequence[Observation],
+    strategies: Mapping[str, Strategy],
+    into: Folded | None = None,
+) -> Folded:
+    """Fold into a new `Folded`, or into `into` (a recompute folds its chunks into one)."""
+    out = Folded() if into is None else into
     for obs in observations:
         strategy = strategies.get(obs.tenant_id)
         if strategy is not None:
@@ -89,30 +108,40 @@ def _fold_one(out: Folded, obs: Observation, strategy: Strategy) -> None:
     for kpi, component, measure in strategy.by_metric.get(obs.metric, ()):
         if not measure.matches(obs.dimensions):
             continue
-        value = (
-            1.0 if measure.aggregation == "count" else measure.value_of(obs.value, obs.dimensions)
-        )
-        if value is None:
-            continue
-        try:
-            bucket = strategy.calendar.bucket(kpi.period_kind, obs.time)
-        except (ValueError, OverflowError):  # a date the calendar cannot place (year 1)
-            out.unplaceable += 1
-            continue
-        out.add((obs.tenant_id, kpi.id, component, bucket.key), value, obs.time, obs.id)
-        if kpi.cumulative and kpi.period_kind != "day":  # day totals give the recent trend
-            day = strategy.calendar.bucket("day", obs.time)
-            out.add((obs.tenant_id, kpi.id, "day", day.key), value, obs.time, obs.id)
-        out.touched[(obs.tenant_id, kpi.id, bucket.key)] = bucket
-        out.saw(obs.tenant_id, kpi.id, obs.received_at)
+        value = contribution(measure, obs.value, obs.dimensions)
+        if value is not None:
+            place(out, strategy, kpi, component, value, obs)
+
+
+def contribution(measure: MetricMeasure, value: float, dims: Mapping[str, Scalar]) -> float | None:
+    """What a matching event adds to a measure: 1 for a count, else its value or field."""
+    return 1.0 if measure.aggregation == "count" else measure.value_of(value, dims)
+
+
+def place(
+    out: Folded, strategy: Strategy, kpi: KpiDef, component: str, value: float, ev: Placed
+) -> None:
+    """Add a matching event's value to the KPI's bucket of the period holding its time."""
+    try:
+        bucket = strategy.calendar.bucket(kpi.period_kind, ev.time)
+    except (ValueError, OverflowError):  # a date the calendar cannot place (year 1)
+        out.unplaceable += 1
+        return
+    out.add((ev.tenant_id, kpi.id, component, bucket.key), value, ev.time, ev.id)
+    if kpi.cumulative and kpi.period_kind != "day":  # day totals give the recent trend
+        day = strategy.calendar.bucket("day", ev.time)
+        out.add((ev.tenant_id, kpi.id, "day", day.key), value, ev.time, ev.id)
+    out.touched[(ev.tenant_id, kpi.id, bucket.key)] = bucket
+    out.saw(ev.tenant_id, kpi.id, ev.received_at)
 
 
 def dedup(observations: Sequence[Observation]) -> list[Observation]:
-    """The first observation of each (tenant, id) in the batch."""
-    seen: set[tuple[str, str]] = set()
+    """The first observation of each event in the batch, identified as in the archive:
+    (tenant, metric, id, event time)."""
+    seen: set[tuple[str, str, str, datetime]] = set()
     out: list[Observation] = []
     for obs in observations:
-        key = (obs.tenant_id, obs.id)
+        key = (obs.tenant_id, obs.metric, obs.id, obs.time)
         if key not in seen:
             seen.add(key)
             out.append(obs)

@@ -12,12 +12,14 @@ from kpi_common.service import ServiceRuntime
 from kpi_common.topics import KPI_BREACHES, KPI_STATUS
 
 from kpi_evaluator import api
+from kpi_evaluator.archive_keeper import ArchiveKeeper
 from kpi_evaluator.breaches import BreachPolicy
 from kpi_evaluator.config import SCHEMA, SERVICE, Settings
 from kpi_evaluator.consumers import ConsumerLoops, group_ids, utcnow
 from kpi_evaluator.evaluation import EvaluationConfig, Evaluator
 from kpi_evaluator.models import outbox
 from kpi_evaluator.pipeline import Clock, MetricsHandler, Ticker
+from kpi_evaluator.recompute_jobs import RecomputeRunner
 from kpi_evaluator.strategy import GoalsChangesHandler, StrategyCache
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,6 +34,8 @@ class Parts:
     loops: ConsumerLoops
     ticker: Ticker
     relay: RelayHolder
+    archive: ArchiveKeeper
+    recomputes: RecomputeRunner
 
 
 def _evaluator(runtime: ServiceRuntime, settings: Settings) -> Evaluator:
@@ -57,14 +61,27 @@ def build(settings: Settings, clock: Clock) -> Parts:
     evaluator = _evaluator(runtime, settings)
     relay = runtime.outbox_relay(outbox)
     strategy_group, metrics_group = group_ids(settings)
-    ticker = Ticker(runtime.sessions, strategies, evaluator, clock, settings.tick_s, relay.notify)
-    # a strategy change wakes the tick, so a new target or KPI shows without waiting
-    goals = GoalsChangesHandler(runtime.sessions, strategy_group, ticker.notify)
+    sessions = runtime.sessions
+    ticker = Ticker(sessions, strategies, evaluator, clock, settings.tick_s, relay.notify)
+    archive = ArchiveKeeper(
+        sessions, settings.archive_retention_months, settings.archive_prune_interval_s, clock
+    )
+
+    def recomputed() -> None:  # outbox rows to relay; status rows of old bounds to drop
+        relay.notify()
+        ticker.notify()
+
+    runner = RecomputeRunner(
+        sessions, strategies, evaluator, clock, settings.recompute_poll_s, recomputed
+    )
+    # a strategy change wakes the tick, so a new target or KPI shows without waiting, and
+    # the recompute runner, for the KPIs whose actuals it changed
+    goals = GoalsChangesHandler(sessions, strategy_group, ticker.notify, runner.notify)
     metrics = MetricsHandler(
-        runtime.sessions, strategies, evaluator, metrics_group, clock, relay.notify
+        sessions, strategies, evaluator, archive, metrics_group, clock, relay.notify
     )
     loops = ConsumerLoops(runtime, settings, goals, metrics)
-    return Parts(runtime, strategies, loops, ticker, relay)
+    return Parts(runtime, strategies, loops, ticker, relay, archive, runner)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
@@ -80,6 +97,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         sup.spawn("goals-changes", loops.goals)
         sup.spawn("metrics-events", loops.metrics)
         sup.spawn("tick", ticker.run)
+        sup.spawn("archive-retention", parts.archive.run)
+        sup.spawn("recompute", parts.recomputes.run)
         sup.spawn("outbox-relay", parts.relay.run)
         try:
             yield
@@ -94,7 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     app.state.parts = parts
     install_common(app, SERVICE, runtime.readiness)
-    api.install(app, api.Deps(runtime.engine, parts.strategies, clock))
+    api.install(app, api.Deps(runtime.engine, parts.strategies, clock, parts.recomputes.notify))
     return app
 
 

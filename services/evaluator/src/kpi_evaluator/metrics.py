@@ -29,3 +29,16 @@ SUPERSEDED = Counter(
     "evaluator_nodes_superseded_total",
     "v1 node.upserted events ignored: goals republishes every node as v2 (docs/events.md)",
 )
+EXPIRED = Counter(
+    "evaluator_events_expired_total",
+    "Metric events not counted because their event time lies before the archive's horizon",
+)
+ARCHIVE_DROPPED = Counter(
+    "evaluator_archive_partitions_dropped_total", "Archive partitions dropped by the retention"
+)
+RECOMPUTE_EVENTS = Counter(
+    "evaluator_recompute_events_total", "Archived events folded again by recompute jobs"
+)
+RECOMPUTE_JOBS = Gauge(
+    "evaluator_recompute_jobs", "Recompute jobs by state (pending, running, done)", ["state"]
+)

@@ -1,10 +1,11 @@
 """The `metrics.events` consumer's handler and the periodic tick.
 
-A batch is applied in ONE Postgres transaction together with its consumer offsets:
-dedup by event id (counted once, ever) -> fold into per-bucket deltas -> bulk upsert ->
-re-evaluate the touched periods (status rows, outbox events) -> store offsets. A crash at
-any moment either loses the whole transaction (and the batch is read again from the stored
-offsets) or keeps it whole.
+A batch is applied in ONE Postgres transaction together with its consumer offsets: take the
+tenants' recompute locks (shared) -> read their current strategy -> archive the events (the
+insert is the dedup: only events never archived go on) -> fold into per-bucket deltas -> bulk
+upsert -> re-evaluate the touched periods (status rows, outbox events) -> store offsets. A
+crash at any moment either loses the whole transaction (and the batch is read again from the
+stored offsets) or keeps it whole. Events before the archive's horizon count nowhere.
 """
 
 import asyncio
@@ -20,8 +21,9 @@ from kpi_common.db import unit_of_work
 from kpi_common.kafka import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kpi_evaluator import buckets_repo, status_repo, strategy_repo
+from kpi_evaluator import archive_repo, buckets_repo, recompute_repo, status_repo, strategy_repo
 from kpi_evaluator.actuals import orphans
+from kpi_evaluator.archive_keeper import ArchiveKeeper
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.evaluation import Evaluator, Ref
 from kpi_evaluator.folding import PeriodRef, dedup, fold
@@ -48,6 +50,7 @@ class MetricsHandler:
         sessions: async_sessionmaker[AsyncSession],
         strategies: StrategyCache,
         evaluator: Evaluator,
+        archive: ArchiveKeeper,
         group_id: str,
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,
@@ -55,18 +58,23 @@ class MetricsHandler:
         self._sessions = sessions
         self._strategies = strategies
         self._evaluator = evaluator
+        self._archive = archive
         self._group_id = group_id
         self._clock = clock
         self._on_commit = on_commit
 
     async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
         started = time.perf_counter()
-        observations = dedup([m.observed for m in messages if m.observed])
-        strategies = await self._strategies.get_many([o.tenant_id for o in observations])
         now = self._clock()
+        decoded = dedup([m.observed for m in messages if m.observed])
+        observations = self._archive.admit(decoded, now)
+        await self._archive.ensure(observations)
+        tenants = sorted({o.tenant_id for o in observations})
         async with unit_of_work(self._sessions) as session:
-            new = await buckets_repo.insert_seen(session, observations)
-            fresh = [o for o in observations if (o.tenant_id, o.id) in new]
+            # after the lock: a recompute of these tenants is either done or waits for us
+            await recompute_repo.share_tenants(session, tenants)
+            strategies = await self._strategies.get_many(tenants, session)
+            fresh = await archive_repo.insert(session, observations)
             folded = fold(fresh, strategies)
             await buckets_repo.upsert_buckets(session, folded.deltas)
             await buckets_repo.upsert_kpi_seen(session, folded.seen)
@@ -114,18 +122,18 @@ class Ticker:
         self._wake = asyncio.Event()
 
     async def tick_once(self, tenants: Iterable[str] | None = None, cleanup: bool = True) -> None:
-        """Re-evaluate; with `cleanup`, first drop status rows the strategy no longer has."""
+        """Re-evaluate; with `cleanup`, first drop status rows the strategy no longer has.
+        Each tenant's strategy is read inside its own transaction: a tick over many tenants
+        must not judge the last ones (and delete their rows) by a strategy read minutes ago."""
         now = self._clock()
-        strategies = await (
-            self._strategies.get_many(list(tenants))
-            if tenants is not None
-            else self._strategies.all()
-        )
-        for strategy in strategies.values():
+        for tenant in await self._strategies.tenants() if tenants is None else tenants:
             async with unit_of_work(self._sessions) as session:
+                strategy = (await self._strategies.get_many([tenant], session)).get(tenant)
+                if strategy is None:
+                    continue
                 if cleanup:
-                    stale = orphans(strategy, await status_repo.bounds(session, strategy.tenant_id))
-                    await status_repo.delete(session, strategy.tenant_id, stale)
+                    stale = orphans(strategy, await status_repo.bounds(session, tenant))
+                    await status_repo.delete(session, tenant, stale)
                 await self._evaluator.run(session, strategy, periods_to_tick(strategy, now), now)
         self._on_commit()
 

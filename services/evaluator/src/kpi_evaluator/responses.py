@@ -94,3 +94,23 @@ class SeriesPoint(StatusPoint):
 class Series(Answer):
     kpi_id: str
     points: list[SeriesPoint]
+
+
+class RecomputeJob(Answer):
+    """A recompute of some KPIs from the archive (docs/evaluator.md, "Recomputation")."""
+
+    id: int
+    kpis: list[str]
+    reason: str
+    state: Literal["pending", "running", "done", "failed"]
+    attempts: int
+    events_done: int
+    events_total: int | None
+    error: str | None
+    created_at: AwareDatetime
+    started_at: AwareDatetime | None
+    finished_at: AwareDatetime | None
+
+
+class RecomputeJobs(Answer):
+    jobs: list[RecomputeJob]

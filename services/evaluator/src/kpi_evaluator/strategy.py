@@ -1,7 +1,8 @@
 """The evaluator's copy of the strategy: built from `goals.changes`, rebuilt by replaying it.
 
 `GoalsChangesHandler` applies a batch (nodes, tenants, API keys) and its consumer offsets in
-one transaction; `StrategyCache` keeps each tenant's parsed `Strategy` in memory and reloads
+one transaction, with a recompute job for the KPIs whose actuals the change affects
+(`recompute.affected`); `StrategyCache` keeps each tenant's parsed `Strategy` in memory and reloads
 it when the tenant's `strategy_version` moved (one cheap query per use).
 """
 
@@ -22,9 +23,11 @@ from kpi_common.kafka import Message
 from kpi_common.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from kpi_evaluator import buckets_repo, recompute_repo
 from kpi_evaluator import strategy_repo as repo
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.metrics import SUPERSEDED
+from kpi_evaluator.recompute import affected, reason
 
 log = get_logger(__name__)
 
@@ -65,20 +68,41 @@ class GoalsChangesHandler:
         sessions: async_sessionmaker[AsyncSession],
         group_id: str,
         on_change: Callable[[], None] = lambda: None,
+        on_recompute: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessions = sessions
         self._group_id = group_id
         self.on_change = on_change
+        self.on_recompute = on_recompute
 
     async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
+        rows = node_rows(messages)
         async with unit_of_work(self._sessions) as session:
-            changed = await repo.upsert_nodes(session, node_rows(messages))
+            tenants = sorted({r.tenant_id for r in rows})
+            before = {t: Strategy.build(t, await repo.load_nodes(session, t)) for t in tenants}
+            changed = await repo.upsert_nodes(session, rows)
+            jobs = [await self._recompute(session, before[t]) for t in sorted(changed)]
             for m in messages:
                 await self._apply_other(session, m)
             await repo.save_offsets(session, self._group_id, offsets)
         if changed:
             log.info("strategy updated", tenants=sorted(changed))
             self.on_change()
+        if any(jobs):
+            self.on_recompute()
+
+    async def _recompute(self, session: AsyncSession, before: Strategy) -> bool:
+        """Record a recompute job for the KPIs whose actuals the change affects, in the
+        transaction of the change itself (so none is ever missed)."""
+        tenant = before.tenant_id
+        after = Strategy.build(tenant, await repo.load_nodes(session, tenant))
+        gone = sorted(set(before.kpis) - set(after.kpis))
+        await buckets_repo.delete_kpis(session, tenant, gone)  # re-added, it is recomputed
+        found = affected(before, after)
+        if found:
+            job = await recompute_repo.add(session, tenant, sorted(found), reason(found))
+            log.info("recompute queued", tenant=tenant, job=job.id, kpis=job.kpi_ids)
+        return bool(found)
 
     async def _apply_other(self, session: AsyncSession, message: Message) -> None:
         env = message.envelope
@@ -97,21 +121,39 @@ class StrategyCache:
         self._engine = engine
         self._cached: dict[str, tuple[int, Strategy]] = {}
 
-    async def get_many(self, tenants: Sequence[str]) -> dict[str, Strategy]:
-        """The current strategy of each tenant that has one."""
-        async with self._engine.connect() as conn:
-            versions = await repo.strategy_versions(conn, sorted(set(tenants)))
-            for tenant, version in versions.items():
-                cached = self._cached.get(tenant)
-                if cached is None or cached[0] != version:
-                    nodes = await repo.load_nodes(conn, tenant)
+    async def get_many(
+        self, tenants: Sequence[str], conn: repo.Executor | None = None
+    ) -> dict[str, Strategy]:
+        """The current strategy of each tenant that has one; read through `conn` (a metric
+        batch's or a recompute's own transaction, after its lock) when given."""
+        if conn is None:
+            async with self._engine.connect() as own:
+                return await self._current(own, tenants)
+        return await self._current(conn, tenants)
+
+    async def _current(self, conn: repo.Executor, tenants: Sequence[str]) -> dict[str, Strategy]:
+        """At least the version each tenant has in `conn`'s view. Concurrent readers share the
+        cache, so it only ever moves forward: a slow reader of an older version must not put
+        it back over a newer one another reader (a batch, after its lock) relies on."""
+        versions = await repo.strategy_versions(conn, sorted(set(tenants)))
+        for tenant, version in versions.items():
+            if self._version(tenant) < version:
+                nodes = await repo.load_nodes(conn, tenant)
+                if self._version(tenant) < version:
                     self._cached[tenant] = (version, Strategy.build(tenant, nodes))
         return {t: self._cached[t][1] for t in versions}
+
+    def _version(self, tenant: str) -> int:
+        cached = self._cached.get(tenant)
+        return -1 if cached is None else cached[0]
 
     async def get(self, tenant: str) -> Strategy | None:
         return (await self.get_many([tenant])).get(tenant)
 
-    async def all(self) -> dict[str, Strategy]:
+    async def tenants(self) -> list[str]:
+        """Every tenant that has a strategy."""
         async with self._engine.connect() as conn:
-            tenants = await repo.all_tenants(conn)
-        return await self.get_many(tenants)
+            return await repo.all_tenants(conn)
+
+    async def all(self) -> dict[str, Strategy]:
+        return await self.get_many(await self.tenants())

@@ -105,6 +105,17 @@ async def key_tenant(conn: Executor, key_hash: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+async def key_role(conn: Executor, key_hash: str) -> str | None:
+    """The role of a key that is not revoked, or None."""
+    row = (
+        await conn.execute(
+            text("SELECT role FROM evaluator.api_keys WHERE key_hash = :h AND NOT revoked"),
+            {"h": key_hash},
+        )
+    ).first()
+    return None if row is None else str(row[0])
+
+
 async def strategy_versions(conn: Executor, tenants: Sequence[str]) -> dict[str, int]:
     rows = await conn.execute(
         text("""SELECT tenant_id, strategy_version FROM evaluator.tenants
