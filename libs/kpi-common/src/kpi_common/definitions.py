@@ -112,28 +112,25 @@ class PersonDef(_Shape):
     slack: str | None = None
 
 
-class GoalDef(_Shape):
+class _Aim(_Shape):
+    """What goals and objectives share: a titled aim that `supports` others."""
+
+    id: str
+    title: str
+    unit: str | None = None
+    owner: str | None = None
+    perspective: Perspective | None = None
+    description: str | None = None
+    supports: list[str] = Field(default_factory=list)
+    due: date | None = None
+
+
+class GoalDef(_Aim):
     node_type: Literal["goal"] = "goal"
-    id: str
-    title: str
-    unit: str | None = None
-    owner: str | None = None
-    perspective: Perspective | None = None
-    description: str | None = None
-    supports: list[str] = Field(default_factory=list)
-    due: date | None = None
 
 
-class ObjectiveDef(_Shape):
+class ObjectiveDef(_Aim):
     node_type: Literal["objective"] = "objective"
-    id: str
-    title: str
-    unit: str | None = None
-    owner: str | None = None
-    perspective: Perspective | None = None
-    description: str | None = None
-    supports: list[str] = Field(default_factory=list)
-    due: date | None = None
 
 
 class SuccessFactorDef(_Shape):
