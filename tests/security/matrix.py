@@ -305,6 +305,7 @@ def _evaluator_rows() -> list[Row]:
     return [
         *_common_rows("evaluator"),
         Row("evaluator", "GET", "/v1/scorecard", reads, fixed("/v1/scorecard")),
+        Row("evaluator", "GET", "/v1/data-health", reads, fixed("/v1/data-health")),
         Row(
             "evaluator",
             "GET",
