@@ -271,6 +271,7 @@ def _ingest_rows() -> list[Row]:
             foreign=lambda _s, t: Req(f"/v1/sources/{t.source_id}", json=SOURCE_BODY),
             foreign_status=409,
         ),
+        Row("metrics-ingest", "GET", "/v1/sources", any_role, fixed("/v1/sources")),
         Row(
             "metrics-ingest",
             "GET",
