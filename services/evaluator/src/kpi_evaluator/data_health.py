@@ -177,8 +177,14 @@ def _empty_fix(kpi: KpiDef, inputs: Inputs) -> str:
     return "Check the events' times and dimensions against the KPI's period and `where`."
 
 
+def _span(window: timedelta) -> str:
+    seconds = window.total_seconds()
+    if seconds < 120:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:g} min" if seconds < 7200 else f"{seconds / 3600:g} h"
+
+
 def stale(inputs: Inputs) -> Iterator[Finding]:
-    hours = inputs.stale_after.total_seconds() / 3600
     for name, uses in sorted(inputs.strategy.by_metric.items()):
         a = inputs.arrivals.get(name)
         if a is None or inputs.now - a.last_received_at <= inputs.stale_after:
@@ -189,7 +195,7 @@ def stale(inputs: Inputs) -> Iterator[Finding]:
             "metric",
             name,
             f"Metric {name} (KPI {', '.join(kpis)}) last arrived at "
-            f"{a.last_received_at:%Y-%m-%d %H:%M} UTC, more than {hours:g} h ago.",
+            f"{a.last_received_at:%Y-%m-%d %H:%M} UTC, more than {_span(inputs.stale_after)} ago.",
             "Check the feed that sends it: the sender, and its source's rejects"
             " (kpi alignment lists them per source).",
             kpis=kpis,
