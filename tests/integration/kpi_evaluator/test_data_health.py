@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kpi_evaluator.config import Settings
+from rich.console import Console
 
+from demo import report
 from tests.conftest import Infra
 from tests.integration.kpi_evaluator.conftest import (
     Clock,
@@ -123,3 +125,33 @@ async def test_a_kpi_without_data_and_a_metric_gone_quiet(infra: Infra, settings
         assert quiet["crm.deal.won"]["kpis"] == ["new-clients"]
         assert quiet["crm.deal.won"]["last_received_at"] == "2026-02-14T12:00:00Z"
         assert "more than 24 h ago" in quiet["crm.deal.won"]["explanation"]
+
+
+async def test_the_demo_prints_the_evaluators_answer(infra: Infra, settings: Settings) -> None:
+    """`make demo`'s findings table (demo/report.py) rendered from the real evaluator's
+    answer, for the demo's plants: a mistyped metric, a survey never sent, a feed stopped."""
+    two_days = make_settings(infra, settings.topic_prefix, stale_after_s=172_800)
+    async with running_app(two_days, Clock(datetime(2026, 3, 27, 12, tzinfo=UTC))) as app:
+        tenant = await start(app, two_days)
+        t = tenant.tenant_id
+        typos = [
+            metric(t, e["metric"], e["value"], e["time"].replace("Z", "+00:00"), e["dimensions"])
+            for e in report.MISTYPED
+        ]
+        web = [metric(t, "web.session", 1, "2026-03-23T10:00:00+00:00", {"bounced": False})]
+        await send_metrics(two_days, [*typos, *web])
+        await app.wait_consumed(len(typos) + len(web))
+        console = Console(record=True, width=400)
+        report.alignment(console, {"findings": []}, await health(app, tenant))
+
+    rows = console.export_text().splitlines()
+
+    def row(node: str) -> str:
+        [line] = [r for r in rows if f"│ {node} " in r]
+        return line
+
+    assert "nearest KPI metric: crm.deal.won" in row("metric crm.dela.won")
+    assert "a mistyped metric" in row("metric crm.dela.won")
+    assert "no survey sent" in row("kpi engagement")
+    assert "web feed stopped" in row("metric web.session")
+    assert "stale_metric" in row("metric web.session")
