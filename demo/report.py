@@ -46,7 +46,7 @@ def sent(console: Console, events: int, tally: Tally) -> None:
 # a script's typo (`crm.dela.won` for `crm.deal.won`): accepted by ingest, counted by no KPI;
 # the evaluator's data health names it with the nearest KPI metric. Stable ids: a rerun
 # sends duplicates.
-MISTYPED = [
+MISTYPED: list[dict[str, Any]] = [
     {"id": f"demo-typo-{n}", "metric": "crm.dela.won", "value": 1,
      "time": f"2026-03-2{n}T10:00:00Z", "dimensions": {"new_customer": True}}
     for n in range(3)
