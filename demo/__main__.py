@@ -31,6 +31,7 @@ def main() -> int:
         events = traffic.simulated_events(STRATEGY, targets)
     report.sent(console, len(events), traffic.replay(console, tenant, events))
     traffic.wait_for_cdc(tenant)
+    report.mistyped(console, tenant.send_mistyped(report.MISTYPED))
     console.print(f"replay done after {time.monotonic() - started:.0f}s")
     console.print("starting the evaluator and the notifier on the demo clock ...")
     stack.start(("evaluator", "notifier"))
@@ -58,7 +59,7 @@ def _set_up() -> tuple[Path, DemoTenant]:
 def _report(tenant: DemoTenant, sinks: Path, since_ns: int) -> None:
     card = tenant.scorecard()
     report.scorecard(console, card)
-    report.alignment(console, tenant.alignment(), card)
+    report.alignment(console, tenant.alignment(), tenant.data_health())
     report.notifications(console, sinks, since_ns)
     report.urls(console)
 

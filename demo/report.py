@@ -1,6 +1,6 @@
 """What the demo prints: the applied changes, the replay's counts, the scorecard tree, the
-alignment findings (the strategy's and the data's), the notifications that reached the
-sinks, and where to look next."""
+alignment findings (goals' of the strategy, the evaluator's of the data), the notifications
+that reached the sinks, and where to look next."""
 
 import os
 from pathlib import Path
@@ -41,6 +41,23 @@ def sent(console: Console, events: int, tally: Tally) -> None:
     )
     for reason in tally.rejected[:5]:
         console.print(f"[yellow]rejected:[/yellow] {reason}")
+
+
+# a script's typo (`crm.dela.won` for `crm.deal.won`): accepted by ingest, counted by no KPI;
+# the evaluator's data health names it with the nearest KPI metric. Stable ids: a rerun
+# sends duplicates.
+MISTYPED: list[dict[str, Any]] = [
+    {"id": f"demo-typo-{n}", "metric": "crm.dela.won", "value": 1,
+     "time": f"2026-03-2{n}T10:00:00Z", "dimensions": {"new_customer": True}}
+    for n in range(3)
+]  # fmt: skip
+
+
+def mistyped(console: Console, answer: dict[str, Any]) -> None:
+    console.print(
+        f"sent {len(MISTYPED)} events of the mistyped metric crm.dela.won to POST /v1/events:"
+        f" accepted {answer['accepted']}, duplicates {answer['duplicates']}"
+    )
 
 
 def _number(value: Any) -> str:
@@ -90,43 +107,20 @@ def scorecard(console: Console, card: dict[str, Any]) -> None:
     console.print("KPIs by status: " + ", ".join(f"{s} {counts.get(s, 0)}" for s in COLOURS))
 
 
-def data_findings(card: dict[str, Any]) -> list[dict[str, str]]:
-    """Findings the data plants: a KPI whose metric never arrived, a feed that went quiet."""
-    out = []
-    for k in card.get("kpis", []):
-        if k["status"] == "no_data":
-            text = f"KPI {k['id']} has no data this period: its metric never arrived."
-            fix = "Connect the feed that measures it, or retire the KPI."
-            out.append(_finding("kpi_without_data", "warning", k, text, fix))
-        elif k["status"] == "stale":
-            text = f"KPI {k['id']}: its feed has sent nothing for more than 48 h."
-            fix = "Check the source (GET /v1/sources/{id}/rejects) and the sender."
-            out.append(_finding("stale_metric", "warning", k, text, fix))
-    return out
-
-
-def _finding(rule: str, severity: str, k: dict[str, Any], text: str, fix: str) -> dict[str, str]:
-    return {
-        "rule": rule,
-        "severity": severity,
-        "node_type": "kpi",
-        "node_id": k["id"],
-        "explanation": text,
-        "suggested_fix": fix,
-    }
-
-
 # what the demo plants (docs/demo.md): the rest comes from the example as it is
 PLANTED = {
     ("review_overdue", "sales-pipeline-review"): "the demo clock",
     ("kpi_without_data", "engagement"): "no survey sent",
-    ("stale_metric", "bounce-rate"): "web feed stopped",
+    ("stale_metric", "web.session"): "web feed stopped",
+    ("unmatched_metric", "crm.dela.won"): "a mistyped metric",
 }
 
 
-def alignment(console: Console, body: dict[str, Any], card: dict[str, Any]) -> None:
-    console.rule("alignment findings (goals GET /v1/alignment, and the data's)")
-    findings = body.get("findings", []) + data_findings(card)
+def alignment(console: Console, body: dict[str, Any], health: dict[str, Any]) -> None:
+    """Goals' findings (the definitions) and the evaluator's (the data), as the product
+    answers them: GET /v1/alignment and GET /v1/data-health."""
+    console.rule("alignment findings (goals GET /v1/alignment, evaluator GET /v1/data-health)")
+    findings = body.get("findings", []) + health.get("findings", [])
     table = Table("severity", "rule", "node", "explanation", "planted by")
     for f in findings:
         node = f"{f.get('node_type', '')} {f.get('node_id', '')}".strip()

@@ -88,6 +88,15 @@ class DemoTenant:
     def alignment(self) -> Any:
         return self._get(self.urls.goals_url, "/v1/alignment")
 
+    def data_health(self) -> Any:
+        return self._get(self.urls.evaluator_url, "/v1/data-health")
+
+    def send_mistyped(self, events: list[dict[str, Any]]) -> Any:
+        """Events sent straight to `POST /v1/events`, as a script with a typo would."""
+        url = f"{self.urls.ingest_url}/v1/events"
+        headers = {"Authorization": f"Bearer {self.ingest_key}"}
+        return check(httpx.post(url, json=events, headers=headers, timeout=30))
+
     def notifications(self) -> Any:
         return self._get(self.urls.notifier_url, "/v1/notifications", limit=200)
 

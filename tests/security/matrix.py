@@ -271,6 +271,7 @@ def _ingest_rows() -> list[Row]:
             foreign=lambda _s, t: Req(f"/v1/sources/{t.source_id}", json=SOURCE_BODY),
             foreign_status=409,
         ),
+        Row("metrics-ingest", "GET", "/v1/sources", any_role, fixed("/v1/sources")),
         Row(
             "metrics-ingest",
             "GET",
@@ -305,6 +306,7 @@ def _evaluator_rows() -> list[Row]:
     return [
         *_common_rows("evaluator"),
         Row("evaluator", "GET", "/v1/scorecard", reads, fixed("/v1/scorecard")),
+        Row("evaluator", "GET", "/v1/data-health", reads, fixed("/v1/data-health")),
         Row(
             "evaluator",
             "GET",

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from kpi_cli import data_health
 from kpi_cli.app import app
 from kpi_cli.client import CliError, ExitCode, check, connect
 from kpi_cli.console import out, styled
@@ -151,12 +152,15 @@ def _branch(parent: Tree, node: dict[str, Any]) -> None:
 @app.command("alignment")
 def alignment(rule: Annotated[str | None, typer.Option(help="only this rule")] = None) -> None:
     """List alignment findings: dead ends, SMART gaps, targets not adding up, overdue
-    reviews (as the notifier knows them: a review recorded as held is not overdue), ..."""
+    reviews (as the notifier knows them: a review recorded as held is not overdue), ...
+    and the data's: metrics no KPI measures, KPIs without data, stale metrics (evaluator),
+    rejects per source (metrics-ingest)."""
     with _goals() as http:
         body = check(http.get("/v1/alignment", params={"rule": rule} if rule else None))
     findings = body["findings"]
     if rule in (None, REVIEW_RULE):
         findings = _with_review_status(findings, _review_status())
+    findings = [*findings, *data_health.findings(rule)]
     table = Table("severity", "rule", "node", "explanation", "suggested fix")
     for f in findings:
         table.add_row(

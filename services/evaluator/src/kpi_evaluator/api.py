@@ -12,7 +12,14 @@ from kpi_common.errors import Invalid, NotFound, Unauthorized, error_responses
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kpi_evaluator import health, recompute_api, status_repo, strategy_repo
+from kpi_evaluator import (
+    arrivals_repo,
+    data_health,
+    health,
+    recompute_api,
+    status_repo,
+    strategy_repo,
+)
 from kpi_evaluator import responses as r
 from kpi_evaluator.actuals import window
 from kpi_evaluator.definitions import Strategy
@@ -30,6 +37,7 @@ class Deps:
     engine: AsyncEngine
     strategies: StrategyCache
     clock: Clock
+    stale_after: timedelta
     on_recompute: Callable[[], None] = lambda: None
 
 
@@ -193,3 +201,13 @@ def install(app: FastAPI, deps: Deps) -> None:
             revised = await status_repo.revisions(conn, strategy.tenant_id, kpi_id, keys)
         points = [_point_json(r, revised.get(r.period_key, [])) for r in rows]
         return {"kpi_id": kpi_id, "points": points}
+
+    @app.get("/v1/data-health", responses=ERRORS, response_model=r.DataHealthReport)
+    async def get_data_health(strategy: Tenant) -> dict[str, Any]:
+        now = deps.clock()
+        async with deps.engine.connect() as conn:
+            rows = await rows_at(conn, strategy, now)
+            arrived = await arrivals_repo.load(conn, strategy.tenant_id)
+        with_data = {kpi for kpi, row in rows.items() if row.actual is not None}
+        inputs = data_health.Inputs(strategy, arrived, with_data, now, deps.stale_after)
+        return data_health.report(data_health.check(inputs), inputs)

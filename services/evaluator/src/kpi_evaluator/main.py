@@ -113,7 +113,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     app.state.parts = parts
     install_common(app, SERVICE, runtime.readiness)
-    api.install(app, api.Deps(runtime.engine, parts.strategies, clock, parts.recomputes.notify))
+    deps = api.Deps(
+        runtime.engine, parts.strategies, clock, settings.stale_after, parts.recomputes.notify
+    )
+    api.install(app, deps)
     return app
 
 

@@ -3,9 +3,10 @@
 A batch is applied in ONE Postgres transaction together with its consumer offsets: take the
 tenants' recompute locks (shared) -> read their current strategy -> archive the events (the
 insert is the dedup: only events never archived go on) -> fold into per-bucket deltas -> bulk
-upsert -> re-evaluate the touched periods (status rows, outbox events) -> store offsets. A
-crash at any moment either loses the whole transaction (and the batch is read again from the
-stored offsets) or keeps it whole. Events before the archive's horizon count nowhere.
+upsert (the buckets, and what arrived per metric name, for data health) -> re-evaluate the
+touched periods (status rows, outbox events) -> store offsets. A crash at any moment either
+loses the whole transaction (and the batch is read again from the stored offsets) or keeps
+it whole. Events before the archive's horizon count nowhere.
 """
 
 import asyncio
@@ -21,9 +22,17 @@ from kpi_common.db import unit_of_work
 from kpi_common.kafka import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kpi_evaluator import archive_repo, buckets_repo, recompute_repo, status_repo, strategy_repo
+from kpi_evaluator import (
+    archive_repo,
+    arrivals_repo,
+    buckets_repo,
+    recompute_repo,
+    status_repo,
+    strategy_repo,
+)
 from kpi_evaluator.actuals import orphans
 from kpi_evaluator.archive_keeper import ArchiveKeeper
+from kpi_evaluator.arrivals import tally
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.evaluation import Evaluator, Ref
 from kpi_evaluator.folding import PeriodRef, dedup, fold
@@ -78,6 +87,7 @@ class MetricsHandler:
             folded = fold(fresh, strategies)
             await buckets_repo.upsert_buckets(session, folded.deltas)
             await buckets_repo.upsert_kpi_seen(session, folded.seen)
+            await arrivals_repo.upsert(session, tally(fresh))  # data health
             for tenant, refs in refs_by_tenant(folded.touched, strategies).items():
                 await self._evaluator.run(session, strategies[tenant], refs, now)
             await strategy_repo.save_offsets(session, self._group_id, offsets)

@@ -114,3 +114,42 @@ class RecomputeJob(Answer):
 
 class RecomputeJobs(Answer):
     jobs: list[RecomputeJob]
+
+
+class DataHealthFinding(Answer):
+    """A finding of the data (docs/evaluator.md, "Data health"), in the shape of goals'
+    alignment findings, with the figures behind it (null or empty where a rule has none)."""
+
+    rule: Literal["unmatched_metric", "kpi_without_data", "stale_metric"]
+    severity: Literal["error", "warning", "info"]
+    node_type: Literal["kpi", "metric"]
+    node_id: str
+    explanation: str
+    suggested_fix: str
+    metric: str | None = Field(description="the metric name (metric findings)")
+    events: int | None = Field(description="events of the metric received so far")
+    first_received_at: AwareDatetime | None
+    last_received_at: AwareDatetime | None
+    last_source_id: str | None = Field(description="the source of the last event, if known")
+    nearest: list[str] = Field(description="unmatched_metric: KPI metric names most alike")
+    kpis: list[str] = Field(description="the KPIs concerned")
+
+
+class DataHealthCounts(Answer):
+    error: int
+    warning: int
+    info: int
+
+
+class DataHealthRule(Answer):
+    id: str
+    severity: Literal["error", "warning", "info"]
+    description: str
+
+
+class DataHealthReport(Answer):
+    checked_at: AwareDatetime
+    stale_after_s: float
+    findings: list[DataHealthFinding]
+    counts: DataHealthCounts
+    rules: list[DataHealthRule]

@@ -60,3 +60,17 @@ class SourceReject(Answer):
 
 class SourceRejects(Answer):
     items: list[SourceReject]
+
+
+class SourceRejectCount(Answer):
+    id: str
+    kind: Kind
+    rejects: int = Field(description="payloads and events of the source dead-lettered so far")
+    last_reason: str | None = Field(description="the newest reject's reason")
+    last_received_at: datetime | None
+
+
+class SourceRejectSummary(Answer):
+    """The tenant's sources with their rejects (docs/sources.md)."""
+
+    sources: list[SourceRejectCount]

@@ -197,3 +197,41 @@ async def test_static_header_sources_and_tenant_isolation(
     again = await client.post(hook, content=body, headers={"X-Dyn-Key": "dyn-shared-key"})
     assert again.json() == {"accepted": 0, "duplicates": 1, "rejected": []}
     assert (await client.post("/v1/sources/nosuch/webhook", content=body)).status_code == 404
+
+
+async def test_the_sources_are_listed_with_their_reject_counts(
+    settings: Settings, client: httpx.AsyncClient, unique: str
+) -> None:
+    admin = await new_tenant(settings, "admin")
+    other = await new_tenant(settings, "admin")
+    await wait_key_known(client, admin.key)
+    await wait_key_known(client, other.key)
+    bad, good = f"stripe-{unique}", f"hs-{unique}"
+    for sid, body in ((bad, _stripe()), (good, _hubspot(good))):
+        assert (
+            await client.put(f"/v1/sources/{sid}", json=body, headers=auth(admin.key))
+        ).is_success
+    for n in range(2):
+        broken = orjson.dumps({"id": f"evt_{n}", "created": 1770112800, "data": {"object": {}}})
+        sent = await client.post(
+            f"/v1/sources/{bad}/webhook", content=broken, headers=_stripe_headers(broken)
+        )
+        assert sent.json()["accepted"] == 0
+
+    listed = await client.get("/v1/sources", headers=auth(admin.key))
+    assert listed.status_code == 200, listed.text
+    by_id = {s["id"]: s for s in listed.json()["sources"]}
+    assert sorted(by_id) == sorted([bad, good])
+    assert (by_id[bad]["kind"], by_id[bad]["rejects"]) == ("stripe", 2)
+    assert "amount_paid" in by_id[bad]["last_reason"]
+    assert by_id[bad]["last_received_at"] is not None
+    assert by_id[good] == {
+        "id": good,
+        "kind": "hubspot",
+        "rejects": 0,
+        "last_reason": None,
+        "last_received_at": None,
+    }
+    theirs = await client.get("/v1/sources", headers=auth(other.key))
+    assert theirs.json() == {"sources": []}
+    assert (await client.get("/v1/sources")).status_code == 401

@@ -1,4 +1,5 @@
-"""Routes of sources: configure (admin key), read back, list rejects, receive webhooks."""
+"""Routes of sources: configure (admin key), read back, list them with their reject counts,
+list rejects, receive webhooks."""
 
 from typing import Annotated
 
@@ -31,6 +32,13 @@ def build_router(
         if found is None or found[0] != tenant_id:
             raise NotFound(f"source {source_id}")
         return found[1]
+
+    @router.get("", response_model=r.SourceRejectSummary)
+    async def get_reject_summary(request: Request) -> Response:
+        grant = authenticate(deps, request, ANY_ROLE)
+        async with unit_of_work(sessions) as session:
+            found = await repository.reject_summary(session, grant.tenant_id)
+        return OrjsonResponse({"sources": found})
 
     @router.put(
         "/{source_id}",

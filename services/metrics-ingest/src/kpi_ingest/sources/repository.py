@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +73,34 @@ async def list_rejects(session: AsyncSession, source_id: str, limit: int) -> lis
     )
     return [
         {"id": r.id, "reason": r.reason, "payload": r.payload, "received_at": r.received_at}
+        for r in rows
+    ]
+
+
+_REJECT_SUMMARY = text("""
+SELECT s.source_id, s.kind, coalesce(n.rejects, 0), last.reason, last.received_at
+FROM ingest.sources s
+LEFT JOIN LATERAL (SELECT count(*) AS rejects FROM ingest.source_rejects r
+                   WHERE r.source_id = s.source_id) n ON true
+LEFT JOIN LATERAL (SELECT reason, received_at FROM ingest.source_rejects r
+                   WHERE r.source_id = s.source_id ORDER BY r.id DESC LIMIT 1) last ON true
+WHERE s.tenant_id = :t
+ORDER BY s.source_id
+""")
+
+
+async def reject_summary(session: AsyncSession, tenant_id: str) -> list[dict[str, Any]]:
+    """Each source of the tenant with its rejects: how many, and the last one's reason and
+    time (both read on the index by source)."""
+    rows = await session.execute(_REJECT_SUMMARY, {"t": tenant_id})
+    return [
+        {
+            "id": r[0],
+            "kind": r[1],
+            "rejects": int(r[2]),
+            "last_reason": r[3],
+            "last_received_at": r[4],
+        }
         for r in rows
     ]
 
