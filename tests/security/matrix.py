@@ -92,6 +92,14 @@ def fresh_key_id(stack: Stack, tenant: Tenant) -> str:
     return key_id
 
 
+def fresh_recompute(stack: Stack, tenant: Tenant) -> int:
+    admin = tenant.keys["admin"]
+    resp = stack.call("evaluator", "POST", "/v1/recomputes", admin, json={"all": True})
+    assert resp.status_code == 202, resp.text
+    job: int = resp.json()["id"]
+    return job
+
+
 def fresh_silence(stack: Stack, tenant: Tenant) -> str:
     body = {"matchers": {"unit": "finance"}, "ends_at": "2099-01-01T00:00:00Z"}
     resp = stack.call("notifier", "POST", "/v1/silences", tenant.keys["admin"], json=body)
@@ -307,6 +315,23 @@ def _evaluator_rows() -> list[Row]:
         *_common_rows("evaluator"),
         Row("evaluator", "GET", "/v1/scorecard", reads, fixed("/v1/scorecard")),
         Row("evaluator", "GET", "/v1/data-health", reads, fixed("/v1/data-health")),
+        Row("evaluator", "GET", "/v1/recomputes", reads, fixed("/v1/recomputes")),
+        Row(
+            "evaluator",
+            "GET",
+            "/v1/recomputes/{job_id}",
+            reads,
+            lambda s, t: Req(f"/v1/recomputes/{fresh_recompute(s, t)}"),
+            foreign=lambda s, t: Req(f"/v1/recomputes/{fresh_recompute(s, t)}"),
+        ),
+        Row(
+            "evaluator",
+            "POST",
+            "/v1/recomputes",
+            # asking for a recompute takes an admin or editor key (docs/evaluator.md)
+            _statuses(403, admin=202, editor=202, editor_unit=202),
+            fixed("/v1/recomputes", json={"all": True}),
+        ),
         Row(
             "evaluator",
             "GET",
