@@ -126,6 +126,7 @@ def looked(out: str, shown: str, work: Path) -> None:
     assert [rows(out)[-1][i] for i in (0, 2, 4)] == ["1", "create", "first version"]
     current = yaml.safe_load((work / "current.yaml").read_text())
     assert [k["id"] for k in current["kpis"]] == ["revenue", "new-customers"]
+    assert out.splitlines()[-1] == "nothing to change"  # the document back applies as is
 
 
 def same_answer(out: str, shown: str, work: Path) -> None:
