@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -24,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from demo.sinks import MailSink
 from tests.conftest import Infra, _psql, _with_database
-from tests.support.guide import Step, Terminal, steps
+from tests.support.guide import Step, Terminal, filled, first, jsons, rows, steps
 from tests.support.procs import free_port, service
 
 pytestmark = pytest.mark.e2e
@@ -50,34 +49,6 @@ class Expect:
     command: str  # a command of exactly one block of the guide
     check: Check
     within_s: float = 0  # a block that only reads runs again until its check passes
-
-
-def rows(out: str) -> list[list[str]]:
-    """The cells of each row of the tables printed."""
-    lines = [line for line in out.splitlines() if line.startswith("│")]
-    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines]
-
-
-def first(table: list[list[str]], value: int) -> dict[str, str]:
-    """Column `value` by the first column, from the first row of each key."""
-    found: dict[str, str] = {}
-    for row in table:
-        found.setdefault(row[0], row[value])
-    return found
-
-
-def jsons(out: str) -> list[Any]:
-    """The JSON objects printed (curl prints one answer after the other on a line)."""
-    found, decoder, at = [], json.JSONDecoder(), out.find("{")
-    while at >= 0:
-        try:
-            value, end = decoder.raw_decode(out, at)
-        except ValueError:
-            end = at + 1
-        else:
-            found.append(value)
-        at = out.find("{", end)
-    return found
 
 
 def health(out: str, shown: str, work: Path) -> None:
@@ -233,20 +204,9 @@ def expect(step: Step) -> Expect:
     return found[0] if found else Expect("", lambda *_: None)
 
 
-def filled(step: Step, transcript: list[str]) -> str:
-    """The block with each placeholder replaced by the newest value printed for it."""
-    code = step.code
-    for name, pattern in PLACEHOLDERS.items():
-        if re.search(rf"\b{name}\b", code):
-            found = [m for out in transcript for m in re.findall(pattern, out)]
-            assert found, f"{step.title}: nothing printed before it gives {name}"
-            code = re.sub(rf"\b{name}\b", found[-1], code)
-    return code
-
-
 def run(terminal: Terminal, step: Step, transcript: list[str]) -> None:
     """Run the block (again, while its check fails, if it may); fail naming it."""
-    check, code = expect(step), filled(step, transcript)
+    check, code = expect(step), filled(step, transcript, PLACEHOLDERS)
     deadline = time.monotonic() + check.within_s
     while True:
         status, out = terminal.run(code)
@@ -261,11 +221,11 @@ def run(terminal: Terminal, step: Step, transcript: list[str]) -> None:
     transcript.append(out)
 
 
-def reader_env(home: Path) -> dict[str, str]:
+def reader_env() -> dict[str, str]:
     """A new reader's environment: this machine's without our KPI_ settings, `uv run kpi`
     of this checkout from their own folder, a terminal 200 columns wide."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")}
-    return env | {"UV_PROJECT": str(REPO), "UV_FROZEN": "1", "COLUMNS": "200", "HOME": str(home)}
+    return env | {"UV_PROJECT": str(REPO), "UV_FROZEN": "1", "COLUMNS": "200"}
 
 
 @pytest.fixture
@@ -301,7 +261,7 @@ def test_the_getting_started_guide_runs_as_written(
     work, logs = tmp_path / "northwind", tmp_path / "logs"
     work.mkdir()
     logs.mkdir()
-    terminal, transcript = Terminal(work, reader_env(tmp_path)), list[str]()
+    terminal, transcript = Terminal(work, reader_env()), list[str]()
     services = {
         "KPI_DATABASE_URL": database_url,
         "KPI_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,

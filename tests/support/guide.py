@@ -2,13 +2,18 @@
 
 A block preceded by `<!-- test: skip (why) -->` is not run (the test does the equivalent);
 a ```yaml block whose first line is `# <file name>` is a file the reader saves. Each step
-keeps the output the guide shows right after it (a plain ``` block), for the test to check.
+keeps the output the guide shows right after it (a plain ``` block), for the test to check
+with the readers of printed tables and JSON below. A placeholder (`KEY_ID`) is filled in
+with a value printed before, as the reader does.
 """
 
+import json
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SKIP = re.compile(r"^<!-- test: skip \((?P<why>.+)\) -->$")
 FILE = re.compile(r"^# (?P<name>[\w.-]+\.ya?ml)\n")
@@ -97,3 +102,43 @@ class Terminal:
             pairs = self._env0.read_text().split("\0")
             self.env = dict(p.split("=", 1) for p in pairs if "=" in p)
         return done.returncode, done.stdout
+
+
+def filled(step: Step, transcript: list[str], placeholders: Mapping[str, str]) -> str:
+    """The block with each placeholder (a word the reader replaces with a value printed
+    before) replaced by the newest match of its pattern's group in the `transcript`."""
+    code = step.code
+    for name, pattern in placeholders.items():
+        if re.search(rf"\b{name}\b", code):
+            found = [m for out in transcript for m in re.findall(pattern, out)]
+            assert found, f"{step.title}: nothing printed before it gives {name}"
+            code = re.sub(rf"\b{name}\b", found[-1], code)
+    return code
+
+
+def rows(out: str) -> list[list[str]]:
+    """The cells of each row of the tables printed."""
+    lines = [line for line in out.splitlines() if line.startswith("│")]
+    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines]
+
+
+def first(table: list[list[str]], value: int) -> dict[str, str]:
+    """Column `value` by the first column, from the first row of each key."""
+    found: dict[str, str] = {}
+    for row in table:
+        found.setdefault(row[0], row[value])
+    return found
+
+
+def jsons(out: str) -> list[Any]:
+    """The JSON objects printed (curl prints one answer after the other on a line)."""
+    found, decoder, at = [], json.JSONDecoder(), out.find("{")
+    while at >= 0:
+        try:
+            value, end = decoder.raw_decode(out, at)
+        except ValueError:
+            end = at + 1
+        else:
+            found.append(value)
+        at = out.find("{", end)
+    return found
