@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -142,12 +143,30 @@ def scorecard(out: str, shown: str, work: Path) -> None:
     statuses = first(rows(shown), 3)  # northwind: off_track 1, on_track 1; sales: off_track 1
     assert statuses.items() <= first(rows(out), 3).items()
     assert "Scorecard sales: score" in out
-    kpis = {k["id"]: k["status"] for k in jsons(out)[0]["kpis"]}
-    assert kpis == {"new-customers": "off_track", "revenue": "on_track"}
+    kpis = {k["id"]: k for k in jsons(out)[0]["kpis"]}
+    assert {k: v["status"] for k, v in kpis.items()} == {
+        "new-customers": "off_track",
+        "revenue": "on_track",
+    }
+    counted(kpis["new-customers"], kpis["revenue"], work)
     [now, q2] = [r for r in rows(out) if r[0] == "new-customers"]
     assert now[2] == "off_track"
     assert re.fullmatch(r"[0-9a-f-]{36}", now[-1])
     assert q2[1:3] == ["2026-Q2", "no_data"]
+
+
+def counted(customers: dict[str, Any], revenue: dict[str, Any], work: Path) -> None:
+    """Each event the guide sent counts once: the simulated ones, deal-1001 (not its
+    duplicate nor the rejected deal-1002), deal-2001 and the two invoices of November 2026,
+    while their period is the one shown."""
+    simulated = [json.loads(line) for line in (work / "events.jsonl").read_text().splitlines()]
+    deals = [e for e in simulated if e["metric"] == "crm.deal.won"]
+    new = sum(e["dimensions"].get("new_customer") is True for e in deals)
+    paid = sum(e["value"] for e in simulated if e["metric"] == "billing.invoice.paid")
+    new += 2 if customers["period"] == "2026-Q3" else 0
+    paid += 12500.50 + 4200 if revenue["period"] == "2026" else 0
+    assert customers["actual"] == new
+    assert revenue["actual"] == pytest.approx(paid)
 
 
 def notified(out: str, shown: str, work: Path) -> None:
