@@ -8,7 +8,9 @@ with a value printed before, as the reader does.
 """
 
 import json
+import os
 import re
+import signal
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,7 +90,7 @@ class Terminal:
         stderr, as the reader sees them)."""
         script = f"__kpi_vars0=$(compgen -v | sort)\nsource {self._state}\n{code}\n"
         script += _KEEP.format(env0=self._env0, state=self._state)
-        done = subprocess.run(
+        with subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", script],
             cwd=self.cwd,
             env=self.env,
@@ -96,12 +98,18 @@ class Terminal:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=timeout_s,
-        )
-        if done.returncode == 0:
+            start_new_session=True,  # a block that hangs is stopped with all it started
+        ) as shell:
+            try:
+                out, _ = shell.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(shell.pid, signal.SIGKILL)
+                out, _ = shell.communicate()
+                return -1, f"{out}\n(stopped after {timeout_s:.0f} s)"
+        if shell.returncode == 0:
             pairs = self._env0.read_text().split("\0")
             self.env = dict(p.split("=", 1) for p in pairs if "=" in p)
-        return done.returncode, done.stdout
+        return shell.returncode, out
 
 
 def filled(step: Step, transcript: list[str], placeholders: Mapping[str, str]) -> str:
