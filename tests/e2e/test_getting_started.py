@@ -299,3 +299,5 @@ def test_the_getting_started_guide_runs_as_written(
     checked = sorted(expect(s).command for s in guide if s.skip is None and s.name is None)
     assert [c for c in checked if c] == sorted(e.command for e in EXPECTS)  # each ran once
     assert len([s for s in guide if s.skip]) == 3  # make demo, make up, a real mail server
+    for log in logs.iterdir():  # what the reader did broke nothing inside
+        assert not re.search(r"Traceback|\[error", log.read_text()), log.name
