@@ -300,4 +300,10 @@ def test_the_getting_started_guide_runs_as_written(
     assert [c for c in checked if c] == sorted(e.command for e in EXPECTS)  # each ran once
     assert len([s for s in guide if s.skip]) == 3  # make demo, make up, a real mail server
     for log in logs.iterdir():  # what the reader did broke nothing inside
-        assert not re.search(r"Traceback|\[error", log.read_text()), log.name
+        assert not [line for line in log.read_text().splitlines() if unexpected(line)], log.name
+
+
+def unexpected(line: str) -> bool:
+    """A traceback or an error logged, but the guide's unset Slack webhook that ends dead."""
+    dead = "delivery dead-lettered" in line and "NORTHWIND_SALES_SLACK_WEBHOOK is not set" in line
+    return "Traceback" in line or ("[error" in line and not dead)
