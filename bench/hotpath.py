@@ -90,6 +90,11 @@ async def measure(
     run = uuid.uuid4().hex[:8]
     infra = infra or Infra.from_env()
     infra.logs.mkdir(parents=True, exist_ok=True)
+    try:
+        _git("cat-file", "-e", f"{ARCHIVE_MERGE}^1")
+    except (OSError, subprocess.CalledProcessError):
+        figure = f"(i) not measured: no git history with {ARCHIVE_MERGE} (a clone, not an export)"
+        return [Row(figure, 0.0, "")]
     with _before_tree() as (commit, old):
         paths = [old / "services/evaluator/src", old / "libs/kpi-common/src"]
         before = Variant(
