@@ -7,7 +7,8 @@ sustained end-to-end events/s from HTTP to persisted actuals, with the evaluator
 the ratio (c)/(a); (e) at half of (c): ingest, event-to-status and event-to-notification
 latency; (f) peak RSS of each service; (g) the same breach fed to kpi-cascade and to
 Prometheus + Alertmanager, breach-to-notification latency of both; (h) the evaluator's
-recompute speed over 1,000,000 archived events and the archive's bytes per event. See
+recompute speed over 1,000,000 archived events and the archive's bytes per event; (i) the
+evaluator's CPU per event before and with the archive, side by side in the same session. See
 docs/benchmarks.md.
 
     python -m bench [--only peer] [--peer-intervals 15,15,30] [--peer-ports BASE]
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from kpi_localinfra import processes
 
-from bench import ceiling, e2e, ingest, latency, memory, peer, recompute
+from bench import ceiling, e2e, hotpath, ingest, latency, memory, peer, recompute
 from bench.peerstack import Intervals, require_binaries
 from bench.table import Row, render
 from bench.tenant import BenchTenant
@@ -63,6 +64,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
         rows += progress(await latency.measure(tenant, sustained.rate / 2, sinks, bootstrap))
         rows += memory.measure()
         rows += progress(await recompute.measure())
+        rows += progress(await hotpath.measure(tenant))
     return rows + progress(await asyncio.to_thread(side_by_side, args, tenant, sinks))
 
 

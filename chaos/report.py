@@ -1,8 +1,9 @@
 """The final table of a run: each fault's recovery, then the counts that decide the verdict."""
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from chaos.changes import Recomputes
 from chaos.faults import Outcome
 from chaos.verify import Breaches, Events, Notices
 
@@ -17,10 +18,17 @@ class Report:
     breaches: Breaches
     notices: Notices
     wall_s: float = 0.0
+    changes: list[int] = field(default_factory=list)  # strategy versions applied under load
+    recomputes: Recomputes = field(default_factory=lambda: Recomputes(0, 0, False))
+
+    @property
+    def recomputed(self) -> bool:
+        """The evaluator serves the final strategy and finished every recompute job."""
+        return self.recomputes.strategy_seen and self.recomputes.unfinished == 0
 
     @property
     def ok(self) -> bool:
-        clean = self.resend_accepted == 0
+        clean = self.resend_accepted == 0 and self.recomputed
         return clean and self.events.ok and self.breaches.ok and self.notices.ok
 
 
@@ -43,7 +51,7 @@ def render(r: Report) -> str:
 
 
 def _totals(r: Report) -> list[str]:
-    e, b, n = r.events, r.breaches, r.notices
+    e, b, n, c = r.events, r.breaches, r.notices, r.recomputes
     answers = ", ".join(f"{code} x{count}" for code, count in sorted(r.answers.items()))
     return [
         f"events: sent {e.sent}, acknowledged {e.acknowledged}, unacknowledged "
@@ -55,6 +63,10 @@ def _totals(r: Report) -> list[str]:
         f"notifications: expected {n.expected}, sent {n.messages}, distinct dedup keys "
         f"{n.distinct}, missing {len(n.missing)}, not logged as sent {len(n.not_sent)}, "
         f"duplicates {n.duplicates} ({n.explained} from a kill between send and record)",
+        f"strategy changes applied under load {len(r.changes)} (final version "
+        f"{r.changes[-1] if r.changes else 0}, actuals checked under it); recompute jobs "
+        f"{c.jobs}, unfinished {c.unfinished}; evaluator serves the final version: "
+        f"{'yes' if c.strategy_seen else 'no'}",
         f"wall time: {r.wall_s:.0f}s",
     ]
 
@@ -67,6 +79,8 @@ def _verdict(r: Report) -> str:
     problems += [f"not sent {k}" for k in r.notices.not_sent]
     if r.notices.duplicates != r.notices.explained:
         problems.append("a notification was sent twice without a kill between send and record")
+    if not r.recomputed:
+        problems.append("the evaluator did not reach the final strategy with every job done")
     if r.resend_accepted:
         problems.append(f"ingest took {r.resend_accepted} acknowledged ids again")
     return "FAIL\n  " + "\n  ".join(problems)

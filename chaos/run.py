@@ -14,6 +14,7 @@ from kpi_common.topic_reads import read_topic
 from kpi_common.topics import KPI_BREACHES
 
 from chaos import faults, verify
+from chaos.changes import StrategyChanges, steady_kpis, wait_recomputed
 from chaos.load import BreachRounds, Intake, Sender, SteadyLoad
 from chaos.observe import wait_caught_up
 from chaos.report import Report, progress
@@ -26,17 +27,18 @@ class Plan:
     repeats: int  # how many times each fault is injected
     hold_s: float  # how long a killed component stays down
     settle_s: float  # steady load between two faults
+    change_s: float  # between two strategy changes (each triggers a recompute)
     workers: int = 2
     batch: int = 20
     interval_s: float = 0.1
 
     @classmethod
     def short(cls) -> "Plan":
-        return cls(repeats=1, hold_s=0.5, settle_s=0.5)
+        return cls(repeats=1, hold_s=0.5, settle_s=0.5, change_s=3.0)
 
     @classmethod
     def full(cls) -> "Plan":
-        return cls(repeats=3, hold_s=3.0, settle_s=5.0, batch=40)
+        return cls(repeats=3, hold_s=3.0, settle_s=5.0, change_s=10.0, batch=40)
 
 
 async def run(plan: Plan, workdir: Path, say: Callable[[str], None] = print) -> Report:
@@ -61,8 +63,9 @@ async def _load_and_break(
     sender = Sender(tenant, intake)
     load = SteadyLoad(sender, plan.workers, plan.batch, plan.interval_s)
     rounds = BreachRounds(sender, tenant)
+    changes = StrategyChanges(tenant, plan.change_s)
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(load.run(stop)), asyncio.create_task(rounds.run(stop))]
+    tasks = [asyncio.create_task(t.run(stop)) for t in (load, rounds, changes)]
     try:
         outcomes = await _inject_all(plan, stack, intake, rounds, tasks, say)
         say("draining: the last batches and breach round, then the evaluator's backlog")
@@ -70,7 +73,10 @@ async def _load_and_break(
         stop.set()
         await asyncio.gather(*tasks)
         await wait_caught_up(stack)
-        return await _check(stack, tenant, intake, load.generated, rounds, outcomes)
+        recomputes = await wait_recomputed(tenant, changes.final)
+        checked = await _check(stack, tenant, intake, load.generated, rounds, outcomes, changes)
+        checked.recomputes = recomputes
+        return checked
     finally:
         stop.set()
         for task in tasks:
@@ -109,8 +115,11 @@ async def _check(
     generated: int,
     rounds: BreachRounds,
     outcomes: list[faults.Outcome],
+    changes: StrategyChanges,
 ) -> Report:
-    events = verify.check_events(intake, generated, await verify.stored_actuals(tenant))
+    steady = steady_kpis(changes.final)  # every event counts under the final strategy
+    stored = await verify.stored_actuals(tenant, sorted(steady))
+    events = verify.check_events(intake, generated, stored, steady)
     published = await read_topic(stack.kafka.bootstrap, KPI_BREACHES.name)
     breaches = verify.check_breaches(rounds.rounds, published)
     want = verify.expected_keys(breaches, rounds.rounds)
@@ -118,9 +127,11 @@ async def _check(
     log = await _delivery_log(tenant, set(breaches.ids.values()))
     mails = verify.mail_keys(stack.smtp.messages())
     notices = verify.check_notices(want, mails, log)
-    return Report(
+    report = Report(
         outcomes, events, intake.answers, intake.resends, intake.resend_accepted, breaches, notices
     )
+    report.changes = changes.applied[1:]
+    return report
 
 
 async def _settled(stack: Stack, tenant: Tenant, want: set[str], timeout_s: float = 90.0) -> None:

@@ -118,8 +118,13 @@ class Stack:
             "metrics-ingest": {"KPI_INGEST_KAFKA_RETRY_AFTER_S": "1"},
             # the breach rounds walk closed days two years back (load.BREACH_START), and each
             # must page: the oracle counts one notification per transition and channel, so
-            # the paging horizon (docs/evaluator.md, "Restatements") reaches all of them
-            "evaluator": {"KPI_EVALUATOR_BREACH_HORIZON_PERIODS": "100000"},
+            # the paging horizon (docs/evaluator.md, "Restatements") reaches all of them, and
+            # each must count: the archive's retention keeps them (its default, 36 months
+            # back from the real now, leaves the oldest days out as expired)
+            "evaluator": {
+                "KPI_EVALUATOR_BREACH_HORIZON_PERIODS": "100000",
+                "KPI_EVALUATOR_ARCHIVE_RETENTION_MONTHS": "1200",
+            },
             "notifier": {
                 "KPI_SMTP_HOST": "127.0.0.1",
                 "KPI_SMTP_PORT": str(self.smtp.port),

@@ -9,6 +9,7 @@ events the load sent, and one KPI that is made to breach and recover, round afte
 
 The steady KPIs have a target of 1 on closed periods, so they are achieved at their first
 event and never breach: every breach transition on `kpi.breaches` is one a round caused.
+While the faults run, `chaos/changes.py` applies other versions of the steady KPIs.
 """
 
 import asyncio
@@ -20,15 +21,16 @@ import httpx
 
 YEAR = 2025  # closed periods only: nothing here depends on the clock
 RECIPIENTS = {"olga": "olga@chaos.example", "wes": "wes@chaos.example"}
-STEADY_KPIS = ("chaos-sum", "chaos-count", "chaos-sum-a")
 BREACH_KPI = "chaos-breach"
 BREACH_TARGET = 100
 
 
-def _kpi(kpi_id: str, measure: dict[str, Any], period: str, target: float) -> dict[str, Any]:
+def _kpi(
+    kpi_id: str, measure: dict[str, Any], period: str, target: float, name: str
+) -> dict[str, Any]:
     return {
         "id": kpi_id,
-        "title": kpi_id.replace("-", " ").capitalize(),
+        "title": name,
         "unit": "ops",
         "owner": "olga",
         "so_that": "count-once",
@@ -39,8 +41,28 @@ def _kpi(kpi_id: str, measure: dict[str, Any], period: str, target: float) -> di
     }
 
 
-def strategy() -> dict[str, Any]:
-    amount, shard_a = {"metric": "chaos.amount"}, {"shard": "a"}
+Definition = tuple[dict[str, Any], str]  # (measure, period) of a steady KPI
+AMOUNT = "chaos.amount"
+STEADY: dict[str, Definition] = {
+    "chaos-sum": ({"metric": AMOUNT, "aggregation": "sum"}, "day"),
+    "chaos-count": ({"metric": AMOUNT, "aggregation": "count"}, "day"),
+    "chaos-sum-a": ({"metric": AMOUNT, "aggregation": "sum", "where": {"shard": "a"}}, "year"),
+}
+MARKED = "chaos-sum"  # its title names the strategy version (tells which one a service has)
+
+
+def title(kpi_id: str, version: int) -> str:
+    plain = kpi_id.replace("-", " ").capitalize()
+    return f"{plain} v{version}" if kpi_id == MARKED else plain
+
+
+def strategy(steady: dict[str, Definition] | None = None, version: int = 0) -> dict[str, Any]:
+    """The suite's strategy: `steady` KPIs (by default `STEADY`) and the breach KPI."""
+    kpis = [
+        _kpi(kpi_id, measure, period, 1, title(kpi_id, version))
+        for kpi_id, (measure, period) in (steady or STEADY).items()
+    ]
+    breach = {"metric": "chaos.breach", "aggregation": "sum"}
     return {
         "version": 1,
         "organization": {"name": "Chaos Ltd", "timezone": "UTC"},
@@ -50,12 +72,7 @@ def strategy() -> dict[str, Any]:
             for pid, mail in RECIPIENTS.items()
         ],
         "goals": [{"id": "count-once", "title": "Count every event exactly once", "unit": "ops"}],
-        "kpis": [
-            _kpi("chaos-sum", {**amount, "aggregation": "sum"}, "day", 1),
-            _kpi("chaos-count", {**amount, "aggregation": "count"}, "day", 1),
-            _kpi("chaos-sum-a", {**amount, "aggregation": "sum", "where": shard_a}, "year", 1),
-            _kpi(BREACH_KPI, {"metric": "chaos.breach", "aggregation": "sum"}, "day", 100),
-        ],
+        "kpis": [*kpis, _kpi(BREACH_KPI, breach, "day", 100, title(BREACH_KPI, version))],
         "alerts": {"routes": [{"match": {"kpi": BREACH_KPI}, "notify": ["owner", "wes"]}]},
     }
 

@@ -8,31 +8,36 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kpi_common.calendar import FiscalCalendar
 from kpi_common.events import Envelope
 
 from chaos.load import Event, Intake, Round
-from chaos.tenant import BREACH_KPI, RECIPIENTS, STEADY_KPIS, YEAR, Tenant
+from chaos.tenant import BREACH_KPI, RECIPIENTS, YEAR, Definition, Tenant
 
 Key = tuple[str, str]  # (kpi, period)
 OPENED, RESOLVED = "kpi.breach.opened", "kpi.breach.resolved"
+_CALENDAR = FiscalCalendar()  # the tenant's: fiscal year from 01-01, UTC
 
 
-def expected_actuals(events: list[Event]) -> dict[Key, float]:
-    """What the steady KPIs must show, computed from the events alone."""
+def expected_actuals(events: list[Event], steady: dict[str, Definition]) -> dict[Key, float]:
+    """What the steady KPIs of the final strategy must show, from the events alone."""
     out: dict[Key, float] = defaultdict(float)
-    for e in (e for e in events if e["metric"] == "chaos.amount"):
-        day = datetime.fromisoformat(e["time"]).date().isoformat()
-        out[("chaos-sum", day)] += e["value"]
-        out[("chaos-count", day)] += 1
-        if e["dimensions"]["shard"] == "a":
-            out[("chaos-sum-a", str(YEAR))] += e["value"]
+    for kpi_id, (measure, period) in steady.items():
+        where = measure.get("where", {})
+        for e in events:
+            if e["metric"] != measure["metric"] or any(
+                e["dimensions"].get(k) != v for k, v in where.items()
+            ):
+                continue
+            key = _CALENDAR.bucket(period, datetime.fromisoformat(e["time"])).key
+            out[(kpi_id, key)] += 1 if measure["aggregation"] == "count" else e["value"]
     return dict(out)
 
 
-async def stored_actuals(tenant: Tenant) -> dict[Key, float]:
+async def stored_actuals(tenant: Tenant, kpi_ids: list[str]) -> dict[Key, float]:
     out: dict[Key, float] = {}
     span = {"from": f"{YEAR}-01-01T00:00:00Z", "to": f"{YEAR + 1}-01-01T00:00:00Z"}
-    for kpi in STEADY_KPIS:
+    for kpi in kpi_ids:
         series = await tenant.get("evaluator", f"/v1/kpis/{kpi}/series", **span)
         out |= {(kpi, p["period"]): p["actual"] for p in series["points"] if p["actual"]}
     return out
@@ -53,11 +58,15 @@ class Events:
         return self.lost == 0 and self.double == 0 and not self.mismatched
 
 
-def check_events(intake: Intake, generated: int, stored: dict[Key, float]) -> Events:
-    """Every acknowledged event counted once; an unacknowledged one at most once."""
-    acked, maybe = expected_actuals(intake.acked), expected_actuals(intake.unacked)
-    steady = {e["id"] for e in intake.acked if e["metric"] == "chaos.amount"}
-    out = Events(generated, len(steady), len(intake.unacked))
+def check_events(
+    intake: Intake, generated: int, stored: dict[Key, float], steady: dict[str, Definition]
+) -> Events:
+    """Every acknowledged event counted once, in every steady KPI of the final strategy; an
+    unacknowledged one at most once."""
+    acked = expected_actuals(intake.acked, steady)
+    maybe = expected_actuals(intake.unacked, steady)
+    ids = {e["id"] for e in intake.acked if e["metric"] == "chaos.amount"}
+    out = Events(generated, len(ids), len(intake.unacked))
     for key in sorted(acked.keys() | maybe.keys() | stored.keys()):
         low, got = acked.get(key, 0.0), stored.get(key, 0.0)
         high = low + maybe.get(key, 0.0)

@@ -3,8 +3,9 @@
 Starts a local SMTP sink and Slack stand-in and the four services on the demo clock,
 creates the acme tenant, applies examples/acme/strategy.yaml, configures its sources, replays
 a seeded quarter through the real source adapters (HubSpot and billing webhooks, Debezium
-rows, CloudEvents), then prints the scorecard, the alignment findings, the notifications that
-went out, and the URLs to open. See docs/demo.md.
+rows, CloudEvents), applies the strategy again with one more KPI over a metric that already
+streamed and waits for its recompute, then prints the scorecard, the alignment findings, the
+notifications that went out, and the URLs to open. See docs/demo.md.
 """
 
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from demo import report, stack, traffic
+from demo import added_kpi, report, stack, traffic
 from demo.clock import DEMO_NOW, QUARTER_START, set_clock
 from demo.tenant import DemoTenant, wait_until
 
@@ -36,6 +37,7 @@ def main() -> int:
     console.print("starting the evaluator and the notifier on the demo clock ...")
     stack.start(("evaluator", "notifier"))
     traffic.wait_for_evaluation(console, tenant)
+    added_kpi.show(console, tenant, STRATEGY)
     _report(tenant, sinks, since_ns)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s")
     return 0
