@@ -228,7 +228,11 @@ class _Generator:
             return
         base = 400.0 if den.get("aggregation") == "last" else 1000.0
         yield from self._level({**den, "aggregation": "last"}, base)
-        yield from self._amount({**num, "aggregation": "count"}, base * ratio)
+        # a feed's losses (sum, count) accumulate through the period while the population
+        # (last, avg) is a level: to date, only the elapsed share of the period's losses
+        paced = num.get("aggregation") in ("sum", "count") and den.get("aggregation") != "count"
+        share = self.elapsed if paced else 1.0
+        yield from self._amount({**num, "aggregation": "count"}, base * ratio * share)
 
     def _split(self, num: dict[str, Any], den: dict[str, Any], ratio: float) -> Iterator[Event]:
         """One metric, some events matching the numerator's filter: e.g. bounced sessions."""
