@@ -61,7 +61,7 @@ def _set_up() -> tuple[Path, DemoTenant]:
 def _report(tenant: DemoTenant, sinks: Path, since_ns: int) -> None:
     card = tenant.scorecard()
     report.scorecard(console, card)
-    report.alignment(console, tenant.alignment(), tenant.data_health())
+    report.alignment(console, tenant.alignment(), tenant.review_findings(), tenant.data_health())
     report.notifications(console, sinks, since_ns)
     report.urls(console)
 

@@ -116,11 +116,15 @@ PLANTED = {
 }
 
 
-def alignment(console: Console, body: dict[str, Any], health: dict[str, Any]) -> None:
-    """Goals' findings (the definitions) and the evaluator's (the data), as the product
-    answers them: GET /v1/alignment and GET /v1/data-health."""
-    console.rule("alignment findings (goals GET /v1/alignment, evaluator GET /v1/data-health)")
-    findings = body.get("findings", []) + health.get("findings", [])
+def alignment(console: Console, *answers: dict[str, Any]) -> None:
+    """Every service's findings, as the product answers them: goals' (the definitions, GET
+    /v1/alignment), the notifier's (overdue reviews, GET /v1/findings) and the evaluator's
+    (the data, GET /v1/data-health)."""
+    console.rule(
+        "alignment findings (goals GET /v1/alignment, notifier GET /v1/findings,"
+        " evaluator GET /v1/data-health)"
+    )
+    findings = [f for answer in answers for f in answer.get("findings", [])]
     table = Table("severity", "rule", "node", "explanation", "planted by")
     for f in findings:
         node = f"{f.get('node_type', '')} {f.get('node_id', '')}".strip()

@@ -88,6 +88,9 @@ class DemoTenant:
     def alignment(self) -> Any:
         return self._get(self.urls.goals_url, "/v1/alignment")
 
+    def review_findings(self) -> Any:
+        return self._get(self.urls.notifier_url, "/v1/findings")
+
     def data_health(self) -> Any:
         return self._get(self.urls.evaluator_url, "/v1/data-health")
 

@@ -1,21 +1,23 @@
-"""`kpi alignment` shows the data's findings beside goals' definition findings (issue 14.6),
-with goals, metrics-ingest and the evaluator as real processes: a mistyped metric with the
-nearest KPI metric name, a KPI without data, a metric gone quiet, a source's rejects; and
-with the evaluator stopped, one line says what is left out."""
+"""`kpi alignment` shows the data's findings and the overdue reviews beside goals' definition
+findings (issue 14.6 and 14.8), with goals, metrics-ingest, the evaluator and the notifier as
+real processes: a mistyped metric with the nearest KPI metric name, a KPI without data, a
+metric gone quiet, a source's rejects, an overdue review that goes once recorded as held;
+and with the evaluator and the notifier stopped, one line each says what is left out."""
 
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import orjson
+import yaml
 from kpi_ingest.sources.signatures import stripe_v1_signature
 
 from tests.e2e.test_goals_cli import OPERATOR, field, kpi
-from tests.support.procs import ServiceProcess, free_port, running
-from tests.support.strategy_events import ACME
+from tests.support.procs import ServiceProcess, running
+from tests.support.strategy_events import load
 
 STALE_AFTER_S = 3
 STRIPE = {
@@ -25,26 +27,35 @@ STRIPE = {
 }
 
 
-def test_kpi_alignment_shows_the_datas_findings(
+def test_kpi_alignment_shows_every_services_findings(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {
         **service_env,
         "KPI_OPERATOR_TOKEN": OPERATOR,
         "KPI_EVALUATOR_STALE_AFTER_S": str(STALE_AFTER_S),
+        "KPI_NOTIFIER_MAX_ATTEMPTS": "1",  # reminders to nowhere: no retries to wait for
     }
     with ExitStack() as stack:
         procs = {n: stack.enter_context(running(n, env, tmp_path)) for n in _NAMES}
         cli = {f"KPI_{v}_URL": procs[n].url for n, v in _NAMES.items()}
-        # no notifier here (goals' overdue reviews stay); one row per line: no wrapping
-        cli |= {"KPI_NOTIFIER_URL": f"http://127.0.0.1:{free_port()}", "COLUMNS": "400"}
+        cli["COLUMNS"] = "400"  # one row per line: no wrapping
         made = kpi({**cli, "KPI_OPERATOR_TOKEN": OPERATOR}, "tenants", "create", _slug())
         cli["KPI_API_KEY"] = key = field(made.stdout, "admin_api_key")
-        assert kpi(cli, "apply", "-f", str(ACME), "--yes").returncode == 0
+        assert kpi(cli, "apply", "-f", str(_strategy(tmp_path)), "--yes").returncode == 0
         _send(procs["metrics-ingest"], key)
 
         table = _alignment_once_consumed(cli)
         assert "only_financial_kpis" in table  # goals' findings stay
+        assert "review_overdue" in _row(table, "review quarterly-business-review")
+        assert "(3 day(s) ago)" in _row(table, "review quarterly-business-review")
+        assert "kpi review-held sales-pipeline-review" in _row(table, "review sales-pipeline")
+        held = kpi(cli, "review-held", "quarterly-business-review")
+        assert held.returncode == 0, held.stderr
+        after = kpi(cli, "alignment", "--rule", "review_overdue").stdout
+        assert "review quarterly-business-review" not in after  # held: overdue nowhere
+        assert "review_overdue" in _row(after, "review sales-pipeline-review")
+        assert "only_financial_kpis" not in after
         assert "metric crm.dela.won" in table
         assert "no KPI measures it; nearest KPI metric: crm.deal.won." in _row(
             table, "metric crm.dela"
@@ -64,18 +75,38 @@ def test_kpi_alignment_shows_the_datas_findings(
         assert "only_financial_kpis" not in only
 
         procs["evaluator"].stop()
+        procs["notifier"].stop()
         down = kpi(cli, "alignment")
         assert down.returncode == 0, down.stderr
         evaluator = cli["KPI_EVALUATOR_URL"]
         assert f"(without the data's findings: cannot reach evaluator at {evaluator}" in (
             down.stdout
         )
+        notifier = cli["KPI_NOTIFIER_URL"]
+        assert f"(without overdue reviews: cannot reach notifier at {notifier}" in down.stdout
+        assert "review_overdue" not in down.stdout  # goals does not report reviews
         assert "only_financial_kpis" in down.stdout
         assert "source_rejects" in down.stdout
         assert "Traceback" not in down.stdout + down.stderr
 
 
-_NAMES = {"goals": "GOALS", "metrics-ingest": "INGEST", "evaluator": "EVALUATOR"}
+_NAMES = {
+    "goals": "GOALS",
+    "metrics-ingest": "INGEST",
+    "evaluator": "EVALUATOR",
+    "notifier": "NOTIFIER",
+}
+
+
+def _strategy(tmp_path: Path) -> Path:
+    """Acme with its quarterly review due 3 days ago: overdue until recorded as held, then
+    due in a quarter. Its sales pipeline review (2026-01-30, monthly) stays overdue."""
+    doc = load()
+    qbr = next(r for r in doc["reviews"] if r["id"] == "quarterly-business-review")
+    qbr["next"] = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
+    path = tmp_path / "acme.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
 
 
 def _row(table: str, node: str) -> str:
@@ -115,14 +146,22 @@ def _send(ingest: ServiceProcess, key: str) -> None:
     assert hook.json()["accepted"] == 0, hook.text
 
 
+WANTED = (
+    "unmatched_metric",
+    "stale_metric",
+    "review quarterly-business-review",
+    "review sales-pipeline-review",
+)
+
+
 def _alignment_once_consumed(cli: dict[str, str]) -> str:
-    """`kpi alignment`'s table once the evaluator consumed the events and the well-named
-    metric went quiet for longer than the staleness window."""
+    """`kpi alignment`'s table once the evaluator consumed the events, the well-named metric
+    went quiet for longer than the staleness window and the notifier knows the reviews."""
     deadline = time.monotonic() + 90
     while True:
         shown = kpi(cli, "alignment")
         assert shown.returncode == 0, shown.stderr
-        if "unmatched_metric" in shown.stdout and "stale_metric" in shown.stdout:
+        if all(w in shown.stdout for w in WANTED):
             return shown.stdout
         assert time.monotonic() < deadline, shown.stdout
         time.sleep(1)

@@ -410,6 +410,7 @@ def _notifier_rows() -> list[Row]:
             fixed("/v1/test-notification", json={"to": "priya"}),
         ),
         Row("notifier", "GET", "/v1/reviews", NOTIFIER_READ, fixed("/v1/reviews")),
+        Row("notifier", "GET", "/v1/findings", NOTIFIER_READ, fixed("/v1/findings")),
         Row(
             "notifier",
             "POST",

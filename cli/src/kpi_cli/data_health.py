@@ -1,6 +1,7 @@
 """What `kpi alignment` adds to goals' definition findings: the data's findings, from the
 evaluator (`GET /v1/data-health`) and from metrics-ingest (`GET /v1/sources`, rejects per
-source). A service that does not answer costs one line, never the command."""
+source), and the overdue reviews, from the notifier (`GET /v1/findings`). A service that
+does not answer costs one line, never the command."""
 
 from typing import Any
 
@@ -30,6 +31,13 @@ def evaluator_findings() -> list[dict[str, Any]]:
     return [] if body is None else list(body["findings"])
 
 
+def notifier_findings() -> list[dict[str, Any]]:
+    """The notifier's findings: reviews overdue by the rule of its overdue notice, past the
+    ones recorded as held (docs/notifier.md, "Time-driven behaviour")."""
+    body = _fetch("notifier", "/v1/findings", "overdue reviews")
+    return [] if body is None else list(body["findings"])
+
+
 def reject_findings() -> list[dict[str, Any]]:
     """One finding per source of the tenant that dead-lettered something."""
     body = _fetch("ingest", "/v1/sources", "rejects per source")
@@ -54,5 +62,5 @@ def _rejects(source: dict[str, Any]) -> dict[str, Any]:
 
 def findings(rule: str | None) -> list[dict[str, Any]]:
     """The data's findings, of one rule if given."""
-    found = [*evaluator_findings(), *reject_findings()]
+    found = [*notifier_findings(), *evaluator_findings(), *reject_findings()]
     return [f for f in found if rule is None or f["rule"] == rule]

@@ -151,16 +151,13 @@ def _branch(parent: Tree, node: dict[str, Any]) -> None:
 
 @app.command("alignment")
 def alignment(rule: Annotated[str | None, typer.Option(help="only this rule")] = None) -> None:
-    """List alignment findings: dead ends, SMART gaps, targets not adding up, overdue
-    reviews (as the notifier knows them: a review recorded as held is not overdue), ...
-    and the data's: metrics no KPI measures, KPIs without data, stale metrics (evaluator),
-    rejects per source (metrics-ingest)."""
+    """List alignment findings: dead ends, SMART gaps, targets not adding up, ... (goals);
+    overdue reviews (notifier: a review recorded as held is not overdue); and the data's:
+    metrics no KPI measures, KPIs without data, stale metrics (evaluator), rejects per
+    source (metrics-ingest)."""
     with _goals() as http:
         body = check(http.get("/v1/alignment", params={"rule": rule} if rule else None))
-    findings = body["findings"]
-    if rule in (None, REVIEW_RULE):
-        findings = _with_review_status(findings, _review_status())
-    findings = [*findings, *data_health.findings(rule)]
+    findings = [*body["findings"], *data_health.findings(rule)]
     table = Table("severity", "rule", "node", "explanation", "suggested fix")
     for f in findings:
         table.add_row(
@@ -175,45 +172,6 @@ def alignment(rule: Annotated[str | None, typer.Option(help="only this rule")] =
     out.print(
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)"
     )
-
-
-REVIEW_RULE = "review_overdue"
-
-
-def _review_status() -> list[dict[str, Any]] | None:
-    """The notifier's view of each review (it records which were held); None if it does
-    not answer, and then goals' finding, from the definition's `next` date alone, stays."""
-    try:
-        with connect("notifier") as http:
-            found: list[dict[str, Any]] = check(http.get("/v1/reviews"))
-    except (httpx.HTTPError, CliError) as exc:
-        out.print(f"(overdue reviews from the definitions only: the notifier: {exc})")
-        return None
-    return found
-
-
-def _with_review_status(
-    findings: list[dict[str, Any]], reviews: list[dict[str, Any]] | None
-) -> list[dict[str, Any]]:
-    """Goals' `review_overdue` findings replaced by the notifier's review status, which
-    counts the reviews recorded as held (`kpi review-held`)."""
-    if reviews is None:
-        return findings
-    kept = [f for f in findings if f["rule"] != REVIEW_RULE]
-    return kept + [_overdue_finding(r) for r in reviews if r["overdue"]]
-
-
-def _overdue_finding(review: dict[str, Any]) -> dict[str, Any]:
-    due, late = review["next_due"], review["days_overdue"]
-    return {
-        "severity": "warning",
-        "rule": REVIEW_RULE,
-        "node_type": "review",
-        "node_id": review["review_id"],
-        "explanation": f"Review {review['review_id']} was due on {due} ({late} day(s) ago) "
-        "and is not recorded as held.",
-        "suggested_fix": f"Hold it and record it: kpi review-held {review['review_id']}.",
-    }
 
 
 @tenants_app.command("create")

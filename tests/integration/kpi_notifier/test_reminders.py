@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.console import Console
 
+from demo import report
+from demo.clock import DEMO_NOW
 from tests.conftest import Infra
 from tests.integration.kpi_notifier.conftest import (
     T0,
@@ -124,10 +127,12 @@ async def test_review_reminders_at_each_offset_then_overdue_unless_held(
         assert await h.notifier.ticker.tick() == 6  # overdue
         await settled(h)
         [overdue] = (await h.api.get("/v1/reviews", headers=auth(viewer))).json()
+        late = (await h.api.get("/v1/findings", headers=auth(viewer))).json()
         path = "/v1/reviews/quarterly-business-review/held"
         denied = await h.api.post(path, headers=auth(viewer))
         held = await h.api.post(path, headers=auth(admin))
         [after] = (await h.api.get("/v1/reviews", headers=auth(viewer))).json()
+        none_late = (await h.api.get("/v1/findings", headers=auth(viewer))).json()
         clock.now = datetime(2026, 4, 2, 0, tzinfo=UTC)
         assert await h.notifier.ticker.tick() == 0
         clock.now = datetime(2026, 6, 23, 0, tzinfo=UTC)
@@ -139,6 +144,23 @@ async def test_review_reminders_at_each_offset_then_overdue_unless_held(
         True,
         1,
     )
+    assert late["findings"] == [
+        {
+            "rule": "review_overdue",
+            "severity": "warning",
+            "node_type": "review",
+            "node_id": "quarterly-business-review",
+            "explanation": "Review quarterly-business-review was due on 2026-03-31 (1 day(s)"
+            " ago) and is not recorded as held; never recorded as held.",
+            "suggested_fix": "Hold it and record it: kpi review-held quarterly-business-review",
+            "next_due": "2026-03-31",
+            "days_overdue": 1,
+            "last_held": None,
+        }
+    ]
+    assert late["counts"] == {"error": 0, "warning": 1, "info": 0}
+    assert [r["id"] for r in late["rules"]] == ["review_overdue"]
+    assert none_late["findings"] == []  # held: overdue nowhere
     assert after["next_due"] == "2026-06-30"
     assert after["last_held"] == "2026-03-31"
     assert after["overdue"] is False
@@ -189,3 +211,24 @@ async def test_reminders_already_planned_are_cancelled_by_an_ack_and_held_by_a_n
     assert suppressed["status"] == "suppressed"
     assert suppressed["suppressed_by"].startswith("sil-")
     assert len(smtp.messages) == 2  # the two opened notices only
+
+
+async def test_the_demo_prints_the_notifiers_overdue_review(
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer
+) -> None:
+    """`make demo`'s findings table (demo/report.py) rendered from the real notifier's answer
+    at the demo's now: `sales-pipeline-review` is overdue, planted by the demo clock."""
+    clock = FakeClock(DEMO_NOW)
+    settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
+    async with harness(infra, unique, settings, clock, {}) as h:
+        await h.strategy(load())
+        viewer = await h.api_key("viewer")
+        answer = (await h.api.get("/v1/findings", headers=auth(viewer))).json()
+    console = Console(record=True, width=400)
+    report.alignment(console, {"findings": []}, answer, {"findings": []})
+
+    [row] = [r for r in console.export_text().splitlines() if "│ review " in r]
+    assert "review_overdue" in row
+    assert "review sales-pipeline-review" in row
+    assert "was due on 2026-01-30 (56 day(s) ago)" in row
+    assert "the demo clock" in row

@@ -1,35 +1,38 @@
-"""`kpi alignment` reports overdue reviews as the notifier knows them (it records which
-were held), in place of goals' finding from the definition's `next` date alone."""
+"""`kpi alignment` takes overdue reviews from the notifier (`GET /v1/findings`), merged the
+way the evaluator's and metrics-ingest's findings are; goals no longer reports them. A
+notifier that does not answer costs one line (tests/e2e/test_alignment_data_cli.py runs the
+merge against the real processes)."""
 
-from typing import Any
+import pytest
+from kpi_cli import data_health
+from kpi_goals.alignment import RULES
 
-from kpi_cli.goals import _with_review_status
-
-
-def _finding(rule: str, node_id: str) -> dict[str, Any]:
-    return {"severity": "warning", "rule": rule, "node_type": "review", "node_id": node_id,
-            "explanation": "...", "suggested_fix": "..."}  # fmt: skip
-
-
-def _review(review_id: str, overdue: bool, due: str) -> dict[str, Any]:
-    return {"review_id": review_id, "next_due": due, "overdue": overdue,
-            "days_overdue": 3 if overdue else 0}  # fmt: skip
+from tests.unit.kpi_cli.test_failures import closed_port
 
 
-def test_a_review_recorded_as_held_is_no_longer_overdue() -> None:
-    goals = [_finding("review_overdue", "qbr"), _finding("smart_gap", "kpi-x")]
-    notifier = [_review("qbr", False, "2026-06-30")]
-    assert _with_review_status(goals, notifier) == [_finding("smart_gap", "kpi-x")]
+def test_goals_has_no_review_rule_left() -> None:
+    assert "review_overdue" not in {r.id for r in RULES}
 
 
-def test_the_notifiers_overdue_reviews_are_reported() -> None:
-    goals = [_finding("review_overdue", "qbr")]
-    [found] = _with_review_status(goals, [_review("qbr", True, "2026-03-31")])
-    assert (found["rule"], found["node_id"]) == ("review_overdue", "qbr")
-    assert "due on 2026-03-31 (3 day(s) ago) and is not recorded as held" in found["explanation"]
-    assert "kpi review-held qbr" in found["suggested_fix"]
+def test_a_notifier_that_does_not_answer_costs_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("KPI_API_KEY", "k")
+    monkeypatch.setenv("KPI_NOTIFIER_URL", url)
+    assert data_health.notifier_findings() == []
+    shown = " ".join(capsys.readouterr().out.split())  # one message, however wrapped
+    assert shown.startswith(f"(without overdue reviews: cannot reach notifier at {url} (")
+    assert shown.count("(without ") == 1
 
 
-def test_without_the_notifier_goals_findings_stay() -> None:
-    goals = [_finding("review_overdue", "qbr")]
-    assert _with_review_status(goals, None) == goals
+def test_each_silent_service_costs_one_line_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KPI_API_KEY", "k")
+    for name in ("NOTIFIER", "EVALUATOR", "INGEST"):
+        monkeypatch.setenv(f"KPI_{name}_URL", f"http://127.0.0.1:{closed_port()}")
+    assert data_health.findings("review_overdue") == []
+    shown = capsys.readouterr().out
+    assert shown.count("(without ") == 3, shown
+    assert "cannot reach notifier" in shown

@@ -1,6 +1,14 @@
 from datetime import UTC, date, datetime
 
-from kpi_notifier.reviews import add_months, due_date, notice_due, occurrence, plan_review
+from kpi_notifier.reviews import (
+    add_months,
+    due_date,
+    notice_due,
+    occurrence,
+    overdue_finding,
+    plan_review,
+    standing,
+)
 
 from tests.unit.kpi_notifier.acme import acme
 
@@ -37,6 +45,40 @@ def test_the_organisations_timezone_decides_when_a_day_starts() -> None:
     # 2026-03-24 00:00 in Tokyo is 2026-03-23 15:00 UTC.
     assert notice_due(QBR, set(), at("2026-03-23", 15), "Asia/Tokyo") is not None
     assert notice_due(QBR, set(), at("2026-03-23", 15), "UTC") is None
+
+
+def test_an_unheld_past_due_review_is_an_overdue_finding() -> None:
+    found = overdue_finding(standing(QBR, set(), at("2026-04-03"), "UTC"))
+    assert found is not None
+    assert (found["rule"], found["severity"], found["node_type"], found["node_id"]) == (
+        "review_overdue",
+        "warning",
+        "review",
+        "quarterly-business-review",
+    )
+    assert found["explanation"] == (
+        "Review quarterly-business-review was due on 2026-03-31 (3 day(s) ago) and is not"
+        " recorded as held; never recorded as held."
+    )
+    assert (
+        found["suggested_fix"] == "Hold it and record it: kpi review-held quarterly-business-review"
+    )
+
+
+def test_a_held_review_is_no_finding_until_its_next_date_is_over() -> None:
+    held = {date(2026, 3, 31)}
+    assert overdue_finding(standing(QBR, held, at("2026-04-03"), "UTC")) is None
+    assert overdue_finding(standing(QBR, held, at("2026-06-30", 23), "UTC")) is None
+    late = overdue_finding(standing(QBR, held, at("2026-07-02"), "UTC"))
+    assert late is not None
+    assert "due on 2026-06-30 (2 day(s) ago)" in str(late["explanation"])
+    assert str(late["explanation"]).endswith("last held on 2026-03-31.")
+
+
+def test_overdue_counts_days_in_the_organisations_timezone() -> None:
+    # 2026-03-31 16:00 UTC is already 2026-04-01 in Tokyo: one day overdue there, none in UTC.
+    assert standing(QBR, set(), at("2026-03-31", 16), "Asia/Tokyo").days_overdue == 1
+    assert standing(QBR, set(), at("2026-03-31", 16), "UTC").days_overdue is None
 
 
 def test_attendees_each_get_one_keyed_reminder() -> None:

@@ -1,13 +1,12 @@
 """Alignment rules on the strategy definitions. Each rule is data (id, severity, what it
 checks) plus one pure function from the cascade to findings; `RULES` is the catalogue that
-`GET /v1/alignment` runs and docs/goals.md documents."""
+`GET /v1/alignment` runs and docs/goals.md documents. Overdue reviews are the notifier's
+finding (`GET /v1/findings` there): it records which reviews were held."""
 
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from kpi_goals.access import subtree
 from kpi_goals.cascade import Cascade, build
@@ -35,7 +34,6 @@ class Finding:
 class Context:
     nodes: list[Node]
     cascade: Cascade
-    today: date
     max_kpis_per_objective: int
 
     def of_type(self, node_type: str) -> list[Node]:
@@ -177,18 +175,6 @@ def _too_many(ctx: Context, rule: Rule) -> Iterator[Finding]:
             )
 
 
-def _review_overdue(ctx: Context, rule: Rule) -> Iterator[Finding]:
-    for review in ctx.of_type("review"):
-        due = date.fromisoformat(str(review.definition["next"]))
-        if due < ctx.today:
-            yield rule.finding(
-                review,
-                f"Review {review.node_id} was due on {due.isoformat()} "
-                f"({(ctx.today - due).days} day(s) ago).",
-                "Hold the review and move `next` to the next date of its cadence.",
-            )
-
-
 RULES: tuple[Rule, ...] = (
     Rule("kpi_dead_end", "error", "A KPI with no so_that.", _dead_end),
     Rule("no_goal_reached", "warning", "A node whose links lead to no goal.", _no_goal),
@@ -213,16 +199,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("goal_without_kpi", "warning", "A goal with no KPI beneath it.", _goal_without_kpi),
     Rule("too_many_kpis", "warning", "More KPIs under one objective than the limit.", _too_many),
-    Rule("review_overdue", "warning", "A review whose next date has passed.", _review_overdue),
 )
 
 
-def today_in(nodes: list[Node], now: datetime) -> date:
-    """Today's date in the organisation's time zone."""
-    org = next((n.definition for n in nodes if n.node_type == "organization"), {})
-    return now.astimezone(ZoneInfo(str(org.get("timezone") or "UTC"))).date()
-
-
-def check(nodes: list[Node], now: datetime, max_kpis_per_objective: int) -> list[Finding]:
-    ctx = Context(nodes, build(nodes), today_in(nodes, now), max_kpis_per_objective)
+def check(nodes: list[Node], max_kpis_per_objective: int) -> list[Finding]:
+    ctx = Context(nodes, build(nodes), max_kpis_per_objective)
     return [f for rule in RULES for f in rule.check(ctx, rule)]

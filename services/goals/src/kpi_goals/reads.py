@@ -127,11 +127,7 @@ async def cascade(deps: Deps, who: Principal, kpi_id: str | None) -> dict[str, A
 async def alignment(deps: Deps, who: Principal, rule: str | None) -> dict[str, Any]:
     nodes = await all_nodes(deps, who)
     limit = deps.settings.max_kpis_per_objective
-    findings = [
-        f.as_dict()
-        for f in rules.check(nodes, deps.clock(), limit)
-        if rule is None or f.rule == rule
-    ]
+    findings = [f.as_dict() for f in rules.check(nodes, limit) if rule is None or f.rule == rule]
     counts = {s: sum(f["severity"] == s for f in findings) for s in ("error", "warning", "info")}
     catalogue = [
         {"id": r.id, "severity": r.severity, "description": r.description} for r in rules.RULES

@@ -120,6 +120,11 @@ async def reviews(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
     return await cmd.reviews(who)
 
 
+@router.get("/findings", response_model=r.Findings)
+async def findings(who: Who, cmd: Cmd) -> dict[str, Any]:
+    return await cmd.findings(who)
+
+
 @router.post("/reviews/{review_id}/held", response_model=r.ReviewHeld)
 async def review_held(
     who: Who, cmd: Cmd, review_id: str, body: ReviewHeldIn | None = None

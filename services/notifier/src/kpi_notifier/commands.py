@@ -17,7 +17,14 @@ from kpi_notifier.directory import Directory, as_list, parse_match
 from kpi_notifier.handlers import record
 from kpi_notifier.planning import Planned
 from kpi_notifier.repository import Repository
-from kpi_notifier.reviews import due_date, review_status
+from kpi_notifier.reviews import (
+    OVERDUE_RULE,
+    Standing,
+    due_date,
+    overdue_finding,
+    review_status,
+    standing,
+)
 from kpi_notifier.routing import resolve_names, unknown_names
 from kpi_notifier.scorecard_store import ScorecardStore
 
@@ -167,13 +174,22 @@ class Commands:
 
     async def reviews(self, who: Principal) -> list[dict[str, Any]]:
         """Each review cycle as the notifier sees it: due date past the held ones, overdue."""
+        return [review_status(s) for s in await self._standings(who)]
+
+    async def findings(self, who: Principal) -> dict[str, Any]:
+        """The notifier's alignment findings: the overdue reviews (the one home of that rule)."""
+        found = [f for s in await self._standings(who) if (f := overdue_finding(s))]
+        counts = {"error": 0, "warning": len(found), "info": 0}
+        return {"findings": found, "counts": counts, "rules": [OVERDUE_RULE]}
+
+    async def _standings(self, who: Principal) -> list[Standing]:
         async with self._sessions() as session:
             repo = Repository(session)
             directory = await repo.directory(who.tenant_id)
             held = await repo.held_reviews(who.tenant_id)
         now, tz = self._clock(), directory.timezone
         return [
-            review_status(r, held.get(r.id, set()), now, tz)
+            standing(r, held.get(r.id, set()), now, tz)
             for r in sorted(directory.reviews.values(), key=lambda r: r.id)
         ]
 

@@ -90,3 +90,36 @@ class ReviewStatus(Answer):
     last_held: str | None
     overdue: bool
     days_overdue: int
+
+
+class ReviewFinding(Answer):
+    """An overdue review as an alignment finding (the shape of goals' `GET /v1/alignment`),
+    with the dates behind it."""
+
+    rule: Literal["review_overdue"]
+    severity: Literal["warning"]
+    node_type: Literal["review"]
+    node_id: str = Field(description="the review id")
+    explanation: str
+    suggested_fix: str
+    next_due: date = Field(description="the date due now: the first not recorded as held")
+    days_overdue: int
+    last_held: date | None
+
+
+class FindingCounts(Answer):
+    error: int
+    warning: int
+    info: int
+
+
+class FindingRule(Answer):
+    id: str
+    severity: Literal["error", "warning", "info"]
+    description: str
+
+
+class Findings(Answer):
+    findings: list[ReviewFinding]
+    counts: FindingCounts
+    rules: list[FindingRule]

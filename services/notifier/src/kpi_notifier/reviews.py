@@ -66,25 +66,66 @@ def notice_due(review: Review, held: Iterable[date], now: datetime, tz: str) -> 
     return Notice(review.id, due, f"before-{duration_label(min(passed))}") if passed else None
 
 
-def review_status(
-    review: Review, held: Iterable[date], now: datetime, tz: str
-) -> dict[str, object]:
-    """Where a review stands: the date due now (past the held ones), the last held date, and
-    whether it is overdue by the same rule as the overdue notice."""
+@dataclass(frozen=True)
+class Standing:
+    """Where a review stands: the date due now (past the held ones), the last held date,
+    and how many days it is overdue by the rule of the overdue notice (None: not overdue)."""
+
+    review: Review
+    due: date
+    last_held: date | None
+    days_overdue: int | None
+
+
+def standing(review: Review, held: Iterable[date], now: datetime, tz: str) -> Standing:
     done = sorted(set(held))
     notice = notice_due(review, done, now, tz)
     due = due_date(review, done)
-    overdue = notice is not None and notice.notice == "overdue"
     today = now.astimezone(ZoneInfo(tz)).date()
+    late = (today - due).days if notice is not None and notice.notice == "overdue" else None
+    return Standing(review, due, done[-1] if done else None, late)
+
+
+def review_status(s: Standing) -> dict[str, object]:
+    """`GET /v1/reviews`: one review cycle as the notifier knows it."""
     return {
-        "review_id": review.id,
-        "title": review.title,
-        "unit": review.unit,
-        "cadence": review.cadence,
-        "next_due": due.isoformat(),
-        "last_held": done[-1].isoformat() if done else None,
-        "overdue": overdue,
-        "days_overdue": (today - due).days if overdue else 0,
+        "review_id": s.review.id,
+        "title": s.review.title,
+        "unit": s.review.unit,
+        "cadence": s.review.cadence,
+        "next_due": s.due.isoformat(),
+        "last_held": s.last_held.isoformat() if s.last_held else None,
+        "overdue": s.days_overdue is not None,
+        "days_overdue": s.days_overdue or 0,
+    }
+
+
+OVERDUE_RULE = {
+    "id": "review_overdue",
+    "severity": "warning",
+    "description": "A review whose date due now (the first of its series not recorded as "
+    "held) is over in the organisation's time zone: the rule of the overdue notice.",
+}
+
+
+def overdue_finding(s: Standing) -> dict[str, object] | None:
+    """`GET /v1/findings`: an overdue review as an alignment finding (the shape of goals'
+    `GET /v1/alignment`), or None when it is not overdue."""
+    if s.days_overdue is None:
+        return None
+    rid = s.review.id
+    held = f"last held on {s.last_held.isoformat()}" if s.last_held else "never recorded as held"
+    return {
+        "rule": OVERDUE_RULE["id"],
+        "severity": OVERDUE_RULE["severity"],
+        "node_type": "review",
+        "node_id": rid,
+        "explanation": f"Review {rid} was due on {s.due.isoformat()} ({s.days_overdue} day(s)"
+        f" ago) and is not recorded as held; {held}.",
+        "suggested_fix": f"Hold it and record it: kpi review-held {rid}",
+        "next_due": s.due,
+        "days_overdue": s.days_overdue,
+        "last_held": s.last_held,
     }
 
 
