@@ -199,19 +199,30 @@ async def check_scorecard_and_series(app: Running, tenant: Tenant) -> None:
     assert (await app.client.get("/v1/scorecard")).status_code == 401
 
 
+SERIES_VIEW = [
+    ("2025-Q4", None, None, "no_data"),  # the period before the current one, by the tick
+    ("2026-Q1", 95, 200, "at_risk"),
+    ("2026-Q2", 1, 150, "on_track"),  # not started yet: nothing expected so far
+]
+
+
 async def check_grafana_views(app: Running, tenant: Tenant) -> None:
+    async def series() -> list[tuple[Any, ...]]:
+        async with app.parts.runtime.engine.connect() as conn:
+            rows = await conn.execute(
+                text("""SELECT period_key, actual, target, status FROM evaluator.v_kpi_series
+                        WHERE tenant_id = :t AND kpi_id = 'qualified-leads' ORDER BY time"""),
+                {"t": tenant.tenant_id},
+            )
+            return [tuple(r) for r in rows]
+
+    async def complete() -> bool:  # the tick writes the earlier period on its next run
+        return await series() == SERIES_VIEW
+
+    with contextlib.suppress(TimeoutError):
+        await wait_until(complete, 30)
+    assert await series() == SERIES_VIEW
     async with app.parts.runtime.engine.connect() as conn:
-        rows = await conn.execute(
-            text("""SELECT period_key, actual, target, status FROM evaluator.v_kpi_series
-                    WHERE tenant_id = :t AND kpi_id = 'qualified-leads' ORDER BY time"""),
-            {"t": tenant.tenant_id},
-        )
-        # 2025-Q4 is the period before the current one, evaluated by the tick: no data
-        assert [tuple(r) for r in rows] == [
-            ("2025-Q4", None, None, "no_data"),
-            ("2026-Q1", 95, 200, "at_risk"),
-            ("2026-Q2", 1, 150, "on_track"),  # not started yet: nothing expected so far
-        ]
         current = await conn.execute(text("SELECT * FROM evaluator.v_kpi_status LIMIT 0"))
         assert {"title", "unit", "perspective", "status", "score", "breached"} <= set(
             current.keys()

@@ -15,7 +15,7 @@ from kpi_evaluator import responses as r
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.recompute import REQUESTED, computed
 
-ERRORS = error_responses(401, 403, 404, 422)
+ERRORS = error_responses(400, 401, 403, 404, 422)
 WRITERS = ("admin", "editor")
 
 
