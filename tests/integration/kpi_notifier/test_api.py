@@ -5,9 +5,11 @@ revisions only, and the count of sends repeated after a sender died mid-send."""
 import asyncio
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from kpi_common.apikeys import hash_api_key
 from kpi_common.events import ApiKeyUpserted, Envelope, NodeDeleted, make_envelope
@@ -116,15 +118,13 @@ async def test_test_notification_over_a_signed_webhook(
         async with harness(infra, unique, settings, now, environ) as h:
             await h.strategy(doc)
             admin = await h.api_key("admin")
-            async with asyncio.timeout(30):  # the key's partition may be read before the channel's
-                while (
-                    r := await h.api.post(
-                        "/v1/test-notification",
-                        json={"to": "ops-hook", "note": "hi"},
-                        headers=auth(admin),
-                    )
-                ).status_code == 422:
-                    await asyncio.sleep(0.1)
+            r = await _once_known(
+                lambda: h.api.post(
+                    "/v1/test-notification",
+                    json={"to": "ops-hook", "note": "hi"},
+                    headers=auth(admin),
+                )
+            )
             assert r.status_code == 202, r.text
             row = await sent(h, r.json()["dedup_key"])
             unknown = await h.api.post(
@@ -140,6 +140,19 @@ async def test_test_notification_over_a_signed_webhook(
     assert request.json()["kind"] == "test"
     assert request.json()["note"] == "hi"
     assert unknown.status_code == 422
+
+
+async def _once_known(
+    call: Callable[[], Awaitable[httpx.Response]], timeout_s: float = 30
+) -> httpx.Response:
+    """The answer once the notifier knows the recipient: the key's partition of
+    goals.changes may be read before the channel's, and until then it is 422."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    answer = await call()
+    while answer.status_code == 422 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+        answer = await call()
+    return answer
 
 
 async def test_only_newer_revisions_apply_and_deletions_stick(
