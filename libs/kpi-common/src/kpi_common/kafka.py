@@ -254,11 +254,10 @@ class BatchConsumer:
                     backoff = min(backoff * 2, 10.0)
 
     async def process(self, records: list[ConsumerRecord]) -> None:
-        messages, rejected = self._decode(records)
+        messages, rejected = decode_records(records, self._dlq, self._service)
         if rejected:
-            await publish(self._producer, rejected)
+            await dead_letter(self._producer, rejected, self._service)
             self.dead_lettered += len(rejected)
-            CONSUMER_DEAD_LETTERED.labels(self._service).inc(len(rejected))
         offsets = next_offsets(records)
         await self._handler(messages, offsets)
         if self._store is None:
@@ -266,34 +265,49 @@ class BatchConsumer:
         self._positions.update(offsets)
         self.processed += len(records)
 
-    def _decode(self, records: list[ConsumerRecord]) -> tuple[list[Message], list[Outgoing]]:
-        messages: list[Message] = []
-        rejected: list[Outgoing] = []
-        for r in records:
-            try:
-                messages.append(Message.from_record(r))
-            except ValueError as exc:
-                rejected.append(self._dead_letter(r, str(exc)))
-        return messages, rejected
 
-    def _dead_letter(self, record: ConsumerRecord, reason: str) -> Outgoing:
-        log.warning("dead-lettered", topic=record.topic, offset=record.offset, reason=reason[:300])
-        raw = record.value.decode("utf-8", errors="replace") if record.value else ""
-        data = MessageDeadLettered(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason[:2000],
-            raw=raw[:100_000],
-        )
-        env = make_envelope(
-            id=f"{record.topic}:{record.partition}:{record.offset}",
-            tenant_id="unknown",
-            producer=self._service,
-            time=datetime.now(UTC),
-            data=data,
-        )
-        return Outgoing(self._dlq, f"{record.topic}:{record.partition}", env)
+def decode_records(
+    records: Iterable[ConsumerRecord], dlq: str, service: str
+) -> tuple[list[Message], list[Outgoing]]:
+    """The records decoded, and a dead letter (to `dlq`) for each that does not decode."""
+    messages: list[Message] = []
+    rejected: list[Outgoing] = []
+    for r in records:
+        try:
+            messages.append(Message.from_record(r))
+        except ValueError as exc:
+            rejected.append(_dead_letter(r, str(exc), dlq, service))
+    return messages, rejected
+
+
+async def dead_letter(
+    producer: AIOKafkaProducer, rejected: Sequence[Outgoing], service: str
+) -> None:
+    """Publish dead letters (acknowledged by Kafka on return) and count them."""
+    await publish(producer, rejected)
+    CONSUMER_DEAD_LETTERED.labels(service).inc(len(rejected))
+
+
+def _dead_letter(record: ConsumerRecord, reason: str, dlq: str, service: str) -> Outgoing:
+    """Its id names the record (topic:partition:offset): the same record dead-lettered again
+    is the same dead letter."""
+    log.warning("dead-lettered", topic=record.topic, offset=record.offset, reason=reason[:300])
+    raw = record.value.decode("utf-8", errors="replace") if record.value else ""
+    data = MessageDeadLettered(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=reason[:2000],
+        raw=raw[:100_000],
+    )
+    env = make_envelope(
+        id=f"{record.topic}:{record.partition}:{record.offset}",
+        tenant_id="unknown",
+        producer=service,
+        time=datetime.now(UTC),
+        data=data,
+    )
+    return Outgoing(dlq, f"{record.topic}:{record.partition}", env)
 
 
 def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
