@@ -2,10 +2,11 @@
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from kpi_common.events import Envelope, MetricObserved, decode, make_envelope
 from kpi_common.kafka import (
     BatchConsumer,
@@ -151,3 +152,54 @@ async def _drain(infra: Infra, topic: str, unique: str, producer, n: int) -> lis
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
     return seen
+
+
+class _SlowStore:
+    """Offsets kept outside Kafka that take a while to load (a busy database)."""
+
+    def __init__(self, offsets: dict[TopicPartition, int]) -> None:
+        self.offsets = offsets
+
+    async def load(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        await asyncio.sleep(1.0)  # meanwhile the fetcher reads from Kafka's reset position
+        return {tp: n for tp, n in self.offsets.items() if tp in partitions}
+
+
+async def test_a_stored_offset_consumer_never_hands_on_records_before_its_offsets(
+    infra: Infra, unique: str
+) -> None:
+    """The stored offsets load while the fetcher already reads from the earliest offset: what
+    it read before the seek is never handled (it was handled when first consumed)."""
+    prefix = f"{infra.topic_prefix}{unique}."
+    await ensure_topics(infra.kafka_bootstrap, prefix, partitions=1)
+    topic = METRICS_EVENTS.qualified(prefix)
+    producer = create_producer(infra.kafka_bootstrap)
+    await producer.start()
+    seen: list[Message] = []
+    try:
+        events = [_event(i, "t") for i in range(30)]
+        await publish(producer, [Outgoing(topic, m.key, m.envelope) for m in events])
+        consumer = BatchConsumer(
+            bootstrap=infra.kafka_bootstrap,
+            topics=[topic],
+            group_id=f"stored-{unique}",
+            producer=producer,
+            dead_letter_topic=topic + ".dlq",
+            handler=lambda msgs, _o: _collect(seen, msgs),
+            offset_store=_SlowStore({TopicPartition(topic, 0): 20}),
+            service="test",
+            max_records=5,
+        )
+        async with running(consumer):
+            task = asyncio.create_task(consumer.run())
+            try:
+                async with asyncio.timeout(30):
+                    while len({m.offset for m in seen}) < 10:  # noqa: ASYNC110
+                        await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await producer.stop()
+    assert [m.offset for m in seen] == list(range(20, 30))

@@ -151,12 +151,20 @@ BatchHandler = Callable[[list[Message], dict[TopicPartition, int]], Awaitable[No
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, consumer: AIOKafkaConsumer, store: OffsetStore) -> None:
+    """Seeks each assigned partition to its stored offset and notes it in `starts`. While the
+    stored offsets load, the fetcher may already read from Kafka's reset position (the
+    earliest): the consumer hands on only records at or after a partition's start."""
+
+    def __init__(
+        self, consumer: AIOKafkaConsumer, store: OffsetStore, starts: dict[TopicPartition, int]
+    ) -> None:
         self._consumer = consumer
         self._store = store
+        self._starts = starts
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        return None
+        for tp in revoked:
+            self._starts.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         stored = await self._store.load(list(assigned))
@@ -165,6 +173,7 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._consumer.seek(tp, stored[tp])
             else:
                 await self._consumer.seek_to_beginning(tp)
+            self._starts[tp] = stored.get(tp, 0)
 
 
 class BatchConsumer:
@@ -207,12 +216,13 @@ class BatchConsumer:
         self._max_records = max_records
         self._poll_timeout_ms = poll_timeout_ms
         self._positions: dict[TopicPartition, int] = {}
+        self._starts: dict[TopicPartition, int] = {}  # with a store: where each partition starts
         self.dead_lettered = 0
         CONSUMER_DEAD_LETTERED.labels(service)  # the series exists from 0, for increase()
         self.processed = 0
 
     async def start(self) -> None:
-        listener = _SeekToStored(self._consumer, self._store) if self._store else None
+        listener = _SeekToStored(self._consumer, self._store, self._starts) if self._store else None
         if listener is None:
             self._consumer.subscribe(self._topics)
         else:
@@ -239,6 +249,8 @@ class BatchConsumer:
                 timeout_ms=self._poll_timeout_ms, max_records=self._max_records
             )
             records = [r for recs in batch.values() for r in recs]
+            if self._store is not None:
+                records = self._positioned(records)
             if not records:
                 continue
             while True:
@@ -253,12 +265,22 @@ class BatchConsumer:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
 
+    def _positioned(self, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+        """The records of partitions seeked to their stored offset, from that offset on (a
+        record fetched before the seek was read from the reset position: handled already)."""
+        starts = self._starts
+        kept = []
+        for r in records:
+            start = starts.get(TopicPartition(r.topic, r.partition))
+            if start is not None and r.offset >= start:
+                kept.append(r)
+        return kept
+
     async def process(self, records: list[ConsumerRecord]) -> None:
-        messages, rejected = self._decode(records)
+        messages, rejected = decode_records(records, self._dlq, self._service)
         if rejected:
-            await publish(self._producer, rejected)
+            await dead_letter(self._producer, rejected, self._service)
             self.dead_lettered += len(rejected)
-            CONSUMER_DEAD_LETTERED.labels(self._service).inc(len(rejected))
         offsets = next_offsets(records)
         await self._handler(messages, offsets)
         if self._store is None:
@@ -266,34 +288,49 @@ class BatchConsumer:
         self._positions.update(offsets)
         self.processed += len(records)
 
-    def _decode(self, records: list[ConsumerRecord]) -> tuple[list[Message], list[Outgoing]]:
-        messages: list[Message] = []
-        rejected: list[Outgoing] = []
-        for r in records:
-            try:
-                messages.append(Message.from_record(r))
-            except ValueError as exc:
-                rejected.append(self._dead_letter(r, str(exc)))
-        return messages, rejected
 
-    def _dead_letter(self, record: ConsumerRecord, reason: str) -> Outgoing:
-        log.warning("dead-lettered", topic=record.topic, offset=record.offset, reason=reason[:300])
-        raw = record.value.decode("utf-8", errors="replace") if record.value else ""
-        data = MessageDeadLettered(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason[:2000],
-            raw=raw[:100_000],
-        )
-        env = make_envelope(
-            id=f"{record.topic}:{record.partition}:{record.offset}",
-            tenant_id="unknown",
-            producer=self._service,
-            time=datetime.now(UTC),
-            data=data,
-        )
-        return Outgoing(self._dlq, f"{record.topic}:{record.partition}", env)
+def decode_records(
+    records: Iterable[ConsumerRecord], dlq: str, service: str
+) -> tuple[list[Message], list[Outgoing]]:
+    """The records decoded, and a dead letter (to `dlq`) for each that does not decode."""
+    messages: list[Message] = []
+    rejected: list[Outgoing] = []
+    for r in records:
+        try:
+            messages.append(Message.from_record(r))
+        except ValueError as exc:
+            rejected.append(_dead_letter(r, str(exc), dlq, service))
+    return messages, rejected
+
+
+async def dead_letter(
+    producer: AIOKafkaProducer, rejected: Sequence[Outgoing], service: str
+) -> None:
+    """Publish dead letters (acknowledged by Kafka on return) and count them."""
+    await publish(producer, rejected)
+    CONSUMER_DEAD_LETTERED.labels(service).inc(len(rejected))
+
+
+def _dead_letter(record: ConsumerRecord, reason: str, dlq: str, service: str) -> Outgoing:
+    """Its id names the record (topic:partition:offset): the same record dead-lettered again
+    is the same dead letter."""
+    log.warning("dead-lettered", topic=record.topic, offset=record.offset, reason=reason[:300])
+    raw = record.value.decode("utf-8", errors="replace") if record.value else ""
+    data = MessageDeadLettered(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=reason[:2000],
+        raw=raw[:100_000],
+    )
+    env = make_envelope(
+        id=f"{record.topic}:{record.partition}:{record.offset}",
+        tenant_id="unknown",
+        producer=service,
+        time=datetime.now(UTC),
+        data=data,
+    )
+    return Outgoing(dlq, f"{record.topic}:{record.partition}", env)
 
 
 def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:

@@ -39,6 +39,7 @@ class Deps:
     clock: Clock
     stale_after: timedelta
     on_recompute: Callable[[], None] = lambda: None
+    archive_fill_group: str = ""  # the metrics group whose archive fill recomputes wait for
 
 
 def _row_json(row: StatusRow) -> dict[str, Any]:
@@ -146,7 +147,9 @@ def install(app: FastAPI, deps: Deps) -> None:
         return strategy
 
     Tenant = Annotated[Strategy, Depends(tenant_strategy)]
-    recompute_api.install(app, deps.engine, tenant_strategy, deps.on_recompute)
+    recompute_api.install(
+        app, deps.engine, tenant_strategy, deps.on_recompute, deps.archive_fill_group
+    )
 
     def at_of(strategy: Strategy, period: str | None) -> datetime:
         now = deps.clock()

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from kpi_common.http import OrjsonResponse, install_common
+from kpi_common.kafka import dead_letter_topic
 from kpi_common.runtime import RelayHolder, serve
 from kpi_common.service import ServiceRuntime
-from kpi_common.topics import KPI_BREACHES, KPI_STATUS
+from kpi_common.topics import KPI_BREACHES, KPI_STATUS, METRICS_EVENTS
 
 from kpi_evaluator import api
+from kpi_evaluator.archive_fill import ArchiveFill, FillSource
 from kpi_evaluator.archive_keeper import ArchiveKeeper
 from kpi_evaluator.breaches import BreachPolicy
 from kpi_evaluator.config import SCHEMA, SERVICE, Settings
@@ -36,6 +38,7 @@ class Parts:
     relay: RelayHolder
     archive: ArchiveKeeper
     recomputes: RecomputeRunner
+    fill: ArchiveFill
 
 
 def _evaluator(runtime: ServiceRuntime, settings: Settings) -> Evaluator:
@@ -71,9 +74,24 @@ def build(settings: Settings, clock: Clock) -> Parts:
         relay.notify()
         ticker.notify()
 
-    runner = RecomputeRunner(
-        sessions, strategies, evaluator, clock, settings.recompute_poll_s, recomputed
+    source = FillSource(
+        settings.kafka_bootstrap,
+        METRICS_EVENTS.qualified(settings.topic_prefix),
+        metrics_group,
+        dead_letter_topic(settings.topic_prefix),
+        settings.max_batch,
     )
+    fill = ArchiveFill(runtime.engine, sessions, archive, runtime.kafka, source, clock)
+    runner = RecomputeRunner(
+        sessions,
+        strategies,
+        evaluator,
+        clock,
+        settings.recompute_poll_s,
+        recomputed,
+        archive_ready=fill.finished,  # recomputes wait for the archive fill (upgrades)
+    )
+    fill.on_done = runner.notify
     # a strategy change wakes the tick, so a new target or KPI shows without waiting, and
     # the recompute runner, for the KPIs whose actuals it changed
     goals = GoalsChangesHandler(sessions, strategy_group, ticker.notify, runner.notify)
@@ -81,7 +99,7 @@ def build(settings: Settings, clock: Clock) -> Parts:
         sessions, strategies, evaluator, archive, metrics_group, clock, relay.notify
     )
     loops = ConsumerLoops(runtime, settings, goals, metrics)
-    return Parts(runtime, strategies, loops, ticker, relay, archive, runner)
+    return Parts(runtime, strategies, loops, ticker, relay, archive, runner, fill)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
@@ -99,6 +117,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         sup.spawn("tick", ticker.run)
         sup.spawn("archive-retention", parts.archive.run)
         sup.spawn("recompute", parts.recomputes.run)
+        sup.spawn("archive-fill", parts.fill.run)
         sup.spawn("outbox-relay", parts.relay.run)
         try:
             yield
@@ -114,7 +133,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     app.state.parts = parts
     install_common(app, SERVICE, runtime.readiness)
     deps = api.Deps(
-        runtime.engine, parts.strategies, clock, settings.stale_after, parts.recomputes.notify
+        runtime.engine,
+        parts.strategies,
+        clock,
+        settings.stale_after,
+        parts.recomputes.notify,
+        archive_fill_group=group_ids(settings)[1],
     )
     api.install(app, deps)
     return app

@@ -42,3 +42,11 @@ RECOMPUTE_EVENTS = Counter(
 RECOMPUTE_JOBS = Gauge(
     "evaluator_recompute_jobs", "Recompute jobs by state (pending, running, done)", ["state"]
 )
+FILL_REMAINING = Gauge(
+    "evaluator_archive_fill_remaining_messages",
+    "Offsets of metrics.events the archive fill still has to read (0: no fill, or done)",
+)
+FILL_EVENTS = Counter(
+    "evaluator_archive_fill_events_total",
+    "Events consumed before the upgrade that the archive fill archived",
+)

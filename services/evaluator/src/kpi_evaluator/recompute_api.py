@@ -10,8 +10,9 @@ from kpi_common.errors import Forbidden, Invalid, NotFound, Unauthorized, error_
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kpi_evaluator import recompute_repo, strategy_repo
+from kpi_evaluator import archive_fill_repo, recompute_repo, strategy_repo
 from kpi_evaluator import responses as r
+from kpi_evaluator.archive_fill_repo import Fill
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.recompute import REQUESTED, computed
 
@@ -37,11 +38,24 @@ def _kpis(strategy: Strategy, body: RecomputeRequest) -> list[str]:
     return sorted(k.id for k in strategy.kpis.values() if computed(k))
 
 
+def _fill_json(fill: Fill | None) -> dict[str, Any] | None:
+    if fill is None:
+        return None
+    return {
+        "state": "filling" if fill.finished_at is None else "done",
+        "offsets_done": fill.offsets_done,
+        "offsets_total": fill.offsets_total,
+        "not_retained": fill.not_retained,
+        "finished_at": fill.finished_at,
+    }
+
+
 def install(
     app: FastAPI,
     engine: AsyncEngine,
     tenant_strategy: Callable[[Request], Awaitable[Strategy]],
     on_recompute: Callable[[], None],
+    fill_group: str,
 ) -> None:
     Tenant = Annotated[Strategy, Depends(tenant_strategy)]
 
@@ -58,7 +72,8 @@ def install(
     async def list_recomputes(strategy: Tenant) -> dict[str, Any]:
         async with engine.connect() as conn:
             jobs = await recompute_repo.list_jobs(conn, strategy.tenant_id)
-        return {"jobs": [j.as_json() for j in jobs]}
+            fill = await archive_fill_repo.load(conn, fill_group)
+        return {"jobs": [j.as_json() for j in jobs], "archive_fill": _fill_json(fill)}
 
     @app.get("/v1/recomputes/{job_id}", responses=ERRORS, response_model=r.RecomputeJob)
     async def get_recompute(strategy: Tenant, job_id: int) -> dict[str, Any]:

@@ -5,11 +5,13 @@ buckets, fold every archived event of their metrics with the current strategy (s
 through a server-side cursor, folded in memory in bulk), upsert the buckets, re-evaluate the
 periods, and mark the job done. A crash rolls all of it back and leaves the job unfinished:
 it is done again, whole, and a rebuild done twice is the same rebuild (exactly once).
+Jobs wait while the archive is being filled after an upgrade (`archive_fill`): a recompute
+then would see only part of what was counted.
 """
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from kpi_common.db import unit_of_work
@@ -54,6 +56,7 @@ class RecomputeRunner:
         clock: Callable[[], datetime],
         poll_s: float,
         on_done: Callable[[], None] = lambda: None,
+        archive_ready: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._strategies = strategies
@@ -61,6 +64,7 @@ class RecomputeRunner:
         self._clock = clock
         self._poll_s = poll_s
         self._on_done = on_done
+        self._archive_ready = archive_ready
         self._wake = asyncio.Event()
 
     def notify(self) -> None:
@@ -78,7 +82,10 @@ class RecomputeRunner:
                 await asyncio.wait_for(self._wake.wait(), self._poll_s)
 
     async def run_once(self) -> bool:
-        """Run the oldest unfinished job no other runner holds; False when there is none."""
+        """Run the oldest unfinished job no other runner holds; False when there is none, or
+        while the archive fill is unfinished (jobs stay pending)."""
+        if self._archive_ready is not None and not await self._archive_ready():
+            return False
         job: Job | None = None
         try:
             async with unit_of_work(self._sessions) as session:

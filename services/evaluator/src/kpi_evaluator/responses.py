@@ -112,8 +112,22 @@ class RecomputeJob(Answer):
     finished_at: AwareDatetime | None
 
 
+class ArchiveFillProgress(Answer):
+    """The archive fill after an upgrade (docs/evaluator.md, "Upgrading"): recompute jobs
+    stay pending until it is done."""
+
+    state: Literal["filling", "done"]
+    offsets_done: int = Field(description="offsets of metrics.events passed (read or skipped)")
+    offsets_total: int = Field(description="the offsets consumed before the upgrade")
+    not_retained: int = Field(description="offsets Kafka no longer held: events not archived")
+    finished_at: AwareDatetime | None
+
+
 class RecomputeJobs(Answer):
     jobs: list[RecomputeJob]
+    archive_fill: ArchiveFillProgress | None = Field(
+        description="null when the installation needs no archive fill"
+    )
 
 
 class DataHealthFinding(Answer):
