@@ -286,6 +286,9 @@ class BatchConsumer:
         if self._store is None:
             await self._consumer.commit(offsets)
         self._positions.update(offsets)
+        for tp, next_offset in offsets.items():  # a record handed on is never handed on again
+            if tp in self._starts:
+                self._starts[tp] = max(self._starts[tp], next_offset)
         self.processed += len(records)
 
 
