@@ -44,3 +44,32 @@ async def test_one_owners_breaches_within_the_window_become_one_digest(
     )
     [single] = smtp.to("sam@acme.example")
     assert single["Subject"] == "Critical: New client acquisitions is off track (2026-Q1)"
+
+
+async def test_with_the_window_off_breaches_claimed_together_go_out_one_email_each(
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer
+) -> None:
+    """`KPI_NOTIFIER_DIGEST_WINDOW_S` 0 (the default) means no digest: breaches recorded
+    between two sender passes (a busy evaluator publishes several in one batch) are still
+    mailed one by one, each under its own subject."""
+    doc = load()
+    doc["alerts"]["routes"] = []  # the default: the KPI owner by email
+    prefix = f"{infra.topic_prefix}{unique}."
+    settings = settings_for(infra, database_url, prefix, smtp)
+    kpis = ("ar-days", "operating-costs", "cash-flow")
+    async with harness(infra, unique, settings, now, {}, loops=("consumer",)) as h:
+        await h.strategy(doc)
+        await h.api_key("admin")
+        for kpi in kpis:
+            await h.breach(kpi, "finance", "priya", kpi_title=kpi)
+
+        async def all_pending() -> bool:
+            rows = await h.rows()
+            return len(rows) == 3 and {r["status"] for r in rows} == {"pending"}
+
+        await until(all_pending)
+        assert await h.notifier.sender.run_once() == 3  # one pass claims all three
+        assert {r["status"] for r in await h.rows()} == {"sent"}
+    subjects = sorted(m["Subject"] for m in smtp.to("priya@acme.example"))
+    assert len(set(subjects)) == 3, subjects  # three breach emails, no digest
+    assert all("is off track" in s for s in subjects), subjects

@@ -19,5 +19,11 @@ def test_one_persons_breach_emails_form_one_digest_and_the_rest_go_alone() -> No
         claimed(4, "dana"),
         claimed(5, "dana", kind="reminder"),
     ]
-    groups = [[c.row.id for c in g] for g in digest_groups(items)]
+    groups = [[c.row.id for c in g] for g in digest_groups(items, digests=True)]
     assert groups == [[1, 4], [2], [3], [5]]
+
+
+def test_with_digests_off_every_row_goes_alone() -> None:
+    items = [claimed(1, "dana"), claimed(2, "dana"), claimed(3, "priya")]
+    groups = [[c.row.id for c in g] for g in digest_groups(items, digests=False)]
+    assert groups == [[1], [2], [3]]

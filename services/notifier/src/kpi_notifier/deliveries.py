@@ -52,12 +52,14 @@ def digestible(row: Row[Any]) -> bool:
     return bool(row.channel == "email" and row.kind == "breach")
 
 
-def digest_groups(claimed: list[Claimed]) -> list[list[Claimed]]:
-    """Claimed rows in sending order, digestible ones grouped per (tenant, person)."""
+def digest_groups(claimed: list[Claimed], digests: bool) -> list[list[Claimed]]:
+    """Claimed rows in sending order, digestible ones grouped per (tenant, person) when
+    digests are on (`KPI_NOTIFIER_DIGEST_WINDOW_S` > 0). Off, every row goes alone, also
+    breach emails that happen to be due in the same pass."""
     groups: dict[tuple[str, str], list[Claimed]] = {}
     out: list[list[Claimed]] = []
     for item in claimed:
-        if not digestible(item.row):
+        if not (digests and digestible(item.row)):
             out.append([item])
             continue
         key = (item.row.tenant_id, item.row.recipient)
@@ -127,8 +129,11 @@ class Deliveries:
             added += sum(1 for (new,) in result.all() if new)
         return added
 
-    async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Claimed]:
-        """Take due rows (and rows whose sender died mid-send) for sending, oldest first."""
+    async def claim(
+        self, now: datetime, lease_until: datetime, limit: int, digests: bool
+    ) -> list[Claimed]:
+        """Take due rows (and rows whose sender died mid-send) for sending, oldest first;
+        with digests on, also the breach emails still waiting for the same people."""
         due = or_(
             and_(t.c.status == "pending", t.c.next_attempt_at <= now),
             and_(t.c.status == "sending", t.c.lease_until < now),
@@ -137,7 +142,8 @@ class Deliveries:
         rows = list((await self.session.execute(query.with_for_update(skip_locked=True))).all())
         if not rows:
             return []
-        rows += await self._digest_companions(rows)
+        if digests:
+            rows += await self._digest_companions(rows)
         stale = [r.id for r in rows if r.status == "sending"]
         await self.session.execute(
             update(t)

@@ -61,6 +61,7 @@ class Sender:
         self.published = published
         self._batch = batch
         self._wake = asyncio.Event()
+        self._digests = settings.digest_window_s > 0
 
     def wake(self) -> None:
         """Ask for a pass now (after a commit that recorded pending rows)."""
@@ -78,9 +79,9 @@ class Sender:
         now = self._clock()
         lease = now + timedelta(seconds=self._settings.send_lease_s)
         async with unit_of_work(self._sessions) as session:
-            claimed = await Deliveries(session).claim(now, lease, self._batch)
+            claimed = await Deliveries(session).claim(now, lease, self._batch, self._digests)
             wanted = await self._screen(session, claimed, now)
-        for group in digest_groups(wanted):
+        for group in digest_groups(wanted, self._digests):
             await self._deliver(group)
         return len(claimed)
 
