@@ -69,15 +69,17 @@ class _Shape(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _month_day(value: str) -> str:
-    """A fiscal year start a calendar can be built on (consumers build it from this)."""
+def month_day(value: str) -> str:
+    """A fiscal year start a calendar can be built on (consumers build it from this); the
+    strategy document checks `organization.fiscal_year_start` with it too."""
     if not re.fullmatch(r"\d{2}-\d{2}", value):
-        raise ValueError(f"{value!r} is not MM-DD")
+        raise ValueError("must be MM-DD")
     date.fromisoformat(f"2024-{value}")  # a leap year: 02-29 is allowed
     return value
 
 
-def _zone(value: str) -> str:
+def time_zone(value: str) -> str:
+    """An IANA time zone name (the document's `organization.timezone` too)."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -88,8 +90,8 @@ def _zone(value: str) -> str:
 class OrganizationDef(_Shape):
     node_type: Literal["organization"] = "organization"
     name: str
-    fiscal_year_start: Annotated[str, AfterValidator(_month_day)] = "01-01"  # MM-DD
-    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"  # IANA
+    fiscal_year_start: Annotated[str, AfterValidator(month_day)] = "01-01"  # MM-DD
+    timezone: Annotated[str, AfterValidator(time_zone)] = "UTC"  # IANA
     currency: str | None = None
     vision: str | None = None
     mission: str | None = None

@@ -9,8 +9,8 @@ names one field path, not one per union member.
 import re
 from datetime import date
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kpi_common.definitions import month_day, time_zone
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -62,13 +62,6 @@ UNION_TAGS = frozenset(
 )
 
 
-def _month_day(value: str) -> str:
-    if not re.fullmatch(r"\d{2}-\d{2}", value):
-        raise ValueError("must be MM-DD")
-    date.fromisoformat(f"2024-{value}")  # 2024 is a leap year: 02-29 is allowed
-    return value
-
-
 def _day(value: str) -> str:
     """A date stays the string written (`2026-12-31`), checked to be a real day."""
     try:
@@ -83,22 +76,14 @@ def _day(value: str) -> str:
 Day = Annotated[str, AfterValidator(_day)]
 
 
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}") from None
-    return value
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Organization(Strict):
     name: Text
-    fiscal_year_start: Annotated[str, AfterValidator(_month_day)] = "01-01"
-    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    fiscal_year_start: Annotated[str, AfterValidator(month_day)] = "01-01"
+    timezone: Annotated[str, AfterValidator(time_zone)] = "UTC"
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     vision: Text | None = None
     mission: Text | None = None
