@@ -49,7 +49,7 @@ def needed(strategy: Strategy, kpi: KpiDef, bucket: Bucket, depth: int = 0) -> s
     out: set[tuple[str, str]] = set()
     if depth >= MAX_DEPTH:
         return out
-    for ref in _refs(kpi):
+    for ref in kpi.inputs:
         inner = strategy.kpis.get(ref)
         if inner is not None:
             inner_bucket = strategy.calendar.bucket(inner.period_kind, bucket.start)
@@ -61,10 +61,6 @@ def needed(strategy: Strategy, kpi: KpiDef, bucket: Bucket, depth: int = 0) -> s
 def _program(formula: str) -> Formula:
     """A formula parsed once per text (the tick evaluates every formula KPI every time)."""
     return parse(formula)
-
-
-def _refs(kpi: KpiDef) -> list[str]:
-    return kpi.inputs if kpi.formula is not None else []
 
 
 def _component(
@@ -100,7 +96,7 @@ def actual(
     if depth >= MAX_DEPTH:
         return None
     values: dict[str, float | None] = {}
-    for ref in _refs(kpi):
+    for ref in kpi.inputs:
         inner = strategy.kpis.get(ref)
         if inner is not None:
             inner_bucket = strategy.calendar.bucket(inner.period_kind, bucket.start)
@@ -119,7 +115,7 @@ def dependents(strategy: Strategy, kpi_ids: set[str]) -> list[KpiDef]:
         found = {
             k.id: k
             for k in strategy.kpis.values()
-            if k.formula is not None and k.id not in out and frontier & set(_refs(k))
+            if k.formula is not None and k.id not in out and frontier & set(k.inputs)
         }
         if not found:
             break

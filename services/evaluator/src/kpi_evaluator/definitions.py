@@ -116,8 +116,8 @@ class KpiDef:
 
     @property
     def inputs(self) -> list[str]:
-        """The KPI ids a formula uses, in order (listed by goals)."""
-        return self.spec.measure.inputs
+        """The KPI ids a formula uses, in order (listed by goals); none for other KPIs."""
+        return list(self.spec.measure.inputs) if self.formula is not None else []
 
     @property
     def rolling_days(self) -> int | None:

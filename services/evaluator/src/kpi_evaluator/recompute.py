@@ -92,10 +92,6 @@ def status_refs(
     return refs, stale
 
 
-def formula_inputs(kpi: KpiDef) -> list[str]:
-    return list(kpi.inputs) if kpi.formula is not None else []
-
-
 def formula_refs(strategy: Strategy, formula: KpiDef, input_keys: Sequence[str]) -> list[Ref]:
     """A formula KPI's periods: those containing the starts of its inputs' stored periods."""
     out: dict[str, Ref] = {}

@@ -26,7 +26,6 @@ from kpi_evaluator.metrics import RECOMPUTE_EVENTS, RECOMPUTE_JOBS
 from kpi_evaluator.recompute import (
     REQUESTED,
     ArchiveFolder,
-    formula_inputs,
     formula_refs,
     restrict,
     status_refs,
@@ -123,7 +122,7 @@ class RecomputeRunner:
         await status_repo.delete(session, job.tenant_id, stale)
         refs += again
         for formula in (k for k in kpis if k.formula is not None):
-            keys = await buckets_repo.period_keys(session, job.tenant_id, formula_inputs(formula))
+            keys = await buckets_repo.period_keys(session, job.tenant_id, formula.inputs)
             refs += formula_refs(strategy, formula, keys)
         now = self._clock()
         await self._evaluator.run(
