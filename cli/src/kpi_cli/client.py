@@ -4,7 +4,7 @@ missing setting, a service that does not answer or answers too late, an error an
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
@@ -77,11 +77,9 @@ class CliError(Exception):
 
 
 ServiceName = Literal["goals", "ingest", "evaluator", "notifier"]
+# a service's name by its variable name part: `ingest` -> metrics-ingest (from SERVICES)
 NAMES: dict[ServiceName, str] = {
-    "goals": "goals",
-    "ingest": "metrics-ingest",
-    "evaluator": "evaluator",
-    "notifier": "notifier",
+    cast(ServiceName, part): name for name, (part, _) in SERVICES.items()
 }
 
 

@@ -21,8 +21,9 @@ def health() -> None:
     table.add_column("ready")
     table.add_column("down", overflow="fold")
     failed = guessed = False
+    urls = settings.urls()
     for which, name in NAMES.items():
-        url, source = settings.urls()[name]
+        url, source = urls[name]
         try:
             where = service(settings, which)
             resp = httpx.get(f"{where.url}/readyz", timeout=5)
