@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.acme_stack import wait_until
 from tests.support.procs import running
 
 pytestmark = pytest.mark.e2e
@@ -36,14 +37,6 @@ kpis:
 """
 
 
-def _eventually(check: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.1)
-
-
 def _bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -61,7 +54,7 @@ class Trial:
         assert issued.status_code == 201, issued.text
         self.sender = _bearer(issued.json()["api_key"])
         probe = {"id": f"probe-{slug}", "metric": "probe.ready", "value": 1}
-        _eventually(lambda: self.send(probe).status_code == 202, "ingest never took the key")
+        wait_until("ingest to take the key", lambda: self.send(probe).status_code == 202, 60)
 
     def send(self, events: Any) -> httpx.Response:
         return httpx.post(f"{self.ingest}/v1/events", json=events, headers=self.sender)
@@ -106,7 +99,7 @@ def test_apply_then_send_at_once_counts_every_event_20_times(
             sent = trial.send(_deals(3))
             assert sent.json()["accepted"] == 3, sent.text
         for n, trial in enumerate(trials):
-            _eventually(_counted(trial, 3), f"trial {n}: actual {trial.actual()}")
+            wait_until(f"trial {n} to count its 3 events", _counted(trial, 3), 60)
         again = trials[0].send(_deals(3))
         assert again.json() == {"accepted": 0, "duplicates": 3, "rejected": []}
         time.sleep(3)  # time enough for the evaluator to have applied a resend, if it did
