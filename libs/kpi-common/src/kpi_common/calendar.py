@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kpi_common.definitions import OrganizationDef
+
 PERIOD_KINDS = ("year", "quarter", "month", "week", "day")
 
 
@@ -149,3 +151,11 @@ _KEY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("week", re.compile(r"^(\d{4})-W(\d{2})$")),
     ("day", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")),
 ]
+
+
+def calendar_of(org: OrganizationDef | None) -> FiscalCalendar:
+    """The organisation's calendar (the contract checked its fields); before a tenant's
+    organization is known, the contract's defaults (a January year, UTC)."""
+    if org is None:
+        return FiscalCalendar()
+    return FiscalCalendar(org.fiscal_year_start, org.timezone)

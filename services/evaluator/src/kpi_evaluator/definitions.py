@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from kpi_common import definitions as contract
-from kpi_common.calendar import FiscalCalendar
+from kpi_common.calendar import FiscalCalendar, calendar_of
 from kpi_common.definitions import Aggregation, Definition, Direction, KpiTargets, MeasureDef
 
 CUMULATIVE = frozenset({Aggregation.SUM, Aggregation.COUNT})
@@ -158,14 +158,6 @@ class KpiDef:
     @property
     def unit_of_measure(self) -> str | None:
         return self.spec.unit_of_measure
-
-
-def calendar_of(org: contract.OrganizationDef | None) -> FiscalCalendar:
-    """The organisation's calendar (the contract checked its fields); before the tenant's
-    organization node has arrived, the contract's defaults (January year, UTC)."""
-    if org is None:
-        return FiscalCalendar()
-    return FiscalCalendar(org.fiscal_year_start, org.timezone)
 
 
 Nodes = Mapping[tuple[str, str], Definition]

@@ -3,9 +3,9 @@
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from kpi_common.calendar import FiscalCalendar
+from kpi_common.calendar import calendar_of
 from kpi_common.db import unit_of_work
-from kpi_common.definitions import KpiDef
+from kpi_common.definitions import KpiDef, OrganizationDef
 from kpi_common.errors import NotFound
 
 from kpi_goals import alignment as rules
@@ -101,7 +101,10 @@ async def targets_as_of(
 
 
 def period_at(kpi: KpiDef, org: dict[str, Any], at: datetime) -> dict[str, Any]:
-    calendar = FiscalCalendar(org.get("fiscal_year_start", "01-01"), org.get("timezone", "UTC"))
+    """The period of `at` on the organisation's calendar (`org` as stored; {} if none yet)."""
+    typed = normalise("organization", "organization", org) if org else None
+    assert typed is None or isinstance(typed, OrganizationDef)
+    calendar = calendar_of(typed)
     bucket = calendar.bucket(kpi.period.value, at)
     band = kpi.targets.band
     return {
