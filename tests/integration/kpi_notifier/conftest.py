@@ -101,8 +101,16 @@ class Harness:
         return r.status_code == 200
 
     async def breach(
-        self, kpi: str, unit: str, owner: str, breach_id: str | None = None, **facts: Any
+        self,
+        kpi: str,
+        unit: str,
+        owner: str,
+        breach_id: str | None = None,
+        key_of: str | None = None,
+        **facts: Any,
     ) -> str:
+        """Publish a breach of `kpi`, keyed as the evaluator keys it (or as `key_of`'s, to put
+        it on that KPI's partition, behind what was published there before)."""
         breach_id = breach_id or f"brc-{kpi}-{uuid.uuid4().hex[:6]}"
         ids = {"breach_id": breach_id, "kpi_id": kpi, "unit_id": unit, "owner": owner}
         data = KpiBreachOpened.model_validate({**example_breach(), **ids, **facts})
@@ -113,7 +121,7 @@ class Harness:
             time=datetime.now(UTC),
             data=data,
         )
-        await self.publish(KPI_BREACHES.name, f"{self.tenant_id}:{kpi}", [env])
+        await self.publish(KPI_BREACHES.name, f"{self.tenant_id}:{key_of or kpi}", [env])
         return breach_id
 
     async def rows(self, **params: Any) -> list[dict[str, Any]]:
