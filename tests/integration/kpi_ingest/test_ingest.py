@@ -11,8 +11,9 @@ import httpx
 from kpi_common.db import create_engine, session_factory
 from kpi_common.topics import METRICS_EVENTS
 from kpi_ingest.config import Settings
-from kpi_ingest.ingest import prune_once
+from kpi_ingest.ingest import Retention, prune_once
 from kpi_localinfra import KafkaServer, PostgresServer
+from sqlalchemy import text
 
 from tests.integration.kpi_ingest.conftest import (
     auth,
@@ -177,6 +178,50 @@ async def test_claims_older_than_the_horizon_are_pruned_and_the_id_is_new_again(
         body = [{"id": "old-1", "metric": "crm.deal.won", "value": 1}]
         again = await now.post("/v1/events", json=body + _events(range(1)), headers=auth(t.key))
         assert (again.json()["accepted"], again.json()["duplicates"]) == (1, 1)
+
+
+async def test_old_rejects_and_webhook_signatures_are_pruned_and_recent_ones_kept(
+    settings: Settings,
+) -> None:
+    t = await new_tenant(settings)
+    source, now = f"src-{t.tenant_id}", datetime.now(UTC)
+    ages = {"old": now - timedelta(days=40), "new": now - timedelta(hours=1)}
+    async with running_app(settings):
+        engine = create_engine(settings.database_url, pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                for name, at in ages.items():
+                    await conn.execute(
+                        text(
+                            "INSERT INTO ingest.source_rejects"
+                            " (source_id, tenant_id, reason, payload, received_at)"
+                            " VALUES (:s, :t, 'bad', '{}', :at)"
+                        ),
+                        {"s": source, "t": t.tenant_id, "at": at},
+                    )
+                    await conn.execute(
+                        text(
+                            "INSERT INTO ingest.source_signatures (source_id, signature, seen_at)"
+                            " VALUES (:s, :sig, :at)"
+                        ),
+                        {"s": source, "sig": f"sig-{name}", "at": at},
+                    )
+            retention = Retention(horizon=timedelta(days=7), rejects=timedelta(days=30))
+            sessions = session_factory(engine)
+            for table, before in retention.cutoffs(now).items():
+                await prune_once(sessions, before, table)
+            async with engine.connect() as conn:
+                rejects = await conn.scalar(
+                    text("SELECT count(*) FROM ingest.source_rejects WHERE source_id = :s"),
+                    {"s": source},
+                )
+                signatures = await conn.scalars(
+                    text("SELECT signature FROM ingest.source_signatures WHERE source_id = :s"),
+                    {"s": source},
+                )
+                assert (rejects, list(signatures)) == (1, ["sig-new"])
+        finally:
+            await engine.dispose()
 
 
 async def test_a_key_over_its_rate_gets_429_with_retry_after(settings: Settings) -> None:

@@ -40,6 +40,9 @@ class Settings(ServiceSettings):
     dedup_prune_interval_s: float = Field(
         default=600.0, gt=0, validation_alias=_env("DEDUP_PRUNE_INTERVAL_S")
     )
+    reject_retention_days: float = Field(
+        default=30.0, gt=0, validation_alias=_env("REJECT_RETENTION_DAYS")
+    )
     # API keys learned from goals.changes
     key_refresh_s: float = Field(default=2.0, gt=0, validation_alias=_env("KEY_REFRESH_S"))
     # Per-key token bucket, counted in events

@@ -203,25 +203,44 @@ async def probe_kafka(kafka: ProducerHandle, gate: KafkaGate, every_s: float) ->
         await asyncio.sleep(every_s)
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long each kept record lives: dedup claims and webhook signatures for the dedup
+    horizon (a replay past it would be new to the id check anyway), rejects for their own."""
+
+    horizon: timedelta
+    rejects: timedelta
+
+    def cutoffs(self, now: datetime) -> dict[str, datetime]:
+        return {
+            "seen_events": now - self.horizon,
+            "source_signatures": now - self.horizon,
+            "source_rejects": now - self.rejects,
+        }
+
+
 async def prune_loop(
     sessions: async_sessionmaker[AsyncSession],
-    horizon: timedelta,
+    retention: Retention,
     every_s: float,
     clock: Clock = utcnow,
 ) -> None:
-    """Forget claims older than the dedup horizon, in batches."""
+    """Forget what is older than its retention, in batches."""
     while True:
         await asyncio.sleep(every_s)
-        await prune_once(sessions, clock() - horizon)
+        for table, before in retention.cutoffs(clock()).items():
+            await prune_once(sessions, before, table)
 
 
-async def prune_once(sessions: async_sessionmaker[AsyncSession], before: datetime) -> int:
+async def prune_once(
+    sessions: async_sessionmaker[AsyncSession], before: datetime, table: str = "seen_events"
+) -> int:
     total = 0
     while True:
         async with unit_of_work(sessions) as session:
             conn = await session.connection()
-            n = await repository.prune_seen(conn, before)
+            n = await repository.prune(conn, table, before)
         total += n
-        metrics.DEDUP_PRUNED.inc(n)
+        metrics.PRUNED.labels(table).inc(n)
         if n == 0:
             return total

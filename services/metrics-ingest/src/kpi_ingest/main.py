@@ -17,7 +17,7 @@ from kpi_ingest import api
 from kpi_ingest.claims import ClaimPool
 from kpi_ingest.config import SCHEMA, SERVICE, Settings
 from kpi_ingest.gate import KafkaGate
-from kpi_ingest.ingest import Clock, Intake, probe_kafka, prune_loop, utcnow
+from kpi_ingest.ingest import Clock, Intake, Retention, probe_kafka, prune_loop, utcnow
 from kpi_ingest.keycache import GoalsChangesHandler, KeyCache
 from kpi_ingest.ratelimit import RateLimiter
 from kpi_ingest.sources import api as sources_api
@@ -122,7 +122,10 @@ def _build_sources(
 
 def _spawn_loops(c: Components, clock: Clock) -> None:
     settings = c.deps.settings
-    horizon = timedelta(days=settings.dedup_horizon_days)
+    retention = Retention(
+        horizon=timedelta(days=settings.dedup_horizon_days),
+        rejects=timedelta(days=settings.reject_retention_days),
+    )
     sup = c.runtime.supervisor
     sup.spawn("key-cache", c.keys.run)
     for n in range(settings.intake_workers):
@@ -131,7 +134,7 @@ def _spawn_loops(c: Components, clock: Clock) -> None:
     sup.spawn("kafka-probe", lambda: probe_kafka(c.runtime.kafka, c.gate, settings.kafka_probe_s))
     sup.spawn(
         "dedup-prune",
-        lambda: prune_loop(c.runtime.sessions, horizon, settings.dedup_prune_interval_s, clock),
+        lambda: prune_loop(c.runtime.sessions, retention, settings.dedup_prune_interval_s, clock),
     )
     sup.spawn("cdc-sources", c.cdc.run)
 

@@ -24,8 +24,10 @@ DEAD_LETTERS = Counter(
     "Source payloads sent to metrics.dead-letter, by source kind",
     ["source"],
 )
-DEDUP_PRUNED = Counter(
-    "metrics_ingest_dedup_pruned_total", "Dedup claims deleted after the horizon passed"
+PRUNED = Counter(
+    "metrics_ingest_pruned_total",
+    "Rows deleted after their retention passed (dedup claims, webhook signatures, rejects)",
+    ["table"],
 )
 
 

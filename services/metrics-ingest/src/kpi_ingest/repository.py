@@ -1,6 +1,7 @@
 """SQL beside the intake path: API keys and tenants learned from goals.changes, and pruning
-the dedup window (the claim itself is in kpi_ingest.claims, on raw asyncpg). Callers own the
-transaction (kpi_common.db.unit_of_work)."""
+what is kept for a window (dedup claims, webhook signatures, listable rejects). The claim
+itself is in kpi_ingest.claims, on raw asyncpg. Callers own the transaction
+(kpi_common.db.unit_of_work)."""
 
 from datetime import datetime
 
@@ -12,15 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from kpi_ingest.keys import KeyGrant
 from kpi_ingest.models import api_keys, tenants
 
-_PRUNE = text(
-    "DELETE FROM ingest.seen_events WHERE ctid IN ("
-    "SELECT ctid FROM ingest.seen_events WHERE seen_at < :before LIMIT :batch)"
-)
+# What the background loop forgets, each table with the column its age is read from.
+PRUNABLE = {
+    "seen_events": "seen_at",
+    "source_signatures": "seen_at",
+    "source_rejects": "received_at",
+}
 
 
-async def prune_seen(conn: AsyncConnection, before: datetime, batch: int = 10_000) -> int:
-    """Delete one batch of claims older than the horizon; returns how many went."""
-    result = await conn.execute(_PRUNE, {"before": before, "batch": batch})
+async def prune(conn: AsyncConnection, table: str, before: datetime, batch: int = 10_000) -> int:
+    """Delete one batch of `table`'s rows older than `before`; returns how many went."""
+    column = PRUNABLE[table]
+    stmt = text(
+        f"DELETE FROM ingest.{table} WHERE ctid IN ("
+        f"SELECT ctid FROM ingest.{table} WHERE {column} < :before LIMIT :batch)"
+    )
+    result = await conn.execute(stmt, {"before": before, "batch": batch})
     return int(result.rowcount)
 
 
