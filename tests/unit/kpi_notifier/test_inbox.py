@@ -1,17 +1,19 @@
 """A person's inbox as plain rules, on the acme directory."""
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kpi_notifier.destinations import message_context
-from kpi_notifier.inbox import SECTIONS, InboxFacts, inbox, plan_inbox_digest
+from kpi_notifier.inbox import SECTIONS, InboxFacts, digest_week, inbox, plan_inbox_digest
 from kpi_notifier.messages import Messages
 
 from tests.unit.kpi_notifier.acme import T0, acme, breach
 
 
 def facts(**kw: Any) -> InboxFacts:
-    return InboxFacts(**({"directory": acme(), "now": T0} | kw))
+    values: dict[str, Any] = {"directory": acme(), "now": T0} | kw
+    return InboxFacts(**values)
 
 
 def test_an_empty_inbox_has_every_section_and_a_zero_count() -> None:
@@ -33,10 +35,8 @@ def test_breaches_are_listed_for_their_owner_only_and_shadow_transitions_never()
 
 
 def test_an_owner_less_breach_is_owed_by_its_kpis_owner() -> None:
-    b = breach("revenue-emea", "sales-emea", owner=None)
-    assert [x["kpi_id"] for x in inbox(facts(breaches=[b]), "lars")["breaches"]] == [
-        "revenue-emea"
-    ]
+    b = replace(breach("revenue-emea", "sales-emea"), owner=None)
+    assert [x["kpi_id"] for x in inbox(facts(breaches=[b]), "lars")["breaches"]] == ["revenue-emea"]
 
 
 def test_reviews_show_once_their_reminder_window_opens_and_while_overdue() -> None:
@@ -81,4 +81,16 @@ def test_the_weekly_digest_is_the_inbox_itself() -> None:
     assert "kpi ack brc-revenue-emea" in message.text
     assert "* sales-pipeline-review: due 2026-01-30, 21 day(s) overdue" in message.text
     assert "* Revenue EMEA: no data" in message.text
-    assert "kpi ack brc-revenue-emea" in message.html and "Revenue EMEA" in message.slack
+    assert "kpi ack brc-revenue-emea" in message.html
+    assert "Revenue EMEA" in message.slack
+
+
+def test_the_digest_is_due_on_monday_from_eight_in_the_organisations_timezone() -> None:
+    monday = datetime(2026, 2, 23, 8, 0, tzinfo=UTC)
+    assert digest_week(monday - timedelta(minutes=1), "UTC") is None
+    assert digest_week(monday, "UTC") == "2026-W09"
+    assert digest_week(monday + timedelta(hours=15, minutes=59), "UTC") == "2026-W09"
+    assert digest_week(monday + timedelta(days=1), "UTC") is None  # Tuesday: missed, not late
+    sunday_night = datetime(2026, 2, 22, 23, 30, tzinfo=UTC)  # Monday 08:30 in Tokyo
+    assert digest_week(sunday_night, "Asia/Tokyo") == "2026-W09"
+    assert digest_week(monday + timedelta(hours=15), "Asia/Tokyo") is None  # Tuesday there

@@ -23,7 +23,8 @@ def test_a_shadow_route_is_read_from_the_contract_and_never_chosen_to_page() -> 
     d = acme(with_shadow_route())
     assert [r.mode for r in d.routes] == ["shadow", "live", "live", "live"]
     chosen = choose_route(d, breach())
-    assert chosen is not None and chosen.position == 2  # the live sales route, not route 0
+    assert chosen is not None
+    assert chosen.position == 2
     assert [r.mode for r in acme().routes] == ["live", "live", "live"]  # acme unchanged
 
 
@@ -58,6 +59,7 @@ def test_a_shadow_route_that_does_not_match_plans_nothing() -> None:
 def test_a_shadow_transition_makes_every_planned_delivery_a_shadow_one() -> None:
     b = breach(facts={"breach_id": "brc-new-clients", "kpi_title": "x", "mode": "shadow"})
     for planned in (plan_opened(acme(), b, [], T0), plan_reminder(acme(), b, 2, [], T0)):
-        assert planned and {(p.mode, p.route) for p in planned} == {("shadow", None)}
+        assert planned
+        assert {(p.mode, p.route) for p in planned} == {("shadow", None)}
     live = breach(facts={"breach_id": "brc-new-clients", "mode": "live"})
     assert {p.mode for p in plan_opened(acme(), live, [], T0)} == {"live"}

@@ -20,11 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kpi_notifier.directory import Directory, Kpi
 from kpi_notifier.planning import Planned
 from kpi_notifier.reviews import notice_due, review_people, standing
 from kpi_notifier.routing import Breach, Recipient, breach_owner
+from kpi_notifier.scorecards import week_due
 from kpi_notifier.shadow import transition_mode
 
 NO_DATA = ("no_data", "stale")
@@ -46,18 +48,18 @@ Section = Callable[[InboxFacts, str], list[dict[str, Any]]]
 
 def breach_items(facts: InboxFacts, person: str) -> list[dict[str, Any]]:
     return [
-        _breach_item(b)
+        _breach_item(facts.directory, b)
         for b in sorted(facts.breaches, key=lambda b: (b.opened_at, b.breach_id))
         if transition_mode(b.facts) == "live" and breach_owner(facts.directory, b) == person
     ]
 
 
-def _breach_item(b: Breach) -> dict[str, Any]:
-    f = b.facts
+def _breach_item(directory: Directory, b: Breach) -> dict[str, Any]:
+    f, kpi = b.facts, directory.kpis.get(b.kpi_id)
     return {
         "breach_id": b.breach_id,
         "kpi_id": b.kpi_id,
-        "kpi_title": f.get("kpi_title") or b.kpi_id,
+        "kpi_title": kpi.title if kpi else f.get("kpi_title") or b.kpi_id,
         "unit_id": b.unit_id,
         "severity": b.severity,
         "status": f.get("status"),
@@ -125,6 +127,13 @@ def inbox(facts: InboxFacts, person: str) -> dict[str, Any]:
         "count": sum(len(items) for items in sections.values()),
         **sections,
     }
+
+
+def digest_week(now: datetime, tz: str) -> str | None:
+    """The ISO week whose inbox digest is due: on Monday from 08:00 in the organisation's
+    timezone (a whole day of ticks to catch it), never later in the week."""
+    week = week_due(now, tz)
+    return week if now.astimezone(ZoneInfo(tz)).weekday() == 0 else None
 
 
 def plan_inbox_digest(person: str, week: str, box: Mapping[str, Any]) -> list[Planned]:

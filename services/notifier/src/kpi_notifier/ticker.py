@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.directory import Directory, parse_duration
 from kpi_notifier.handlers import record
-from kpi_notifier.inbox import inbox, plan_inbox_digest
+from kpi_notifier.inbox import digest_week, inbox, plan_inbox_digest
 from kpi_notifier.planning import escalation_due, plan_escalation, plan_reminder, reminder_due
 from kpi_notifier.queries import inbox_facts
 from kpi_notifier.repository import Repository
@@ -103,12 +103,12 @@ class Ticker:
         return await record(repo.session, tenant_id, planned, now)
 
     async def _inbox_digests(self, repo: Repository, now: datetime) -> int:
-        """Each person's weekly inbox digest, once per ISO week, when their inbox is not
-        empty (kpi_notifier.inbox: the same computation as `GET /v1/inbox`)."""
+        """Each person's weekly inbox digest, once per ISO week on Monday, when their inbox
+        is not empty (kpi_notifier.inbox: the same computation as `GET /v1/inbox`)."""
         added = 0
         for tenant_id in await repo.tenants_with("person"):
             facts = await inbox_facts(repo.session, tenant_id, now)
-            week = week_due(now, facts.directory.timezone)
+            week = digest_week(now, facts.directory.timezone)
             if week is None:
                 continue
             for person in sorted(facts.directory.people):
