@@ -410,6 +410,16 @@ def _notifier_rows() -> list[Row]:
             fixed("/v1/test-notification", json={"to": "priya"}),
         ),
         Row("notifier", "GET", "/v1/reviews", NOTIFIER_READ, fixed("/v1/reviews")),
+        Row("notifier", "GET", "/v1/shadow", NOTIFIER_READ, fixed("/v1/shadow")),
+        # both tenants are acme, so a person of B only is not at hand here: the 404 for
+        # another tenant's person is tests/integration/kpi_notifier/test_inbox.py
+        Row(
+            "notifier",
+            "GET",
+            "/v1/inbox",
+            NOTIFIER_READ,
+            fixed("/v1/inbox", params={"person": "priya"}),
+        ),
         Row("notifier", "GET", "/v1/findings", NOTIFIER_READ, fixed("/v1/findings")),
         Row(
             "notifier",

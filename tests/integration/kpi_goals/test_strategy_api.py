@@ -151,3 +151,16 @@ async def test_direction_range_needs_a_band_and_a_band_needs_range(goals_tenant:
         "    direction: range\n    unit_of_measure: score\n    target: {min",
     )
     assert (await goals_tenant.apply(both)).status_code == 200
+
+
+async def test_a_shadow_route_applies_and_round_trips(acme: Tenant) -> None:
+    doc = load()
+    shadow = {"match": {"unit": "sales"}, "notify": ["morgan"], "mode": "shadow"}
+    doc["alerts"]["routes"].insert(0, shadow)
+    applied = await acme.apply(orjson.dumps(doc), **{"Content-Type": "application/json"})
+    assert applied.status_code == 200, applied.text
+    got = (await acme.get("/v1/strategy")).json()
+    assert got["alerts"]["routes"][0] == shadow
+    assert "mode" not in got["alerts"]["routes"][1]  # a live route stays as it was written
+    again = await acme.apply(ACME.read_bytes())  # and acme, unchanged, takes it away again
+    assert [c["node_type"] for c in again.json()["changes"]].count("alert_route") == 4

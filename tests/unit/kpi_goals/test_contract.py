@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import yaml
 from kpi_common.definitions import (
+    AlertRouteDef,
     Direction,
     KpiDef,
     OrganizationDef,
@@ -106,3 +107,11 @@ def test_a_definition_of_another_node_type_or_id_is_refused() -> None:
     kpi = _kpi(target=1)
     with pytest.raises(ValueError, match="is not the node id"):
         NodeUpsertedV2(node_type="kpi", node_id="other", revision=1, definition=kpi)
+
+
+def test_a_routes_mode_is_live_unless_it_says_shadow() -> None:
+    live = normalise("alert_route", "0", {"notify": ["owner"]})
+    shadow = normalise("alert_route", "1", {"notify": ["owner"], "mode": "shadow"})
+    assert isinstance(live, AlertRouteDef)
+    assert isinstance(shadow, AlertRouteDef)
+    assert (live.mode, shadow.mode) == ("live", "shadow")

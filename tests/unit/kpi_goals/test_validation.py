@@ -179,6 +179,11 @@ REJECTIONS: dict[str, tuple[Edit, str, str]] = {
         "exactly one",
     ),
     "missing field": (lambda d: d["goals"][0].pop("title"), "goals[0].title", "Field required"),
+    "route mode": (
+        _set(("alerts", "routes", 1, "mode"), "quiet"),
+        "alerts.routes[1].mode",
+        "'live' or 'shadow'",
+    ),
 }
 
 

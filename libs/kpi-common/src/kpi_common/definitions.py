@@ -264,6 +264,8 @@ class AlertRouteDef(_Shape):
     match: RouteMatchDef = Field(default_factory=RouteMatchDef)
     notify: list[str]
     escalate_after: str | None = None
+    # `shadow`: evaluated on the live stream, recorded instead of sent (docs/notifier.md).
+    mode: Literal["live", "shadow"] = "live"
 
 
 Definition = Annotated[

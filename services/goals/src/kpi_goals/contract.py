@@ -142,6 +142,7 @@ def _route(node_id: str, definition: dict[str, Any]) -> AlertRouteDef:
         ),
         notify=list(route.notify),
         escalate_after=route.escalate_after,
+        mode=route.mode,
     )
 
 

@@ -270,6 +270,7 @@ class Route(Strict):
     match: RouteMatch | None = None
     notify: list[Id] = Field(min_length=1)
     escalate_after: Duration | None = None
+    mode: Literal["live", "shadow"] = "live"
 
 
 class Alerts(Strict):

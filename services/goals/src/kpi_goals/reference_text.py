@@ -317,6 +317,11 @@ FIELDS: dict[str, dict[str, str]] = {
             "one escalation email goes to the owner of the nearest unit above the KPI's unit "
             "whose owner is not the KPI's owner."
         ),
+        "mode": (
+            "`live` (the default) sends; `shadow` sends nothing: the route is tried on the "
+            "live stream beside the live routes, and what it would have sent is recorded "
+            "(`GET /v1/shadow` on the notifier, `kpi shadow`)."
+        ),
     },
     "RouteMatch": {
         "unit": "The KPI's unit or any unit above it (a unit's route covers its subtree).",

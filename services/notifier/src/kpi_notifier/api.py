@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from kpi_notifier import responses as r
 from kpi_notifier.auth import Principal, principal
 from kpi_notifier.commands import Commands
+from kpi_notifier.queries import Queries
 
 router = APIRouter(prefix="/v1", responses=error_responses(400, 401, 403, 404, 409, 422, 503))
 Who = Annotated[Principal, Depends(principal)]
@@ -59,6 +60,14 @@ def commands(request: Request) -> Commands:
 
 
 Cmd = Annotated[Commands, Depends(commands)]
+
+
+def queries(request: Request) -> Queries:
+    result: Queries = request.app.state.notifier.queries
+    return result
+
+
+Views = Annotated[Queries, Depends(queries)]
 Status = Literal["pending", "sending", "sent", "dead", "suppressed", "cancelled"]
 
 
@@ -146,3 +155,24 @@ async def scorecard_subscriptions(who: Who, cmd: Cmd) -> list[dict[str, Any]]:
 async def unsubscribe_scorecard(who: Who, cmd: Cmd, unit_id: str) -> Response:
     await cmd.unsubscribe_scorecard(who, unit_id)
     return Response(status_code=204)
+
+
+@router.get("/shadow", response_model=list[r.ShadowEntry])
+async def shadow(
+    who: Who,
+    views: Views,
+    route: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    since: AwareDatetime | None = None,
+    breach_id: str | None = None,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    filters = {"route": route, "since": since, "breach_id": breach_id, "kind": kind}
+    return await views.shadow(who, **filters, limit=limit)
+
+
+@router.get("/inbox", response_model=r.Inbox)
+async def inbox(
+    who: Who, views: Views, person: Annotated[str, Query(min_length=1, max_length=200)]
+) -> dict[str, Any]:
+    return await views.inbox(who, person)

@@ -51,3 +51,10 @@ class Settings(ServiceSettings):
     restatement_window_s: float = Field(
         default=60.0, ge=0, validation_alias=_alias("restatement_window_s")
     )
+
+    # Shadow mode: how long the shadow log keeps what shadow routes would have sent.
+    shadow_retention_days: float = Field(
+        default=30.0, gt=0, le=366, validation_alias=_alias("shadow_retention_days")
+    )
+    # The weekly inbox digest (Monday 08:00, organisation's timezone): off unless true.
+    inbox_digest: bool = Field(default=False, validation_alias=_alias("inbox_digest"))

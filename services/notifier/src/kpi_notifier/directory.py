@@ -94,6 +94,7 @@ class Route:
     match: Match
     notify: tuple[str, ...]
     escalate_after: timedelta | None = None
+    mode: Literal["live", "shadow"] = "live"
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ def _route(d: AlertRouteDef) -> Route:
                     frozenset(m.severity)),
         notify=tuple(d.notify),
         escalate_after=parse_duration(d.escalate_after) if d.escalate_after else None,
+        mode=d.mode,
     )  # fmt: skip
 
 

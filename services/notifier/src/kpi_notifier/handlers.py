@@ -36,6 +36,7 @@ from kpi_notifier.planning import Planned, plan_opened, plan_resolved, plan_rest
 from kpi_notifier.repository import Repository
 from kpi_notifier.routing import Breach
 from kpi_notifier.scorecard_store import ScorecardStore
+from kpi_notifier.shadow_store import set_aside
 
 log = get_logger(__name__)
 
@@ -105,9 +106,11 @@ async def record(
     session: AsyncSession, tenant_id: str, planned: list[Planned], now: datetime, delay: float = 0
 ) -> int:
     """Record planned deliveries (repeats of a dedup key change nothing; a restatement
-    notice still waiting gathers the breaches of its run)."""
+    notice still waiting gathers the breaches of its run). A shadow one goes to the shadow
+    log instead, never to be sent (shadow.py)."""
     due = now + timedelta(seconds=delay)
     deliveries = Deliveries(session)
+    planned = await set_aside(session, tenant_id, planned, now)
     notices = [p for p in planned if p.kind == "restatement"]
     added = await deliveries.add(
         tenant_id, [p for p in planned if p.kind != "restatement"], now, due

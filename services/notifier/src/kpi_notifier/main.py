@@ -33,6 +33,7 @@ from kpi_notifier.consumers import Consumers
 from kpi_notifier.handlers import EventHandler
 from kpi_notifier.messages import Messages
 from kpi_notifier.models import outbox
+from kpi_notifier.queries import Queries
 from kpi_notifier.sender import Sender
 from kpi_notifier.ticker import Ticker
 
@@ -57,6 +58,7 @@ class Notifier:
     commands: Commands
     http: httpx.AsyncClient
     relay: RelayHolder
+    queries: Queries
 
 
 def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notifier:
@@ -69,10 +71,11 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         "slack": SlackSender(http, settings.slack_min_interval_s),
         "webhook": WebhookSender(http, clock),
     }
+    messages = Messages()
     sender = Sender(
         sessions=sessions,
         channels=channels,
-        messages=Messages(),
+        messages=messages,
         environ=environ,
         clock=clock,
         settings=settings,
@@ -88,10 +91,17 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         settings.restatement_window_s,
     )
     ticker = Ticker(
-        sessions, clock, settings.reminder_interval, settings.tick_interval_s, sender.wake
+        sessions,
+        clock,
+        settings.reminder_interval,
+        settings.tick_interval_s,
+        sender.wake,
+        shadow_retention_days=settings.shadow_retention_days,
+        inbox_digest=settings.inbox_digest,
     )
     commands = Commands(sessions, clock, sender.wake)
-    return Notifier(runtime, sessions, handler, sender, ticker, commands, http, relay)
+    queries = Queries(sessions, clock, messages)
+    return Notifier(runtime, sessions, handler, sender, ticker, commands, http, relay, queries)
 
 
 def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None:

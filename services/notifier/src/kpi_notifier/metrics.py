@@ -24,3 +24,8 @@ SUPERSEDED = Counter(
     "notifier_events_superseded_total",
     "node.upserted v1 events ignored: goals republishes every live node as v2",
 )
+SHADOWED = Counter(
+    "notifier_deliveries_shadowed_total",
+    "Deliveries of shadow routes and transitions recorded in the shadow log, never sent",
+    ["kind"],
+)

@@ -164,3 +164,26 @@ scorecard_subscriptions = Table(
     Column("created_by", String(100), nullable=True),
     PrimaryKeyConstraint("tenant_id", "unit_id"),
 )
+
+# What `mode: shadow` routes and transitions would have sent (kpi_notifier.shadow): one row
+# per dedup key, never sent; rows older than KPI_NOTIFIER_SHADOW_RETENTION_DAYS are pruned
+# by the ticker. `route` is the shadow route's position (null for a shadow transition).
+shadow_log = Table(
+    "shadow_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("dedup_key", String(600), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("route", Integer, nullable=True),
+    Column("channel_kind", String(16), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("breach_id", String(200), nullable=True),
+    Column("context", JSONB, nullable=False),
+    Column("suppressed_by", String(64), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "dedup_key"),
+    Index("ix_shadow_log_recorded", "tenant_id", "recorded_at"),
+)

@@ -12,7 +12,7 @@ problem shows up in the delivery log as a dead letter instead of disappearing.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ from kpi_notifier.routing import (
     recipients,
     silenced_by,
 )
+from kpi_notifier.shadow import Mode, shadow_key, shadow_recipients, shadow_routes, transition_mode
 
 Kind = Literal[
     "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement"
@@ -40,6 +41,8 @@ class Planned:
     context: dict[str, Any] = field(default_factory=dict)
     breach_id: str | None = None
     suppressed_by: str | None = None
+    mode: Mode = "live"  # shadow: recorded in the shadow log, never sent (shadow.py)
+    route: int | None = None  # the shadow route's position, for a shadow route's delivery
 
 
 def _breach_context(breach: Breach, kind: Kind, **extra: Any) -> dict[str, Any]:
@@ -67,23 +70,45 @@ def _plan(
             context=_breach_context(breach, kind, **extra),
             breach_id=breach.breach_id,
             suppressed_by=silence.id if silence else None,
+            mode=transition_mode(breach.facts),
         )
         for r in to
     ]
+
+
+def _with_shadows(
+    directory: Directory,
+    breach: Breach,
+    live: list[Planned],
+    event: str,
+    kind: Kind,
+    silence: Silence | None,
+    **extra: Any,
+) -> list[Planned]:
+    """`live` plus what each matching shadow route would send for the same transition."""
+    return live + [
+        replace(p, dedup_key=shadow_key(route.position, p.dedup_key), mode="shadow",
+                route=route.position)
+        for route in shadow_routes(directory, breach)
+        for p in _plan(breach, event, kind, shadow_recipients(directory, route, breach),
+                       silence, **extra)
+    ]  # fmt: skip
 
 
 def plan_opened(
     directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    return _plan(breach, "opened", "breach", _route_recipients(directory, breach), silence)
+    live = _plan(breach, "opened", "breach", _route_recipients(directory, breach), silence)
+    return _with_shadows(directory, breach, live, "opened", "breach", silence)
 
 
 def plan_resolved(
     directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    return _plan(breach, "resolved", "resolved", _route_recipients(directory, breach), silence)
+    live = _plan(breach, "resolved", "resolved", _route_recipients(directory, breach), silence)
+    return _with_shadows(directory, breach, live, "resolved", "resolved", silence)
 
 
 def _restated_item(breach: Breach, event: str) -> dict[str, Any]:
@@ -112,6 +137,7 @@ def plan_restatement(
             kind="restatement",
             recipient=r,
             context=context,
+            mode=transition_mode(facts),
         )
         for r in _route_recipients(directory, breach)
     ]
@@ -130,8 +156,9 @@ def plan_reminder(
     directory: Directory, breach: Breach, n: int, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    to = _route_recipients(directory, breach)
-    return _plan(breach, f"reminder{n}", "reminder", to, silence, reminder=n)
+    live = _plan(breach, f"reminder{n}", "reminder", _route_recipients(directory, breach),
+                 silence, reminder=n)  # fmt: skip
+    return _with_shadows(directory, breach, live, f"reminder{n}", "reminder", silence, reminder=n)
 
 
 def escalation_due(directory: Directory, breach: Breach, now: datetime) -> bool:

@@ -179,13 +179,15 @@ class Repository:
         ).first()
         return breach_from_row(row) if row else None
 
-    async def open_breaches(self) -> list[Breach]:
-        """Every open, unacknowledged breach of every tenant (the reminder tick's work)."""
-        rows = await self.session.execute(
-            select(breaches)
-            .where(breaches.c.resolved_at.is_(None), breaches.c.acked_at.is_(None))
-            .order_by(breaches.c.opened_at)
+    async def open_breaches(self, tenant_id: str | None = None) -> list[Breach]:
+        """Every open, unacknowledged breach of one tenant, or of every tenant (the reminder
+        tick's work)."""
+        query = select(breaches).where(
+            breaches.c.resolved_at.is_(None), breaches.c.acked_at.is_(None)
         )
+        if tenant_id is not None:
+            query = query.where(breaches.c.tenant_id == tenant_id)
+        rows = await self.session.execute(query.order_by(breaches.c.opened_at))
         return [breach_from_row(r) for r in rows]
 
     async def update_breach(self, tenant_id: str, breach_id: str, **values: Any) -> None:

@@ -1,7 +1,7 @@
 """What the notifier's routes answer (their 2xx bodies), for the OpenAPI document."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from kpi_common.events import KpiBreachOpened
 from kpi_common.responses import Answer
@@ -123,3 +123,69 @@ class Findings(Answer):
     findings: list[ReviewFinding]
     counts: FindingCounts
     rules: list[FindingRule]
+
+
+class ShadowEntry(Answer):
+    """What a shadow route or a shadow transition would have sent, never sent."""
+
+    id: int
+    dedup_key: str
+    kind: str
+    reason: Literal["route", "transition"] = Field(
+        description="`route`: a `mode: shadow` route; `transition`: the transition said so"
+    )
+    route: int | None = Field(description="the shadow route's position (null: a transition)")
+    channel: str
+    channel_kind: str
+    recipient: str
+    breach_id: str | None
+    suppressed_by: str | None = Field(description="a silence that would have held it back")
+    recorded_at: datetime
+    transition: dict[str, Any] = Field(description="the breach transition's facts")
+    subject: str
+    text: str
+
+
+class InboxBreach(Answer):
+    breach_id: str
+    kpi_id: str
+    kpi_title: str
+    unit_id: str
+    severity: str
+    status: str | None
+    period: str | None
+    actual: float | None
+    target: float | None
+    opened_at: datetime
+    reminders_sent: int
+
+
+class InboxReview(Answer):
+    review_id: str
+    title: str | None
+    unit: str | None
+    due: date
+    notice: str = Field(description="`before-7d`, ... (a reminder window opened) or `overdue`")
+    overdue: bool
+    days_overdue: int
+
+
+class InboxKpi(Answer):
+    kpi_id: str
+    title: str
+    unit: str | None
+    status: Literal["no_data", "stale"]
+    period: str | None
+    evaluated_at: datetime | None
+
+
+class Inbox(Answer):
+    """What a person owes now, one list per section (kpi_notifier.inbox.SECTIONS)."""
+
+    person: str
+    name: str
+    as_of: datetime
+    count: int = Field(description="items in all sections")
+    breaches: list[InboxBreach]
+    reviews: list[InboxReview]
+    kpis: list[InboxKpi]

@@ -129,10 +129,16 @@ def overdue_finding(s: Standing) -> dict[str, object] | None:
     }
 
 
-def plan_review(directory: Directory, review: Review, notice: Notice) -> list[Planned]:
+def review_people(directory: Directory, review: Review) -> list[str]:
+    """Who a review concerns: its attendees, or else its unit's owner."""
     people = list(review.attendees)
     if not people and review.unit and (owner := directory.unit_owner(review.unit)):
         people = [owner]
+    return people
+
+
+def plan_review(directory: Directory, review: Review, notice: Notice) -> list[Planned]:
+    people = review_people(directory, review)
     context = {
         "kind": "review",
         "notice": notice.notice,

@@ -3,7 +3,8 @@
 Rules (docs/notifier.md):
 - A route's `match` keys (`unit`, `kpi`, `perspective`, `severity`) must all hold; `unit`
   matches the unit and every unit below it (`match: {unit: sales}` covers sales-emea).
-- Routes are tried in document order; the first that matches decides the recipients.
+- Routes are tried in document order; the first live one that matches decides the
+  recipients. Every matching `mode: shadow` route is tried too, and recorded (shadow.py).
 - No route matches (or there are none): the KPI owner, by email.
 - `owner` is the breach's KPI owner; a person id is that person, by email; any other name
   is a named channel. Unknown names are reported, never guessed.
@@ -86,8 +87,10 @@ def unknown_names(directory: Directory, match: Match) -> list[tuple[str, str]]:
 
 
 def choose_route(directory: Directory, breach: Breach) -> Route | None:
-    """The first route, in document order, whose match holds."""
-    return next((r for r in directory.routes if matches(directory, r.match, breach)), None)
+    """The first live route, in document order, whose match holds (a shadow route never
+    decides who is paged: kpi_notifier.shadow tries it beside the live ones)."""
+    live = (r for r in directory.routes if r.mode == "live")
+    return next((r for r in live if matches(directory, r.match, breach)), None)
 
 
 def breach_owner(directory: Directory, breach: Breach) -> str | None:

@@ -1,22 +1,26 @@
 """Time-driven work in one function of the (injected) clock: reminders for open,
-unacknowledged breaches, escalation past a route's `escalate_after`, and review reminders.
+unacknowledged breaches, escalation past a route's `escalate_after`, review reminders, the
+weekly scorecard and inbox digests, and trimming the shadow log to its retention.
 Runs every KPI_NOTIFIER_TICK_INTERVAL_S; tests call `tick()` after moving their clock."""
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kpi_common.db import unit_of_work
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier.directory import Directory, parse_duration
 from kpi_notifier.handlers import record
+from kpi_notifier.inbox import digest_week, inbox, plan_inbox_digest
 from kpi_notifier.planning import escalation_due, plan_escalation, plan_reminder, reminder_due
+from kpi_notifier.queries import inbox_facts
 from kpi_notifier.repository import Repository
 from kpi_notifier.reviews import notice_due, plan_review
 from kpi_notifier.routing import Breach, Silence
 from kpi_notifier.scorecard_store import ScorecardStore
 from kpi_notifier.scorecards import plan_scorecard, week_due
+from kpi_notifier.shadow_store import ShadowLog
 
 
 class Ticker:
@@ -27,8 +31,13 @@ class Ticker:
         reminder_interval: str,
         interval_s: float,
         planned: Callable[[], None] = lambda: None,
+        *,
+        shadow_retention_days: float = 30,
+        inbox_digest: bool = False,
     ) -> None:
         self._sessions = sessions
+        self._shadow_retention = timedelta(days=shadow_retention_days)
+        self._inbox_digest = inbox_digest
         self._clock = clock
         self._reminder_every = parse_duration(reminder_interval)
         self._interval_s = interval_s
@@ -53,6 +62,9 @@ class Ticker:
                 added += await self._reviews(repo, tenant_id, now)
             for tenant_id, unit_id in await ScorecardStore(session).subscriptions():
                 added += await self._scorecard(repo, tenant_id, unit_id, now)
+            if self._inbox_digest:
+                added += await self._inbox_digests(repo, now)
+            await ShadowLog(session).prune(now - self._shadow_retention)
         self._planned()
         return added
 
@@ -89,6 +101,20 @@ class Ticker:
         statuses = await ScorecardStore(repo.session).statuses(tenant_id)
         planned = plan_scorecard(directory, unit_id, week, statuses)
         return await record(repo.session, tenant_id, planned, now)
+
+    async def _inbox_digests(self, repo: Repository, now: datetime) -> int:
+        """Each person's weekly inbox digest, once per ISO week on Monday, when their inbox
+        is not empty (kpi_notifier.inbox: the same computation as `GET /v1/inbox`)."""
+        added = 0
+        for tenant_id in await repo.tenants_with("person"):
+            facts = await inbox_facts(repo.session, tenant_id, now)
+            week = digest_week(now, facts.directory.timezone)
+            if week is None:
+                continue
+            for person in sorted(facts.directory.people):
+                planned = plan_inbox_digest(person, week, inbox(facts, person))
+                added += await record(repo.session, tenant_id, planned, now)
+        return added
 
     async def _reviews(self, repo: Repository, tenant_id: str, now: datetime) -> int:
         directory, _ = await self._context(repo, tenant_id, now)
