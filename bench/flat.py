@@ -8,8 +8,10 @@ stored offset) every second. The rate is sustained when all three hold:
 - **small at the end**: the median of the last `END_SAMPLES` samples is at most `END_LAG_S`
   seconds of the offered rate (a backlog that would still take seconds to apply is not
   keeping up, flat or not);
-- **offered means accepted**: ingest accepted at least `ACCEPTED_FRACTION` of the scheduled
-  events (otherwise ingest, not the evaluator, is the limit and nothing reached the lag).
+- **offered means accepted**: ingest accepted at least `ACCEPTED_FRACTION` of the offered rate,
+  over the window, or over the time until the last answer when that came more than
+  `ANSWER_GRACE_S` after the window (the sender fell behind: ingest, not the evaluator, is the
+  limit, and what was not accepted never reached the lag).
 A probe stops early, failed, when after `ABORT_AFTER_S` the lag exceeds `ABORT_LAG_S`
 seconds of the offered rate: it cannot end flat and small within the window.
 """
@@ -23,6 +25,7 @@ SLOPE_FRACTION = 0.02
 END_SAMPLES = 5
 END_LAG_S = 2.0
 ACCEPTED_FRACTION = 0.97
+ANSWER_GRACE_S = 5.0
 ABORT_AFTER_S = 15.0
 ABORT_LAG_S = 6.0
 
@@ -32,7 +35,7 @@ Sample = tuple[float, float]  # (seconds since the probe started, lag in message
 @dataclass(frozen=True)
 class Verdict:
     rate: float  # offered, events/s
-    accepted: float  # accepted by ingest, events/s over the time sent
+    accepted: float  # accepted by ingest, events/s over the window (or until the abort)
     slope: float  # lag trend, messages/s
     end_lag: float  # messages
     seconds: float  # how long the probe ran (shorter when aborted)
@@ -65,7 +68,7 @@ def judge(
     steady = [s for s in samples if s[0] >= WARMUP_S] or samples
     trend = slope(steady)
     end = statistics.median([lag for _, lag in samples[-END_SAMPLES:]]) if samples else 0.0
-    took = accepted / seconds if seconds else 0.0
+    took = accepted / _sending_time(seconds, aborted) if seconds else 0.0
     checks = (
         (not aborted, f"stopped after {seconds:.0f}s: lag above {ABORT_LAG_S:.0f}s"),
         (took >= ACCEPTED_FRACTION * rate, f"ingest accepted only {took:,.0f}/s"),
@@ -74,6 +77,12 @@ def judge(
     )
     why = next((reason for ok, reason in checks if not ok), "flat")
     return Verdict(rate, took, trend, end, seconds, why == "flat", why)
+
+
+def _sending_time(seconds: float, aborted: bool) -> float:
+    """The window, when the last answers came within `ANSWER_GRACE_S` after it; longer when
+    the sender fell behind its schedule (ingest answered too slowly)."""
+    return seconds if aborted else max(WINDOW_S, seconds - ANSWER_GRACE_S)
 
 
 def next_rate(tried: list[Verdict], step_up: float = 1.2) -> float:

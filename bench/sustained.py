@@ -203,6 +203,7 @@ def main() -> int:
     args = parser.parse_args()
     bootstrap = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     ceiling_rate = 0.0 if args.probe else asyncio.run(ceiling.measure(bootstrap))[2].value
+    print(f"(a) ceiling, produce then consume: {ceiling_rate:,.0f} events/s", flush=True)
     start_services()
     try:
         env = {**demo_stack.service_env(), **BENCH_ENV}

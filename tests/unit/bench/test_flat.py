@@ -39,6 +39,16 @@ def test_ingest_accepting_less_than_offered_fails_the_rate() -> None:
     assert "ingest" in verdict.why
 
 
+def test_answers_after_the_window_count_toward_the_window() -> None:
+    assert flat.judge(10_000, ramp(0, 0), 600_000, 63.0, aborted=False).flat
+
+
+def test_answers_long_after_the_window_mean_ingest_fell_behind() -> None:
+    verdict = flat.judge(10_000, ramp(0, 0), 600_000, 84.0, aborted=False)
+    assert not verdict.flat
+    assert "ingest" in verdict.why
+
+
 def test_an_aborted_probe_fails() -> None:
     assert not flat.judge(10_000, ramp(0, 0, 20), 200_000, 20.0, aborted=True).flat
     assert flat.should_abort(10_000, flat.ABORT_AFTER_S, 60_001)
