@@ -8,8 +8,9 @@ the ratio (c)/(a); (e) at half of (c): ingest, event-to-status and event-to-noti
 latency; (f) peak RSS of each service; (g) the same breach fed to kpi-cascade and to
 Prometheus + Alertmanager, breach-to-notification latency of both; (h) the evaluator's
 recompute speed over 1,000,000 archived events and the archive's bytes per event; (i) the
-evaluator's CPU per event before and with the archive, side by side in the same session. See
-docs/benchmarks.md.
+evaluator's CPU per event before and with the archive, side by side in the same session; (j)
+the highest offered rate the evaluator keeps up with for 60 s, 1 and 2 replicas
+(bench/sustained.py). See docs/benchmarks.md.
 
     python -m bench [--only peer] [--peer-intervals 15,15,30] [--peer-ports BASE]
 """
@@ -25,6 +26,7 @@ from kpi_localinfra import processes
 
 from bench import ceiling, e2e, hotpath, ingest, latency, memory, peer, recompute
 from bench.peerstack import Intervals, require_binaries
+from bench.sustained import measure as search_sustained
 from bench.table import Row, render
 from bench.tenant import BenchTenant
 from demo import stack
@@ -62,6 +64,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
         e2e_rows, sustained = await e2e.measure(tenant)
         rows += progress([*e2e_rows, ratio(sustained.rate, rows[2].value)])
         rows += progress(await latency.measure(tenant, sustained.rate / 2, sinks, bootstrap))
+        env = {**stack.service_env(), **BENCH_ENV}
+        rows += progress(await search_sustained(rows[2].value, sustained.applied_rate, env))
         rows += memory.measure()
         rows += progress(await recompute.measure())
         rows += progress(await hotpath.measure(tenant))

@@ -24,7 +24,11 @@ def measure() -> list[Row]:
 
 def cpu_seconds(service: str) -> float:
     """User + system CPU time the service's process has used so far."""
-    pid = int((RUN / f"{service}.pid").read_text())
+    return pid_cpu_seconds(int((RUN / f"{service}.pid").read_text()))
+
+
+def pid_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

