@@ -72,6 +72,8 @@ def days_needed(strategy: Strategy, kpi: KpiDef, period: Bucket, now: datetime) 
 def _totals(
     strategy: Strategy, kpi: KpiDef, days: list[Bucket], states: Mapping[BucketKey, AggState]
 ) -> dict[str, float]:
+    if not days:
+        return {}
     summed = kpi.components["value"].aggregation == "sum"
     out = {}
     for d in days:
@@ -91,31 +93,42 @@ def alerts(
     """The period's new alert states (by rule key) and the transitions they cause. An
     unknown status (no data, stale) changes nothing; an open alert whose rule is gone
     resolves."""
-    if period.ev.status in UNKNOWN:
-        return dict(old), []
     kpi, span = period.kpi, period.span
-    days = days_needed(strategy, kpi, span, now)
-    totals = _totals(strategy, kpi, days, states)
+    rules = rules_for(strategy, kpi)
+    if period.ev.status in UNKNOWN or not (rules or old):
+        return dict(old), []
+    totals = _totals(strategy, kpi, days_needed(strategy, kpi, span, now), states)
     out: dict[str, BurnState] = {}
     events: list[Envelope] = []
-    for rule in rules_for(strategy, kpi):
-        reading = _reading(strategy, period, rule, totals, now)
-        ref = (strategy.tenant_id, kpi.id, span.key, rule.key)
+    for rule in rules:
         before = old.get(rule.key, BurnState())
-        state, change = step(before, reading, rule.spec.factor, now, ref)
-        out[rule.key] = replace(state, rule=rule) if state.alert_id else state
-        if change is not None:
-            shown = state if change == "fired" else before
-            why = "recovered" if reading is not None else "period_ended"
-            events.append(burn_event(strategy, period, rule, reading, shown, now, change, why))
-    for key, before in old.items():
-        if key not in out and before.alert_id and before.rule is not None:
-            events.append(
-                burn_event(
-                    strategy, period, before.rule, None, before, now, "resolved", "rule_removed"
-                )
-            )
+        out[rule.key], change = _step(strategy, period, rule, before, totals, now)
+        events += change
+    gone = [(s, s.rule) for key, s in old.items() if key not in out and s.alert_id and s.rule]
+    events += [
+        burn_event(strategy, period, rule, None, s, now, "resolved", "rule_removed")
+        for s, rule in gone
+    ]
     return out, events
+
+
+def _step(
+    strategy: Strategy,
+    period: Period,
+    rule: Rule,
+    before: BurnState,
+    totals: Mapping[str, float],
+    now: datetime,
+) -> tuple[BurnState, list[Envelope]]:
+    reading = _reading(strategy, period, rule, totals, now)
+    ref = (strategy.tenant_id, period.kpi.id, period.span.key, rule.key)
+    state, change = step(before, reading, rule.spec.factor, now, ref)
+    state = replace(state, rule=rule) if state.alert_id else state
+    if change is None:
+        return state, []
+    shown = state if change == "fired" else before
+    why = "recovered" if reading is not None else "period_ended"
+    return state, [burn_event(strategy, period, rule, reading, shown, now, change, why)]
 
 
 def _reading(

@@ -28,7 +28,16 @@ from kpi_notifier.routing import (
 )
 
 Kind = Literal[
-    "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement"
+    "breach",
+    "resolved",
+    "reminder",
+    "escalation",
+    "review",
+    "digest",
+    "test",
+    "restatement",
+    "burn",  # burn-rate alerts (kpi_notifier.burn_planning)
+    "burn_resolved",
 ]
 
 
