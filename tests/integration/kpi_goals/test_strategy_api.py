@@ -1,6 +1,7 @@
 """PUT/GET /v1/strategy against the real Postgres: apply, re-apply, dry run, round trip."""
 
 import asyncio
+from typing import Any
 
 import orjson
 import pytest
@@ -46,9 +47,9 @@ async def test_the_original_acme_example_still_applies_and_gains_only_the_burn_r
     assert [{k: r[k] for k in rule} for r in (await _cash_flow(tenant))["burn_rates"]] == [rule]
 
 
-async def _cash_flow(tenant: Tenant) -> dict[str, object]:
+async def _cash_flow(tenant: Tenant) -> dict[str, Any]:
     doc = (await tenant.get("/v1/strategy")).json()
-    found: dict[str, object] = next(k for k in doc["kpis"] if k["id"] == "cash-flow")
+    found: dict[str, Any] = next(k for k in doc["kpis"] if k["id"] == "cash-flow")
     return found
 
 
