@@ -77,7 +77,7 @@ async def test_a_burn_rate_alert_is_delivered_once_and_a_shadow_one_not_at_all(
     subjects = sorted(str(m["Subject"]) for m in smtp.messages)
     assert subjects == [
         "Resolved: Operating cash flow burn rate (2026)",
-        "Warning: Operating cash flow burning its 2026 budget 2.1x (20.6% short at this pace)",
+        "Warning: Operating cash flow burning its 2026 budget 2.1x (20.7% short at this pace)",
     ]
     text = next(m for m in smtp.messages if "Warning" in str(m["Subject"]))
     body = text.get_body(("plain",)).get_content()  # type: ignore[union-attr]

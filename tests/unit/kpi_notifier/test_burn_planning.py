@@ -52,12 +52,12 @@ def context(kind: str, facts: dict[str, Any]) -> dict[str, Any]:
 def test_the_message_says_the_rates_the_windows_the_shortfall_and_why() -> None:
     m = Messages().render("burn", context("burn", example("kpi.burn_rate.fired")))
     assert m.subject == (
-        "Warning: Operating cash flow burning its 2026 budget 2.1x (20.6% short at this pace)"
+        "Warning: Operating cash flow burning its 2026 budget 2.1x (20.7% short at this pace)"
     )
     headline = (
         "Operating cash flow is burning its 2026 budget 2.1x as fast as it may over the last "
         "28 days, and 3.2x over the last 7 days confirm it (alert at 2.0x): at this pace the "
-        "period ends 20.6% short (237,475 USD against a target of 1,150,000 USD)."
+        "period ends 20.7% short (237,500 USD against a target of 1,150,000 USD)."
     )
     for part in (m.text, m.slack):
         assert headline in part
