@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from kpi_common.calendar import Bucket
-from kpi_common.definitions import AlertRouteDef, Direction, RouteMatchDef, UnitDef
+from kpi_common.definitions import Direction, RouteMatchDef, UnitDef
 from kpi_common.events import Envelope
 
 from kpi_evaluator.aggregation import AggState
@@ -26,16 +26,12 @@ def eligible(kpi: KpiDef) -> bool:
 
 def rules_for(strategy: Strategy, kpi: KpiDef) -> list[Rule]:
     """The KPI's own rules, then those of every alert route whose match selects it."""
-    if not eligible(kpi):
+    if not (kpi.spec.burn_rates or strategy.burn_routes) or not eligible(kpi):
         return []
     out = [Rule(r) for r in kpi.spec.burn_rates]
-    for node in strategy.nodes.values():
-        if isinstance(node, AlertRouteDef):
-            out += [
-                Rule(r, node.id)
-                for r in node.burn_rates
-                if _selects(strategy, node.match, kpi, r.severity)
-            ]
+    for route in strategy.burn_routes:
+        wanted = [r for r in route.burn_rates if _selects(strategy, route.match, kpi, r.severity)]
+        out += [Rule(r, route.id) for r in wanted]
     return out
 
 
