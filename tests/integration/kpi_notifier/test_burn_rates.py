@@ -4,15 +4,26 @@ once, even when the event comes twice; its resolution once more; a shadow rule's
 sends nothing."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kpi_common.events import Envelope, KpiBurnRateFired, KpiBurnRateResolved, make_envelope
 from kpi_common.topics import KPI_BREACHES
+from kpi_evaluator.models import outbox
+from sqlalchemy import func, select
 
 from tests.conftest import Infra
+from tests.integration.kpi_evaluator.conftest import (
+    Clock,
+    Running,
+    make_settings,
+    metric,
+    publish_strategy,
+    running_app,
+    send_metrics,
+)
 from tests.integration.kpi_notifier.conftest import Harness, harness, settings_for, until
 from tests.integration.kpi_notifier.servers import SlackServer, SmtpServer
 
@@ -85,3 +96,78 @@ async def test_a_burn_rate_alert_is_delivered_once_and_a_shadow_one_not_at_all(
     assert "so that increase operating cash flow by 15%" in body
     posts = [r for r in slack.accepted() if r.path == "/finance"]
     assert len(posts) == 2
+
+
+async def test_the_evaluators_alert_reaches_the_finance_route_once(
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer, slack: SlackServer
+) -> None:
+    """Evaluator and notifier in process on one database and topic prefix: acme's cash flow
+    at the worked example's numbers (docs/strategy.md) fires its rule, the notifier mails
+    priya and posts to #finance once, and evaluating again (a tick) sends nothing more."""
+    prefix = f"{infra.topic_prefix}{unique}."
+    ntf = settings_for(infra, database_url, prefix, smtp)
+    ev = make_settings(infra, prefix, database_url=database_url)
+    environ = {"ACME_FINANCE_SLACK_WEBHOOK": slack.url("/finance")}
+    async with (
+        harness(infra, unique, ntf, now, environ) as h,
+        running_app(ev, Clock(datetime(2026, 6, 1, tzinfo=UTC))) as app,
+    ):
+        tenant = await publish_strategy(ev, tenant_id=h.tenant_id)
+        await h.api_key("admin")
+        await until(lambda: knows(app, h.tenant_id, "cash-flow"), 60)
+        events = worked_example(h.tenant_id)
+        await send_metrics(ev, events)
+        await app.wait_consumed(len(events))
+        year = await app.client.get(
+            "/v1/kpis/cash-flow/status", params={"period": "2026"}, headers=tenant.auth
+        )
+        await until(lambda: sent_burns(h, 2), 60)
+        await app.parts.ticker.tick_once([h.tenant_id])
+        await app.parts.ticker.tick_once([h.tenant_id])
+        await until(lambda: outbox_empty(app), 60)  # whatever the ticks wrote is on Kafka
+        marker = await h.breach("csat", "service", "sam", key_of="cash-flow")
+        await until(lambda: marker_sent(h, marker), 60)  # on the partition, behind it
+        rows = await h.rows(kind="burn")
+    assert year.json()["status"] == "on_track"
+    assert sorted((r["channel"], r["recipient"], r["status"]) for r in rows) == [
+        ("email", "priya", "sent"),
+        ("finance-slack", "finance-slack", "sent"),
+    ]
+    [mail] = [m for m in smtp.messages if "burning" in str(m["Subject"])]
+    assert str(mail["Subject"]) == (
+        "Warning: Operating cash flow burning its 2026 budget 2.1x (20.7% short at this pace)"
+    )
+
+
+def worked_example(tenant: str) -> list[Any]:
+    def days(first: int, n: int, total: float) -> list[Any]:
+        start = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=first)
+        return [
+            metric(
+                tenant, "finance.cash.operating", total / n, (start + timedelta(days=i)).isoformat()
+            )
+            for i in range(n)
+        ]
+
+    # 450,000 to May 3 (day 0..122), 55,000 May 4..24, 15,000 May 25..31
+    return [*days(0, 123, 450_000), *days(123, 21, 55_000), *days(144, 7, 15_000)]
+
+
+async def knows(app: Running, tenant_id: str, kpi: str) -> bool:
+    strategy = await app.parts.strategies.get(tenant_id)
+    return strategy is not None and kpi in strategy.kpis
+
+
+async def sent_burns(h: Harness, n: int) -> bool:
+    rows = await h.rows(kind="burn")
+    return len(rows) == n and all(r["status"] == "sent" for r in rows)
+
+
+async def outbox_empty(app: Running) -> bool:
+    async with app.parts.runtime.sessions() as session:
+        rows = await session.execute(select(func.count()).select_from(outbox))
+        return rows.scalar_one() == 0
+
+
+async def marker_sent(h: Harness, breach_id: str) -> bool:
+    return "sent" in [r["status"] for r in await h.rows(breach_id=breach_id)]
