@@ -19,6 +19,8 @@ from kpi_goals.contract import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = ROOT / "examples" / "acme" / "strategy.yaml"
+# the acme example as it was before burn-rate rules: documents written then keep applying
+ACME_ORIGINAL = ROOT / "tests" / "fixtures" / "acme-original.yaml"
 
 SECTIONS = {
     "units": "unit",

@@ -1,13 +1,14 @@
 """PUT/GET /v1/strategy against the real Postgres: apply, re-apply, dry run, round trip."""
 
 import asyncio
+from typing import Any
 
 import orjson
 import pytest
 import yaml
 
 from tests.integration.kpi_goals.conftest import Goals, Tenant
-from tests.support.strategy_events import ACME, SECTIONS, load
+from tests.support.strategy_events import ACME, ACME_ORIGINAL, SECTIONS, load
 from tests.unit.kpi_goals.test_validation import REJECTIONS
 from tests.unit.kpi_goals.test_validation import acme as acme_doc
 
@@ -28,6 +29,28 @@ async def test_acme_applies_unchanged_and_again_changes_nothing(goals: Goals, un
         "deleted": 0,
         "changes": [],
     }
+
+
+async def test_the_original_acme_example_still_applies_and_gains_only_the_burn_rule(
+    goals: Goals, unique: str
+) -> None:
+    tenant = await goals.tenant(f"orig-{unique}")
+    first = await tenant.apply(ACME_ORIGINAL.read_bytes())
+    assert first.status_code == 200, first.text
+    assert first.json()["created"] == NODE_COUNT
+    assert "burn_rates" not in await _cash_flow(tenant)
+    now = await tenant.apply(ACME.read_bytes())
+    assert now.status_code == 200, now.text
+    assert (now.json()["created"], now.json()["updated"], now.json()["deleted"]) == (0, 1, 0)
+    assert [(c["node_type"], c["node_id"]) for c in now.json()["changes"]] == [("kpi", "cash-flow")]
+    rule = {"long": "28d", "short": "7d", "factor": 2}
+    assert [{k: r[k] for k in rule} for r in (await _cash_flow(tenant))["burn_rates"]] == [rule]
+
+
+async def _cash_flow(tenant: Tenant) -> dict[str, Any]:
+    doc = (await tenant.get("/v1/strategy")).json()
+    found: dict[str, Any] = next(k for k in doc["kpis"] if k["id"] == "cash-flow")
+    return found
 
 
 async def test_a_dry_run_of_an_edited_copy_shows_exactly_that_edit(acme: Tenant) -> None:

@@ -9,7 +9,7 @@ from kpi_common.errors import FieldError, Invalid
 from kpi_goals.parsing import Source, parse, parse_yaml
 from kpi_goals.validation import validate
 
-from tests.support.strategy_events import ACME
+from tests.support.strategy_events import ACME, ACME_ORIGINAL
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -67,6 +67,38 @@ REJECTIONS: dict[str, tuple[Edit, str, str]] = {
         _set(("reviews", 0, "attendees"), ["morgan", "nobody"]),
         "reviews[0].attendees[1]",
         "unknown person 'nobody'",
+    ),
+    "burn-rate rule on a level KPI": (
+        _set(("kpis", 9, "burn_rates"), [{"long": "7d", "short": "1d", "factor": 2}]),
+        "kpis[9].burn_rates",
+        "needs a KPI that accrues (a metric with sum or count), not avg",
+    ),
+    "burn-rate short window": (
+        _set(("kpis", 7, "burn_rates"), [{"long": "7d", "short": "1w", "factor": 2}]),
+        "kpis[7].burn_rates[0].short",
+        "must be shorter than long (7d)",
+    ),
+    "burn-rate long window": (
+        _set(("kpis", 3, "burn_rates"), [{"long": "13w", "short": "1d", "factor": 2}]),
+        "kpis[3].burn_rates[0].long",
+        "must be at most 89d, the shortest quarter",
+    ),
+    "burn-rate budget": (
+        _set(
+            ("kpis", 7, "burn_rates"), [{"long": "4w", "short": "1w", "factor": 2, "budget": "0%"}]
+        ),
+        "kpis[7].burn_rates[0].budget",
+        "must be more than 0% and at most 100%",
+    ),
+    "burn-rate factor": (
+        _set(("kpis", 7, "burn_rates"), [{"long": "4w", "short": "1w", "factor": 0}]),
+        "kpis[7].burn_rates[0].factor",
+        "greater than 0",
+    ),
+    "burn-rate route rule": (
+        _set(("alerts", "routes", 0, "burn_rates"), [{"long": "1d", "short": "2d", "factor": 2}]),
+        "alerts.routes[0].burn_rates[0].short",
+        "must be shorter than long (1d)",
     ),
     "formula id": (
         _set(("kpis", 6, "measure"), {"formula": "revenue / costs"}),
@@ -280,3 +312,24 @@ def test_numbers_and_dates_are_not_coerced_from_other_types(
     _set(path, value)(doc)
     [error] = errors_of(doc)
     assert error.path == "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)[1:]
+
+
+def test_a_burn_rate_rule_needs_a_budget_when_the_at_risk_band_leaves_none() -> None:
+    doc = acme()
+    cash = kpi(doc, "cash-flow")
+    cash["at_risk_below"] = 1
+    found = [(e.path, e.message) for e in errors_of(doc)]
+    assert found == [
+        (
+            "kpis[7].burn_rates[0].budget",
+            "required: at_risk_below is 1, so its band leaves no budget",
+        )
+    ]
+    cash["burn_rates"][0]["budget"] = "5%"
+    validate(Source(doc))
+
+
+def test_the_original_acme_example_still_validates_without_burn_rates() -> None:
+    doc = parse_yaml(ACME_ORIGINAL.read_text()).data
+    document = validate(Source(doc))
+    assert all(not k.burn_rates for k in document.kpis)

@@ -194,6 +194,25 @@ class KpiTargets(_Shape):
         return self.periods.get(period_key, self.default)
 
 
+class BurnRateDef(_Shape):
+    """A burn-rate rule (docs/strategy.md, "Burn-rate alerts"): fire when the period's
+    budget (`budget`, a share of the target; None: 1 - the KPI's `at_risk_below`) is being
+    spent more than `factor` times too fast over both the last `long_days` and the last
+    `short_days`. `mode: shadow` alerts are recorded by the notifier, never sent."""
+
+    long_days: int = Field(ge=1)
+    short_days: int = Field(ge=1)
+    factor: float = Field(gt=0)
+    budget: float | None = Field(default=None, gt=0, le=1)
+    severity: Severity = Severity.WARNING
+    mode: Literal["live", "shadow"] = "live"
+
+    @property
+    def key(self) -> str:
+        """What names the rule in alert ids: its windows and factor (`7d-1d-x2`)."""
+        return f"{self.long_days}d-{self.short_days}d-x{self.factor:g}"
+
+
 class KpiDef(_Shape):
     node_type: Literal["kpi"] = "kpi"
     id: str
@@ -214,6 +233,7 @@ class KpiDef(_Shape):
     weight: float = Field(ge=0)
     contributes_to: str | None = None
     due: date | None = None
+    burn_rates: list[BurnRateDef] = Field(default_factory=list)
 
 
 class ReviewDef(_Shape):
@@ -266,6 +286,7 @@ class AlertRouteDef(_Shape):
     escalate_after: str | None = None
     # `shadow`: evaluated on the live stream, recorded instead of sent (docs/notifier.md).
     mode: Literal["live", "shadow"] = "live"
+    burn_rates: list[BurnRateDef] = Field(default_factory=list)  # for each KPI it matches
 
 
 Definition = Annotated[

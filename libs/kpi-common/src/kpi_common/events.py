@@ -181,10 +181,65 @@ class KpiBreachResolved(_Breach):
     resolved_at: AwareDatetime
 
 
+class _BurnRate(_Data):
+    """A burn-rate rule's alert on one KPI period (docs/evaluator.md, "Burn-rate alerts"):
+    the rates are shortfall accrued over each window / the budget's share of that window;
+    `projected_shortfall` is the period's shortfall at the long window's pace (share of the
+    target: `projected_shortfall_share`). `mode: shadow`: recorded, never sent."""
+
+    alert_id: str
+    kpi_id: str
+    kpi_title: str
+    unit_id: str
+    owner: str | None
+    perspective: str | None
+    period: str
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    rule: str
+    route_id: str | None = None  # declared on this alert route (None: on the KPI)
+    severity: Literal["warning", "critical"]
+    mode: Literal["live", "shadow"]
+    direction: Literal["increase", "decrease"]
+    factor: float
+    long_window_days: int
+    short_window_days: int
+    long_burn_rate: float | None  # None: no reading any more (the period ended)
+    short_burn_rate: float | None
+    budget_share: float
+    status: Status
+    actual: float | None
+    target: float
+    expected: float | None
+    projected_shortfall: float | None
+    projected_shortfall_share: float | None
+    unit_of_measure: str | None = None
+    so_that_chain: list[ChainLink]
+
+
+class KpiBurnRateFired(_BurnRate):
+    fired_at: AwareDatetime
+
+
+class KpiBurnRateResolved(_BurnRate):
+    fired_at: AwareDatetime
+    resolved_at: AwareDatetime
+    reason: Literal["recovered", "period_ended", "rule_removed"]
+
+
 class NotificationSent(_Data):
     dedup_key: str
     kind: Literal[
-        "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement"
+        "breach",
+        "resolved",
+        "reminder",
+        "escalation",
+        "review",
+        "digest",
+        "test",
+        "restatement",
+        "burn",
+        "burn_resolved",
     ]
     channel: str
     recipient: str
@@ -212,6 +267,8 @@ EVENT_MODELS: dict[tuple[str, int], type[_Data]] = {
     ("kpi.status.changed", 1): KpiStatusChanged,
     ("kpi.breach.opened", 1): KpiBreachOpened,
     ("kpi.breach.resolved", 1): KpiBreachResolved,
+    ("kpi.burn_rate.fired", 1): KpiBurnRateFired,
+    ("kpi.burn_rate.resolved", 1): KpiBurnRateResolved,
     ("notification.sent", 1): NotificationSent,
     ("message.dead_lettered", 1): MessageDeadLettered,
 }

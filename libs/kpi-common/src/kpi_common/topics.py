@@ -59,8 +59,13 @@ KPI_BREACHES = Topic(
     producer="evaluator",
     consumers=("notifier",),
     key="tenant_id:kpi_id",
-    event_types=("kpi.breach.opened", "kpi.breach.resolved"),
-    description="Breach transitions, each with a stable id and the so-that chain.",
+    event_types=(
+        "kpi.breach.opened",
+        "kpi.breach.resolved",
+        "kpi.burn_rate.fired",
+        "kpi.burn_rate.resolved",
+    ),
+    description="Breach and burn-rate transitions, each with a stable id and the so-that chain.",
 )
 NOTIFICATIONS_SENT = Topic(
     name="notifications.sent",

@@ -172,6 +172,7 @@ class Strategy:
     kpis: Mapping[str, KpiDef]
     calendar: FiscalCalendar
     by_metric: Mapping[str, list[tuple[KpiDef, str, MetricMeasure]]]
+    burn_routes: tuple[contract.AlertRouteDef, ...] = ()  # routes that declare burn rates
 
     @classmethod
     def build(cls, tenant_id: str, nodes: Nodes) -> "Strategy":
@@ -182,7 +183,10 @@ class Strategy:
             for component, measure in kpi.components.items():
                 by_metric.setdefault(measure.metric, []).append((kpi, component, measure))
         organization = org if isinstance(org, contract.OrganizationDef) else None
-        return cls(tenant_id, nodes, kpis, calendar_of(organization), by_metric)
+        routes = tuple(
+            d for d in nodes.values() if isinstance(d, contract.AlertRouteDef) and d.burn_rates
+        )
+        return cls(tenant_id, nodes, kpis, calendar_of(organization), by_metric, routes)
 
     def node(self, node_type: str, node_id: str) -> Definition | None:
         return self.nodes.get((node_type, node_id))

@@ -20,6 +20,9 @@ from kpi_evaluator import buckets_repo, status_repo
 from kpi_evaluator.actuals import actual, dependents, needed, recent, recent_days, window
 from kpi_evaluator.aggregation import AggState
 from kpi_evaluator.breaches import BreachPolicy, BreachState, step
+from kpi_evaluator.burn_alerts import alerts, days_needed
+from kpi_evaluator.burn_events import Period
+from kpi_evaluator.burn_rates import BurnState
 from kpi_evaluator.definitions import KpiDef, Strategy
 from kpi_evaluator.folding import BucketKey
 from kpi_evaluator.outgoing import breach_event, status_event
@@ -136,10 +139,15 @@ class Evaluator:
         old = previous.breach if previous else BreachState()
         ref = (strategy.tenant_id, kpi.id, span.key)
         breach, change = step(old, ev, now, self._config.policy, ref)
-        row = _row(strategy.tenant_id, kpi.id, span, ev, now, breach)
+        burns, burn_events = alerts(
+            strategy, Period(kpi, span, ev), previous.burn if previous else {}, inputs.states, now
+        )
+        row = _row(strategy.tenant_id, kpi.id, span, ev, now, breach, burns)
         changed = previous is None or previous.status != ev.status
         restatement = None if change is None or self._pages(strategy, kpi, span, now) else why
         events = self._events(strategy, kpi, row, changed, change, old, restatement)
+        key = f"{strategy.tenant_id}:{kpi.id}"
+        events += [(self._config.breaches_topic, key, e) for e in burn_events]
         return _Outcome(row, events, _revision(previous, row, why))
 
     def _pages(self, strategy: Strategy, kpi: KpiDef, span: Bucket, now: datetime) -> bool:
@@ -176,6 +184,7 @@ async def _load(
     tenant = strategy.tenant_id
     pairs = set().union(*(needed(strategy, k, b) for k, b in todo))
     pairs |= {(k.id, d.key) for k, b in todo for d in recent_days(strategy, k, b, now)}
+    pairs |= {(k.id, d.key) for k, b in todo for d in days_needed(strategy, k, b, now)}
     kpis, keys = {p[0] for p in pairs}, {p[1] for p in pairs}
     states = await buckets_repo.load_states(session, tenant, kpis, keys)
     seen = await buckets_repo.last_seen(session, tenant)
@@ -203,7 +212,13 @@ def _revision(previous: StatusRow | None, row: StatusRow, why: Cause) -> Revisio
 
 
 def _row(
-    tenant: str, kpi_id: str, span: Bucket, ev: Evaluation, now: datetime, breach: BreachState
+    tenant: str,
+    kpi_id: str,
+    span: Bucket,
+    ev: Evaluation,
+    now: datetime,
+    breach: BreachState,
+    burns: Mapping[str, BurnState],
 ) -> StatusRow:
     return StatusRow(
         tenant,
@@ -219,4 +234,5 @@ def _row(
         ev.score,
         now,
         breach,
+        burns,
     )

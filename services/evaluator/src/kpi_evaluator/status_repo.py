@@ -1,21 +1,24 @@
 """SQL of KPI status per period, with the breach state kept beside it."""
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kpi_common.definitions import BurnRateDef
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kpi_evaluator.breaches import BreachState
+from kpi_evaluator.burn_rates import BurnState, Rule
 from kpi_evaluator.restatements import Revision
 from kpi_evaluator.strategy_repo import Executor
 
 COLUMNS = (
     "tenant_id, kpi_id, period_key, period_start, period_end, actual, target, expected, "
     "forecast, status, score, evaluated_at, pending_since, recover_since, breach_id, "
-    "breach_opened_at, breach_seq"
+    "breach_opened_at, breach_seq, burn"
 )
 
 
@@ -34,6 +37,7 @@ class StatusRow:
     score: float | None
     evaluated_at: datetime
     breach: BreachState
+    burn: Mapping[str, BurnState] = field(default_factory=dict)  # by rule key
 
     def as_params(self) -> dict[str, object]:
         b = self.breach
@@ -55,13 +59,53 @@ class StatusRow:
             "breach_id": b.breach_id,
             "breach_opened_at": b.opened_at,
             "breach_seq": b.seq,
+            "burn": json.dumps(burn_json(self.burn)),
         }
+
+
+def burn_json(states: Mapping[str, BurnState]) -> dict[str, Any]:
+    """Alert states as stored: the sequence number, and an open alert's id, time and rule."""
+    out: dict[str, Any] = {}
+    for key, s in states.items():
+        rule = s.rule
+        out[key] = {
+            "seq": s.seq,
+            "alert_id": s.alert_id,
+            "fired_at": s.fired_at.isoformat() if s.fired_at else None,
+            "rule": rule.spec.model_dump(mode="json") if rule else None,
+            "route_id": rule.route_id if rule else None,
+        }
+    return out
+
+
+def burn_states(raw: Any) -> dict[str, BurnState]:
+    data = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    out = {}
+    for key, s in data.items():
+        spec = s.get("rule")
+        rule = Rule(BurnRateDef.model_validate(spec), s.get("route_id")) if spec else None
+        fired = datetime.fromisoformat(s["fired_at"]) if s.get("fired_at") else None
+        out[key] = BurnState(s.get("alert_id"), fired, int(s["seq"]), rule)
+    return out
 
 
 def _row(r: Sequence[Any]) -> StatusRow:
     breach = BreachState(r[12], r[13], r[14], r[15], int(r[16]))
     return StatusRow(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], breach
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+        breach,
+        burn_states(r[17]),
     )
 
 
@@ -81,14 +125,15 @@ _SAVE = text(f"""
 INSERT INTO evaluator.kpi_status ({COLUMNS})
 VALUES (:tenant_id, :kpi_id, :period_key, :period_start, :period_end, :actual, :target,
         :expected, :forecast, :status, :score, :evaluated_at, :pending_since, :recover_since,
-        :breach_id, :breach_opened_at, :breach_seq)
+        :breach_id, :breach_opened_at, :breach_seq, CAST(:burn AS jsonb))
 ON CONFLICT (tenant_id, kpi_id, period_key) DO UPDATE SET
   period_start = excluded.period_start, period_end = excluded.period_end,
   actual = excluded.actual, target = excluded.target, expected = excluded.expected,
   forecast = excluded.forecast, status = excluded.status, score = excluded.score,
   evaluated_at = excluded.evaluated_at, pending_since = excluded.pending_since,
   recover_since = excluded.recover_since, breach_id = excluded.breach_id,
-  breach_opened_at = excluded.breach_opened_at, breach_seq = excluded.breach_seq
+  breach_opened_at = excluded.breach_opened_at, breach_seq = excluded.breach_seq,
+  burn = excluded.burn
 """)
 
 

@@ -10,6 +10,7 @@ This is the one home of the document's defaults and target arithmetic:
   the band of a `range` KPI; each `targets` entry names the value of one period key and
   wins over `target` there.
 - A formula lists the KPI ids it uses.
+- A burn-rate rule's windows become days (`2w` -> 14) and its `budget: 10%` the share 0.1.
 """
 
 from collections.abc import Callable
@@ -18,12 +19,14 @@ from typing import Any
 from kpi_common.definitions import (
     AlertChannelDef,
     AlertRouteDef,
+    BurnRateDef,
     Definition,
     KpiDef,
     KpiTargets,
     MeasureDef,
     MetricMeasureDef,
     RouteMatchDef,
+    Severity,
     TargetBand,
     parse_definition,
 )
@@ -66,6 +69,7 @@ def _kpi(node_id: str, definition: dict[str, Any]) -> KpiDef:
         weight=WEIGHT if kpi.weight is None else kpi.weight,
         contributes_to=kpi.contributes_to,
         due=kpi.due,
+        burn_rates=burn_rates(kpi.burn_rates),
     )
 
 
@@ -143,7 +147,28 @@ def _route(node_id: str, definition: dict[str, Any]) -> AlertRouteDef:
         notify=list(route.notify),
         escalate_after=route.escalate_after,
         mode=route.mode,
+        burn_rates=burn_rates(route.burn_rates),
     )
+
+
+def days(window: str) -> int:
+    """A burn-rate window (`7d`, `2w`) in days."""
+    return int(window[:-1]) * (7 if window.endswith("w") else 1)
+
+
+def burn_rates(rules: list[doc.BurnRate] | None) -> list[BurnRateDef]:
+    """`budget: 10%` becomes the share 0.1; windows become days."""
+    return [
+        BurnRateDef(
+            long_days=days(r.long),
+            short_days=days(r.short),
+            factor=r.factor,
+            budget=None if r.budget is None else float(r.budget[:-1]) / 100,
+            severity=Severity(r.severity),
+            mode=r.mode,
+        )
+        for r in rules or []
+    ]
 
 
 def _listed(value: Any) -> list[Any]:

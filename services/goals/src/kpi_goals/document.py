@@ -38,6 +38,7 @@ Scalar = str | int | float | bool
 Number = Annotated[float, StrictType()]  # ints and floats; never "50" or true
 Count = Annotated[int, StrictType()]
 OneOrMany = Id | list[Id]
+Severity = Literal["warning", "critical"]
 
 PERIOD_LABELS: dict[str, str] = {
     "year": r"^\d{4}$",
@@ -204,6 +205,17 @@ Period = Annotated[
 ]
 
 
+class BurnRate(Strict):
+    """A burn-rate rule (docs/strategy.md, "Burn-rate alerts"); windows in days or weeks."""
+
+    long: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*[dw]$")]
+    short: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*[dw]$")]
+    factor: Number = Field(gt=0, le=1000)
+    budget: Percent | None = None
+    severity: Severity = "warning"
+    mode: Literal["live", "shadow"] = "live"
+
+
 class Kpi(Strict):
     id: Id
     title: Text
@@ -223,6 +235,7 @@ class Kpi(Strict):
     weight: Number | None = Field(default=None, ge=0)
     contributes_to: Id | None = None
     due: Day | None = None
+    burn_rates: list[BurnRate] | None = None
 
 
 class Review(Strict):
@@ -254,9 +267,6 @@ class Channel(Strict):
     webhook: WebhookChannel | None = None
 
 
-Severity = Literal["warning", "critical"]
-
-
 class RouteMatch(Strict):
     """Every key given must hold; each takes one value or a list of alternatives."""
 
@@ -271,6 +281,7 @@ class Route(Strict):
     notify: list[Id] = Field(min_length=1)
     escalate_after: Duration | None = None
     mode: Literal["live", "shadow"] = "live"
+    burn_rates: list[BurnRate] | None = None
 
 
 class Alerts(Strict):

@@ -102,6 +102,14 @@ SECTIONS: dict[str, str] = {
         "told about a breach. No route matches: the KPI owner, by email."
     ),
     "RouteMatch": "",  # the schema's own description (the class docstring) is shown
+    "BurnRate": (
+        "A burn-rate alert rule (off unless declared): the period's budget is the shortfall "
+        "it may end with (`budget`, else the KPI's at-risk band `1 - at_risk_below`); the "
+        "rule fires when both windows spend it more than `factor` times too fast, and "
+        "resolves when the short window drops below. Only for KPIs that accrue (a metric "
+        "with `sum` or `count`, `increase` or `decrease`, a week, month, quarter or year "
+        "period). [strategy.md](strategy.md#burn-rate-alerts) has the worked numbers."
+    ),
 }
 
 _ID = "must name an existing"
@@ -229,6 +237,7 @@ FIELDS: dict[str, dict[str, str]] = {
             "the parts add up for `sum` and `count` measures."
         ),
         "due": "For a KPI without a period: the date its target is due (`YYYY-MM-DD`).",
+        "burn_rates": "Burn-rate alert rules on this KPI's target (see `BurnRate`).",
     },
     "MetricMeasure": {
         "metric": "The metric name of the events (`crm.deal.won`), as sent to metrics-ingest.",
@@ -322,6 +331,21 @@ FIELDS: dict[str, dict[str, str]] = {
             "live stream beside the live routes, and what it would have sent is recorded "
             "(`GET /v1/shadow` on the notifier, `kpi shadow`)."
         ),
+        "burn_rates": (
+            "Burn-rate alert rules for every KPI this route's `match` selects that can have "
+            "one (others are skipped); their alerts go to this route's `notify`."
+        ),
+    },
+    "BurnRate": {
+        "long": "The long window: the last `<n>d` or `<n>w` up to now, cut at the period start.",
+        "short": "The short window, shorter than `long`: it confirms the long one and resolves.",
+        "factor": "Fire when both windows burn the budget more than this many times too fast.",
+        "budget": (
+            "The shortfall tolerated at period end, as a share of the target (default: "
+            "`1 - at_risk_below`, 10% for the default 0.9)."
+        ),
+        "severity": "The alert's severity, for routes that match on it.",
+        "mode": "`shadow`: evaluated and recorded, never sent (try a rule before it pages).",
     },
     "RouteMatch": {
         "unit": "The KPI's unit or any unit above it (a unit's route covers its subtree).",

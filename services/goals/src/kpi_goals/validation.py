@@ -9,6 +9,7 @@ from typing import Any
 from kpi_common.errors import FieldError, Invalid, loc_to_path
 from pydantic import ValidationError
 
+from kpi_goals import burn_rules
 from kpi_goals.document import PERIOD_LABELS, UNION_TAGS, StrategyDocument
 from kpi_goals.parsing import Source
 from kpi_goals.references import Path_, Problem, cycles, duplicate_ids, entries, unknown_references
@@ -21,6 +22,8 @@ def validate(source: Source) -> StrategyDocument:
     if isinstance(raw, dict):
         problems += duplicate_ids(raw) + unknown_references(raw) + cycles(raw)
         problems += _targets(raw) + _channels(raw)
+    if document is not None:
+        problems += burn_rules.problems(document)
     if problems or document is None:
         errors = [FieldError(loc_to_path(p), m, source.line_of(p)) for p, m in _unique(problems)]
         errors.sort(key=lambda e: e.line or 0)

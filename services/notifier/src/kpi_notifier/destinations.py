@@ -34,7 +34,7 @@ def message_context(
 ) -> dict[str, Any]:
     """The stored context plus names the templates use (recipient's and owner's)."""
     person = directory.people.get(recipient) if channel == "email" else None
-    breach = context.get("breach") or {}
+    breach = context.get("breach") or context.get("alert") or {}  # a burn-rate alert
     owner = directory.people.get(str(breach.get("owner"))) if breach.get("owner") else None
     return {
         "note": None,

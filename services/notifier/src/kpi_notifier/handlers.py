@@ -13,6 +13,8 @@ from kpi_common.events import (
     Envelope,
     KpiBreachOpened,
     KpiBreachResolved,
+    KpiBurnRateFired,
+    KpiBurnRateResolved,
     KpiStatusChanged,
     MessageDeadLettered,
     NodeDeleted,
@@ -28,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_notifier import metrics
+from kpi_notifier.burn_planning import as_breach, plan_burn
 from kpi_notifier.config import SERVICE
 from kpi_notifier.deliveries import Deliveries
 from kpi_notifier.directory import NODE_TYPES, check
@@ -181,6 +184,8 @@ class EventHandler:
             await self._resolved(repo, breach_from_event(env, data))
         elif isinstance(data, KpiBreachOpened):
             await self._opened(repo, breach_from_event(env, data))
+        elif isinstance(data, KpiBurnRateFired | KpiBurnRateResolved):
+            await self._burn(repo, env, data)
 
     async def _opened(self, repo: Repository, breach: Breach) -> None:
         if not await repo.add_breach(breach):
@@ -205,6 +210,21 @@ class EventHandler:
         await record(
             repo.session, breach.tenant_id, plan_resolved(directory, breach, silences, now), now
         )
+
+    async def _burn(
+        self, repo: Repository, env: Envelope, data: KpiBurnRateFired | KpiBurnRateResolved
+    ) -> None:
+        """A burn-rate transition: one notice per recipient; a shadow rule's none."""
+        if data.mode == "shadow":
+            log.info("shadow burn-rate alert not sent", alert_id=data.alert_id)
+            return
+        now = self._clock()
+        event = "resolved" if isinstance(data, KpiBurnRateResolved) else "fired"
+        alert = as_breach(env.tenant_id, env.data, data.fired_at)
+        directory = await repo.directory(env.tenant_id)
+        silences = await repo.active_silences(env.tenant_id, now)
+        planned = plan_burn(directory, alert, event, silences, now)
+        await record(repo.session, env.tenant_id, planned, now)
 
     async def _restated(self, repo: Repository, breach: Breach, event: str) -> None:
         """A breach of a period past the paging horizon joins its run's notice per route."""

@@ -3,7 +3,8 @@
 Each kind renders four parts: `<family>.subject.j2`, `.txt.j2`, `.html.j2` (autoescaped)
 and `.slack.j2` (Slack mrkdwn). Breach, reminder, escalation and resolved notices share the
 `breach` family; the kind is in the context as `kind`. A restatement notice (`restatement`)
-lists every restated breach of one run.
+lists every restated breach of one run. Burn-rate alerts (`burn`, `burn_resolved`) share the
+`burn` family, the alert in the context as `alert`.
 """
 
 from pathlib import Path
@@ -14,7 +15,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from kpi_notifier.channels import Message
 
 TEMPLATES = Path(__file__).parent / "templates"
-FAMILY = {"breach": "breach", "resolved": "breach", "reminder": "breach", "escalation": "breach"}
+FAMILY = {
+    "breach": "breach",
+    "resolved": "breach",
+    "reminder": "breach",
+    "escalation": "breach",
+    "burn": "burn",
+    "burn_resolved": "burn",
+}
 
 
 def number(value: Any) -> str:

@@ -29,7 +29,16 @@ from kpi_notifier.routing import (
 from kpi_notifier.shadow import Mode, shadow_key, shadow_recipients, shadow_routes, transition_mode
 
 Kind = Literal[
-    "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement"
+    "breach",
+    "resolved",
+    "reminder",
+    "escalation",
+    "review",
+    "digest",
+    "test",
+    "restatement",
+    "burn",  # burn-rate alerts (kpi_notifier.burn_planning)
+    "burn_resolved",
 ]
 
 
