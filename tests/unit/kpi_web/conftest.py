@@ -29,11 +29,18 @@ class Upstream:
             ("evaluator.test", "/v1/scorecard"): answer("scorecard"),
             ("evaluator.test", "/v1/kpis/new-clients/series"): answer("series-new-clients"),
             ("goals.test", "/v1/kpis/new-clients/history"): answer("history-new-clients"),
+            ("goals.test", "/v1/cascade"): answer("cascade-new-clients"),
+            ("notifier.test", "/v1/breaches/cf86c932-039e-56d4-b1b9-b5b9624a25c4"): answer(
+                "breach-new-clients"
+            ),
         }
         self.seen: list[httpx.Request] = []
+        self.down: set[str] = set()  # hosts that refuse the connection
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
+        if request.url.host in self.down:
+            raise httpx.ConnectError("connection refused", request=request)
         if request.url.path == "/healthz":
             return httpx.Response(200, json={"status": "ok"})
         if request.headers.get("authorization") != f"Bearer {VIEWER}":

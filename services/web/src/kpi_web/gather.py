@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from kpi_web.models import KpiHistory, Scorecard, Series, Strategy
-from kpi_web.upstream import NotFound, Upstream
+from kpi_web.models import Breach, KpiChains, KpiHistory, Scorecard, Series, Strategy
+from kpi_web.upstream import NotFound, Unavailable, Upstream
 
 # The KPI page's chart covers this much time before now, and this much after (forecasts).
 SERIES_BACK = timedelta(days=3 * 366)
 SERIES_AHEAD = timedelta(days=366)
+# The breaches the KPI page asks the notifier about: those of its latest periods.
+MAX_BREACHES = 12
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,13 @@ class UnitData:
 @dataclass(frozen=True)
 class KpiData:
     strategy: Strategy
-    scorecard: Scorecard
     series: Series
     history: KpiHistory
+    chains: KpiChains
+    breaches: list[Breach]  # those the notifier knows, of the series' latest periods
     kpi_id: str
+    now: datetime
+    notifier_down: str | None = None  # why the breaches could not be read, if they could not
 
 
 class Gather:
@@ -67,16 +72,47 @@ class Gather:
             "to": (now + SERIES_AHEAD).isoformat(),
         }
         path = f"/v1/kpis/{_segment(kpi_id)}"
-        strategy, scorecard, series, history = await asyncio.gather(
+        strategy, series, history, chains = await asyncio.gather(
             self.strategy(key),
-            self.scorecard(key),
             self._up.get("evaluator", f"{path}/series", key, window),
             self._up.get("goals", f"{path}/history", key),
+            self._up.get("goals", "/v1/cascade", key, {"kpi": kpi_id}),
         )
         if strategy.kpi(kpi_id) is None:
             raise NotFound(f"KPI {kpi_id} not found")
-        parsed = Series.model_validate(series), KpiHistory.model_validate(history)
-        return KpiData(strategy, scorecard, *parsed, kpi_id)
+        points = Series.model_validate(series)
+        breaches, down = await self._breaches_or_why(key, points)
+        return KpiData(
+            strategy,
+            points,
+            KpiHistory.model_validate(history),
+            KpiChains.model_validate(chains),
+            breaches,
+            kpi_id,
+            now,
+            down,
+        )
+
+    async def _breaches_or_why(self, key: str, series: Series) -> tuple[list[Breach], str | None]:
+        """The page still shows the KPI while the notifier is away, saying so."""
+        try:
+            return await self.breaches(key, series), None
+        except Unavailable as exc:
+            return [], exc.message
+
+    async def breaches(self, key: str, series: Series) -> list[Breach]:
+        """The notifier's record of each breach of the series' latest periods, newest first
+        (a breach the notifier has not received yet is left out)."""
+        ids = [p.breach_id for p in reversed(series.points) if p.breach_id][:MAX_BREACHES]
+        found = await asyncio.gather(*(self._breach(key, b) for b in dict.fromkeys(ids)))
+        return [b for b in found if b is not None]
+
+    async def _breach(self, key: str, breach_id: str) -> Breach | None:
+        try:
+            answer = await self._up.get("notifier", f"/v1/breaches/{_segment(breach_id)}", key)
+        except NotFound:
+            return None
+        return Breach.model_validate(answer)
 
 
 def _segment(value: str) -> str:

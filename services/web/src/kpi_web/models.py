@@ -170,3 +170,29 @@ class HistoryEntry(Read):
 class KpiHistory(Read):
     kpi_id: str
     history: list[HistoryEntry]
+
+
+class ChainNode(Read):
+    node_type: str
+    id: str
+    title: str | None = None
+
+
+class KpiChains(Read):
+    kpi_id: str
+    chains: list[list[ChainNode]]
+
+
+class Breach(Read):
+    """A breach as the notifier knows it (the evaluator's facts and its acknowledgement)."""
+
+    breach_id: str
+    period: str
+    status: str
+    severity: str
+    actual: float | None = None
+    target: float | None = None
+    opened_at: str
+    acked_at: str | None = None
+    resolved_at: str | None = None
+    restatement_id: str | None = None

@@ -1,7 +1,9 @@
 """The shared page layout: one Jinja2 environment with autoescaping on for every template
 (every user string is escaped; nothing is marked safe), and the filters the pages share."""
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -17,6 +19,26 @@ def number(value: float | None, digits: int = 2) -> str:
     if abs(value) >= 1000 or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+
+
+def plain(value: Any) -> str:
+    """A definition field as text: none as a dash, mappings and lists as compact JSON."""
+    if value is None:
+        return "–"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(", ", ": "), ensure_ascii=False)
+    return str(value)
+
+
+def when(stamp: str | None) -> str:
+    """An ISO timestamp as `2026-12-04 23:17 UTC` (as given when it does not parse)."""
+    if not stamp:
+        return "–"
+    try:
+        moment = datetime.fromisoformat(stamp).astimezone(UTC)
+    except ValueError:
+        return stamp
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def percent(score: float | None) -> str:
@@ -44,7 +66,7 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(number=number, percent=percent, look=look)
+        self.env.filters.update(number=number, percent=percent, look=look, plain=plain, when=when)
         self.env.globals["legend"] = list(LOOKS.values())
 
     def html(

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from kpi_web.models import Strategy
-from kpi_web.pages import scorecard, strategy_map
+from kpi_web.pages import kpi, scorecard, strategy_map
 from kpi_web.render import Frame
 from kpi_web.web import Key, WebArg
 
@@ -52,3 +52,10 @@ async def scorecard_page(w: WebArg, key: Key, unit_id: str) -> Response:
     data = await w.gather.unit(key, unit_id)
     view = scorecard.build(data)
     return w.pages.html("scorecard.html", view=view, frame=frame("units", data.strategy))
+
+
+@router.get("/kpis/{kpi_id}")
+async def kpi_page(w: WebArg, key: Key, kpi_id: str) -> Response:
+    data = await w.gather.kpi(key, kpi_id)
+    view = kpi.build(data)
+    return w.pages.html("kpi.html", frame=frame("map", data.strategy), view=view)
