@@ -72,7 +72,7 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
     sender = Sender(
         sessions=sessions,
         channels=channels,
-        messages=Messages(),
+        messages=Messages(web_url=settings.web_url),
         environ=environ,
         clock=clock,
         settings=settings,

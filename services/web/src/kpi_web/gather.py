@@ -71,7 +71,7 @@ class Gather:
             "from": (now - SERIES_BACK).isoformat(),
             "to": (now + SERIES_AHEAD).isoformat(),
         }
-        path = f"/v1/kpis/{_segment(kpi_id)}"
+        path = f"/v1/kpis/{segment(kpi_id)}"
         strategy, series, history, chains = await asyncio.gather(
             self.strategy(key),
             self._up.get("evaluator", f"{path}/series", key, window),
@@ -109,12 +109,12 @@ class Gather:
 
     async def _breach(self, key: str, breach_id: str) -> Breach | None:
         try:
-            answer = await self._up.get("notifier", f"/v1/breaches/{_segment(breach_id)}", key)
+            answer = await self._up.get("notifier", f"/v1/breaches/{segment(breach_id)}", key)
         except NotFound:
             return None
         return Breach.model_validate(answer)
 
 
-def _segment(value: str) -> str:
+def segment(value: str) -> str:
     """`value` as one URL path segment (an id never reaches another route)."""
     return quote(value, safe="")

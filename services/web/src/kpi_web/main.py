@@ -15,7 +15,7 @@ from kpi_common.runtime import serve
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from kpi_web import auth, views
+from kpi_web import auth, reviews, views
 from kpi_web.config import DEFAULT_PORTS, SERVICE, Settings
 from kpi_web.gather import Gather
 from kpi_web.headers import SecurityHeaders
@@ -50,6 +50,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(SERVICE, settings.log_level, settings.log_format)
         logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per upstream read
+        # WeasyPrint warns of each CSS property it does not apply (the screen-only SVG rules)
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
         app.state.web = w
         try:
             yield
@@ -71,6 +73,7 @@ def create_app(
     _install_page_errors(app, w)
     app.include_router(auth.router)
     app.include_router(views.router)
+    app.include_router(reviews.router)
     return app
 
 

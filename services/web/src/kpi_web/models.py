@@ -196,3 +196,32 @@ class Breach(Read):
     acked_at: str | None = None
     resolved_at: str | None = None
     restatement_id: str | None = None
+
+
+class Review(Read):
+    """A review cycle as the notifier knows it (`GET /v1/reviews`)."""
+
+    review_id: str
+    title: str | None = None
+    unit: str | None = None
+    cadence: str
+    next_due: str
+    last_held: str | None = None
+    overdue: bool = False
+    since: str
+
+
+class Finding(Read):
+    """An alignment finding of goals or a data-health finding of the evaluator."""
+
+    rule: str
+    severity: str
+    node_type: str
+    node_id: str
+    explanation: str
+    suggested_fix: str
+    kpis: list[str] = Field(default_factory=list)  # data health: the KPIs concerned
+
+
+class Findings(Read):
+    findings: list[Finding]

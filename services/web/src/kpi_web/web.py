@@ -28,7 +28,11 @@ def web(request: Request) -> Web:
 
 
 def viewer_key(request: Request) -> str:
-    """The signed-in viewer's key, or `NotSignedIn` (the page redirects to the login)."""
+    """The signed-in viewer's key, else a key sent as `Authorization: Bearer` (the CLI
+    downloading a review pack), or `NotSignedIn` (the page redirects to the login)."""
+    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and bearer.strip():
+        return bearer.strip()
     key = web(request).sessions.key_of(request.cookies.get(COOKIE))
     if key is None:
         raise NotSignedIn("sign in to see this page")

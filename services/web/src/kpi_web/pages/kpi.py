@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from kpi_web.gather import KpiData
-from kpi_web.models import Breach, ChainNode, FieldChange, KpiDoc, Point
+from kpi_web.models import Breach, ChainNode, FieldChange, KpiDoc, KpiHistory, Point
 from kpi_web.pages import chart
 from kpi_web.status import Look, look
 
@@ -68,15 +68,15 @@ def build(data: KpiData) -> KpiView:
         periods=[Period(p, look(p.status)) for p in reversed(points)],
         breaches=[BreachLine(b, look(b.status)) for b in data.breaches],
         notifier_down=data.notifier_down,
-        targets=target_changes(data),
+        targets=target_changes(data.history),
     )
 
 
-def target_changes(data: KpiData) -> list[TargetChange]:
+def target_changes(history: KpiHistory) -> list[TargetChange]:
     """Each revision of the KPI that changed its target, newest first, with who and why."""
     return [
         TargetChange(e.revision, e.changed_at, e.key_id, e.reason, _changed(e.fields))
-        for e in reversed(data.history.history)
+        for e in reversed(history.history)
         if e.target_changed
     ]
 
