@@ -53,6 +53,11 @@ FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
 ARG PORT=8001
 LABEL org.opencontainers.image.title="kpi-cascade ${SERVICE}"
+# The web image renders review packs to PDF with WeasyPrint, which needs Pango and a font.
+RUN if [ "${SERVICE}" = "web" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 \
+        libpangoft2-1.0-0 fontconfig fonts-dejavu-core && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN groupadd --system --gid 10001 kpi \
     && useradd --system --uid 10001 --gid kpi --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin kpi
