@@ -6,6 +6,7 @@ pack) adds a bundle here and a renderer in `pages/`.
 """
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -45,9 +46,20 @@ class KpiData:
     notifier_down: str | None = None  # why the breaches could not be read, if they could not
 
 
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class Gather:
-    def __init__(self, upstream: Upstream) -> None:
+    """`clock` is "now" for the KPI page (its window and its current period): the demo runs
+    the services on a clock of its own, and the web view follows it."""
+
+    def __init__(self, upstream: Upstream, clock: Clock = system_clock) -> None:
         self._up = upstream
+        self._clock = clock
 
     async def strategy(self, key: str) -> Strategy:
         return Strategy.model_validate(await self._up.get("goals", "/v1/strategy", key))
@@ -65,8 +77,8 @@ class Gather:
         strategy, scorecard = await asyncio.gather(self.strategy(key), self.scorecard(key, unit_id))
         return UnitData(strategy, scorecard, unit_id)
 
-    async def kpi(self, key: str, kpi_id: str, now: datetime | None = None) -> KpiData:
-        now = now or datetime.now(UTC)
+    async def kpi(self, key: str, kpi_id: str) -> KpiData:
+        now = self._clock()
         window = {
             "from": (now - SERIES_BACK).isoformat(),
             "to": (now + SERIES_AHEAD).isoformat(),
