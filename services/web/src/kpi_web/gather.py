@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from kpi_web.models import Breach, KpiChains, KpiHistory, Scorecard, Series, Strategy
+from kpi_web.models import (
+    Breach,
+    KpiChains,
+    KpiDoc,
+    KpiHistory,
+    Scorecard,
+    Series,
+    Strategy,
+)
 from kpi_web.upstream import NotFound, Unavailable, Upstream
 
 # The KPI page's chart covers this much time before now, and this much after (forecasts).
@@ -36,12 +44,11 @@ class UnitData:
 
 @dataclass(frozen=True)
 class KpiData:
-    strategy: Strategy
+    kpi: KpiDoc
     series: Series
     history: KpiHistory
     chains: KpiChains
     breaches: list[Breach]  # those the notifier knows, of the series' latest periods
-    kpi_id: str
     now: datetime
     notifier_down: str | None = None  # why the breaches could not be read, if they could not
 
@@ -78,32 +85,35 @@ class Gather:
         return UnitData(strategy, scorecard, unit_id)
 
     async def kpi(self, key: str, kpi_id: str) -> KpiData:
-        now = self._clock()
-        window = {
-            "from": (now - SERIES_BACK).isoformat(),
-            "to": (now + SERIES_AHEAD).isoformat(),
-        }
+        """Four reads at once; the breaches (whose ids the series gives) follow the series
+        while the others are still under way."""
         path = f"/v1/kpis/{_segment(kpi_id)}"
-        strategy, series, history, chains = await asyncio.gather(
-            self.strategy(key),
-            self._up.get("evaluator", f"{path}/series", key, window),
+        node, (series, breaches, down), history, chains = await asyncio.gather(
+            self._up.get("goals", path, key),
+            self._series_and_breaches(key, path),
             self._up.get("goals", f"{path}/history", key),
             self._up.get("goals", "/v1/cascade", key, {"kpi": kpi_id}),
         )
-        if strategy.kpi(kpi_id) is None:
-            raise NotFound(f"KPI {kpi_id} not found")
-        points = Series.model_validate(series)
-        breaches, down = await self._breaches_or_why(key, points)
         return KpiData(
-            strategy,
-            points,
+            KpiDoc.model_validate(node["definition"]),
+            series,
             KpiHistory.model_validate(history),
             KpiChains.model_validate(chains),
             breaches,
-            kpi_id,
-            now,
+            self._clock(),
             down,
         )
+
+    async def _series_and_breaches(
+        self, key: str, path: str
+    ) -> tuple[Series, list[Breach], str | None]:
+        now = self._clock()
+        window = {"from": (now - SERIES_BACK).isoformat(), "to": (now + SERIES_AHEAD).isoformat()}
+        series = Series.model_validate(
+            await self._up.get("evaluator", f"{path}/series", key, window)
+        )
+        breaches, down = await self._breaches_or_why(key, series)
+        return series, breaches, down
 
     async def _breaches_or_why(self, key: str, series: Series) -> tuple[list[Breach], str | None]:
         """The page still shows the KPI while the notifier is away, saying so."""
