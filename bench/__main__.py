@@ -8,8 +8,8 @@ the ratio (c)/(a); (e) at half of (c): ingest, event-to-status and event-to-noti
 latency; (f) peak RSS of each service; (g) the same breach fed to kpi-cascade and to
 Prometheus + Alertmanager, breach-to-notification latency of both; (h) the evaluator's
 recompute speed over 1,000,000 archived events and the archive's bytes per event; (i) the
-evaluator's CPU per event before and with the archive, side by side in the same session. See
-docs/benchmarks.md.
+evaluator's CPU per event before and with the archive, side by side in the same session;
+(web) the web view's server time per page for an acme tenant. See docs/benchmarks.md.
 
     python -m bench [--only peer] [--peer-intervals 15,15,30] [--peer-ports BASE]
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from kpi_localinfra import processes
 
-from bench import ceiling, e2e, hotpath, ingest, latency, memory, peer, recompute
+from bench import ceiling, e2e, hotpath, ingest, latency, memory, peer, recompute, web
 from bench.peerstack import Intervals, require_binaries
 from bench.table import Row, render
 from bench.tenant import BenchTenant
@@ -65,6 +65,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
         rows += memory.measure()
         rows += progress(await recompute.measure())
         rows += progress(await hotpath.measure(tenant))
+        rows += progress(await asyncio.to_thread(web.measure, stack.operator_token()))
     return rows + progress(await asyncio.to_thread(side_by_side, args, tenant, sinks))
 
 

@@ -30,6 +30,7 @@ class Upstream:
             ("evaluator.test", "/v1/kpis/new-clients/series"): answer("series-new-clients"),
             ("goals.test", "/v1/kpis/new-clients/history"): answer("history-new-clients"),
             ("goals.test", "/v1/cascade"): answer("cascade-new-clients"),
+            ("goals.test", "/v1/kpis/new-clients"): answer("kpi-new-clients"),
             ("notifier.test", "/v1/breaches/cf86c932-039e-56d4-b1b9-b5b9624a25c4"): answer(
                 "breach-new-clients"
             ),

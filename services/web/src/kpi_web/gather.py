@@ -6,11 +6,20 @@ pack) adds a bundle here and a renderer in `pages/`.
 """
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from kpi_web.models import Breach, KpiChains, KpiHistory, Scorecard, Series, Strategy
+from kpi_web.models import (
+    Breach,
+    KpiChains,
+    KpiDoc,
+    KpiHistory,
+    Scorecard,
+    Series,
+    Strategy,
+)
 from kpi_web.upstream import NotFound, Unavailable, Upstream
 
 # The KPI page's chart covers this much time before now, and this much after (forecasts).
@@ -35,19 +44,32 @@ class UnitData:
 
 @dataclass(frozen=True)
 class KpiData:
-    strategy: Strategy
+    kpi: KpiDoc
     series: Series
     history: KpiHistory
     chains: KpiChains
     breaches: list[Breach]  # those the notifier knows, of the series' latest periods
-    kpi_id: str
     now: datetime
     notifier_down: str | None = None  # why the breaches could not be read, if they could not
 
 
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class Gather:
-    def __init__(self, upstream: Upstream) -> None:
+    """`clock` is "now" for the KPI page (its window and its current period): the demo runs
+    the services on a clock of its own, and the web view follows it."""
+
+    def __init__(self, upstream: Upstream, clock: Clock = system_clock) -> None:
         self._up = upstream
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock()
 
     async def strategy(self, key: str) -> Strategy:
         return Strategy.model_validate(await self._up.get("goals", "/v1/strategy", key))
@@ -65,33 +87,36 @@ class Gather:
         strategy, scorecard = await asyncio.gather(self.strategy(key), self.scorecard(key, unit_id))
         return UnitData(strategy, scorecard, unit_id)
 
-    async def kpi(self, key: str, kpi_id: str, now: datetime | None = None) -> KpiData:
-        now = now or datetime.now(UTC)
-        window = {
-            "from": (now - SERIES_BACK).isoformat(),
-            "to": (now + SERIES_AHEAD).isoformat(),
-        }
+    async def kpi(self, key: str, kpi_id: str) -> KpiData:
+        """Four reads at once; the breaches (whose ids the series gives) follow the series
+        while the others are still under way."""
         path = f"/v1/kpis/{segment(kpi_id)}"
-        strategy, series, history, chains = await asyncio.gather(
-            self.strategy(key),
-            self._up.get("evaluator", f"{path}/series", key, window),
+        node, (series, breaches, down), history, chains = await asyncio.gather(
+            self._up.get("goals", path, key),
+            self._series_and_breaches(key, path),
             self._up.get("goals", f"{path}/history", key),
             self._up.get("goals", "/v1/cascade", key, {"kpi": kpi_id}),
         )
-        if strategy.kpi(kpi_id) is None:
-            raise NotFound(f"KPI {kpi_id} not found")
-        points = Series.model_validate(series)
-        breaches, down = await self._breaches_or_why(key, points)
         return KpiData(
-            strategy,
-            points,
+            KpiDoc.model_validate(node["definition"]),
+            series,
             KpiHistory.model_validate(history),
             KpiChains.model_validate(chains),
             breaches,
-            kpi_id,
-            now,
+            self._clock(),
             down,
         )
+
+    async def _series_and_breaches(
+        self, key: str, path: str
+    ) -> tuple[Series, list[Breach], str | None]:
+        now = self._clock()
+        window = {"from": (now - SERIES_BACK).isoformat(), "to": (now + SERIES_AHEAD).isoformat()}
+        series = Series.model_validate(
+            await self._up.get("evaluator", f"{path}/series", key, window)
+        )
+        breaches, down = await self._breaches_or_why(key, series)
+        return series, breaches, down
 
     async def _breaches_or_why(self, key: str, series: Series) -> tuple[list[Breach], str | None]:
         """The page still shows the KPI while the notifier is away, saying so."""

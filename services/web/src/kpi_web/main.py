@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kpi_web import auth, reviews, views
 from kpi_web.config import DEFAULT_PORTS, SERVICE, Settings
-from kpi_web.gather import Gather
+from kpi_web.gather import Clock, Gather, system_clock
 from kpi_web.headers import SecurityHeaders
 from kpi_web.render import Pages
 from kpi_web.sessions import Sessions
@@ -27,10 +27,12 @@ from kpi_web.web import Web
 log = get_logger(__name__)
 
 
-def build(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> Web:
+def build(
+    settings: Settings, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
+) -> Web:
     upstream = Upstream(settings, transport)
     sessions = Sessions(settings.session_ttl_s, settings.max_sessions)
-    return Web(settings, upstream, Gather(upstream), sessions, Pages())
+    return Web(settings, upstream, Gather(upstream, clock), sessions, Pages())
 
 
 def readiness(w: Web) -> Readiness:
@@ -41,10 +43,15 @@ def readiness(w: Web) -> Readiness:
 
 
 def create_app(
-    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock = system_clock,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
+    """The app; tests pass a `transport` that answers for the other services, the demo its
+    `clock`."""
     settings = settings or Settings()
-    w = build(settings, transport)
+    w = build(settings, clock, transport)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -56,8 +56,8 @@ class Packs:
     def __init__(self, gather: Gather, upstream: Upstream) -> None:
         self._g, self._up = gather, upstream
 
-    async def pack(self, key: str, review_id: str, now: datetime | None = None) -> PackData:
-        now = now or datetime.now(UTC)
+    async def pack(self, key: str, review_id: str) -> PackData:
+        now = self._g.now()
         review, strategy = await asyncio.gather(self.review(key, review_id), self._g.strategy(key))
         missing: list[str] = []
         scorecard, alignment, health = await asyncio.gather(

@@ -58,4 +58,4 @@ async def scorecard_page(w: WebArg, key: Key, unit_id: str) -> Response:
 async def kpi_page(w: WebArg, key: Key, kpi_id: str) -> Response:
     data = await w.gather.kpi(key, kpi_id)
     view = kpi.build(data)
-    return w.pages.html("kpi.html", frame=frame("map", data.strategy), view=view)
+    return w.pages.html("kpi.html", frame=Frame("map", signed_in=True), view=view)

@@ -56,12 +56,10 @@ def current_point(points: list[Point], now: datetime) -> Point | None:
 
 
 def build(data: KpiData) -> KpiView:
-    kpi = data.strategy.kpi(data.kpi_id)
-    assert kpi is not None  # gather checked
     points = data.series.points[-MAX_POINTS:]
     now_point = current_point(points, data.now)
     return KpiView(
-        kpi=kpi,
+        kpi=data.kpi,
         current=Period(now_point, look(now_point.status)) if now_point else None,
         chains=[chain[1:] for chain in data.chains.chains],
         chart=chart.build(points),
