@@ -1,6 +1,7 @@
 """The web view in the demo: started on the demo clock beside the other services, a viewer key
 for the acme tenant (kept in .local/demo/viewer-key and reused), the URL and how to sign in,
-and screenshots of the strategy map and one KPI page taken in headless Chromium."""
+screenshots of the strategy map and one KPI page taken in headless Chromium, and the
+quarterly business review's pack as the web view serves it (HTML and PDF)."""
 
 import os
 from pathlib import Path
@@ -17,6 +18,9 @@ from demo.tenant import DemoTenant
 KEY_FILE = stack.STATE / "viewer-key"
 SHOTS = {"strategy-map.png": "/map", "kpi-new-clients.png": "/kpis/new-clients"}
 CHROMIUM = "/usr/bin/chromium"
+REVIEW = "quarterly-business-review"
+PACKS = {"acme-review-pack.html": f"/reviews/{REVIEW}/pack?download=1",
+         "acme-review-pack.pdf": f"/reviews/{REVIEW}/pack.pdf"}  # fmt: skip
 
 
 def url() -> str:
@@ -56,6 +60,20 @@ def show(console: Console, tenant: DemoTenant) -> None:
             console.print(f"  screenshot: {path}")
     except PlaywrightError as exc:
         console.print(f"  [red]screenshots failed[/red] (is {CHROMIUM} installed?): {exc}")
+    for path in review_packs(key, stack.STATE):
+        console.print(f"  review pack: {path}")
+    console.print(f"  (the same from the command line: kpi review-pack {REVIEW} -o qbr.pdf)")
+
+
+def review_packs(key: str, folder: Path) -> list[Path]:
+    """The review's pack as the web view serves it to the viewer key: a file and a PDF."""
+    written = []
+    for name, path in PACKS.items():
+        answer = httpx.get(f"{url()}{path}", headers=_auth(key), timeout=120)
+        answer.raise_for_status()
+        (folder / name).write_bytes(answer.content)
+        written.append(folder / name)
+    return written
 
 
 def screenshots(key: str, folder: Path) -> list[Path]:
