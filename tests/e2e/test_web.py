@@ -5,6 +5,7 @@ Nothing may fail in the console, no request may leave the machine, and the marku
 text."""
 
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -187,6 +188,38 @@ def test_an_ingest_key_is_refused_with_a_reason(stack: WebStack) -> None:
         assert len(refused) == 1
         watch.console_errors.remove(refused[0])
         assert_clean(watch)
+
+
+def test_the_review_pack_stands_alone_shows_markup_as_text_and_prints(
+    stack: WebStack, tmp_path: Path
+) -> None:
+    pack = f"{stack.url}/reviews/quarterly-business-review/pack"
+    with watched_page() as (page, watch):
+        sign_in(page, stack, stack.viewer)
+        page.goto(f"{stack.url}/reviews")
+        expect(page.locator('tr[data-review="quarterly-business-review"]')).to_contain_text("PDF")
+        page.goto(pack)
+        expect(page).to_have_title(re.compile(r"^Review pack: quarterly-business-review"))
+        card = page.locator('article.kpi-file[data-kpi="new-clients"]')
+        expect(card.locator("h3")).to_contain_text(f"{MARKUP}: ✖ Off track")
+        expect(card.locator("svg.chart path.target")).to_have_count(1)
+        expect(page.locator("main b")).to_have_count(0)
+        word = card.locator("h3 .st")  # the inline stylesheet applies under the pack's CSP
+        assert word.evaluate("e => getComputedStyle(e).color") == OFF_TRACK_RED
+        assert_clean(watch)
+    bearer = {"Authorization": f"Bearer {stack.viewer}"}
+    answer = httpx.get(f"{pack}.pdf", headers=bearer, timeout=120)  # WeasyPrint takes seconds
+    assert answer.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "qbr.pdf"
+    pdf.write_bytes(answer.content)
+    text = " ".join(_poppler("pdftotext", str(pdf), "-").split())
+    assert f"{MARKUP}: ✖ Off track" in text
+    _poppler("pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p"))
+    assert (tmp_path / "p-1.png").stat().st_size > 10_000
+
+
+def _poppler(*command: str) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
 def test_the_guard_refuses_a_request_that_leaves_the_machine() -> None:
