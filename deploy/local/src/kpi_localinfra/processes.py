@@ -251,7 +251,7 @@ def summary(run_dir: Path, env: Mapping[str, str], sink: MailSink | None) -> lis
             f"mail: the notifier sends to {env['KPI_SMTP_HOST']}:"
             f"{env.get('KPI_SMTP_PORT', '25')} (KPI_SMTP_HOST)"
         ]
-    listening = "  ".join(f"{spec.name} :{port_of(spec, env)}" for spec in SERVICES)
+    listening = "  ".join(f"{spec.name} :{port_of(spec, env)}" for spec in STACK)
     return [*mail, f"{listening} (logs: {run_dir}/)"]
 
 
