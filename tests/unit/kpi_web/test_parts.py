@@ -1,12 +1,15 @@
 """The web view's pure parts: chart ticks and geometry, the status looks, the session store,
 where sign-in may send to, and that the app publishes no OpenAPI document or docs page."""
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from kpi_web.auth import local_path
 from kpi_web.models import Point
 from kpi_web.pages.chart import build, nice_ticks
 from kpi_web.pages.common import lines
+from kpi_web.pages.pace import build as build_pace
 from kpi_web.sessions import Sessions
 from kpi_web.status import LOOKS, look, worst
 
@@ -89,3 +92,19 @@ async def test_no_openapi_document_and_no_docs_page(client: httpx.AsyncClient) -
     here; and Swagger UI would load from a CDN."""
     for path in ("/openapi.json", "/docs", "/redoc"):
         assert (await client.get(path)).status_code == 404
+
+
+def test_the_pace_chart_draws_only_the_evaluators_figures() -> None:
+    current = point("2026-Q1", 20, "at_risk")
+    half = build_pace(current, datetime(2026, 2, 15, tzinfo=UTC))
+    assert half.left < half.now_x < half.right
+    assert half.expected.startswith(f"M{half.now_x:.1f},")  # from now to the target at the end
+    assert half.forecast == ""  # no forecast: no line invented
+    assert half.look.status == "at_risk"
+    late = build_pace(current, datetime(2027, 1, 1, tzinfo=UTC))
+    assert late.now_x == late.right  # now past the period's end stays at its end
+    near = Point.model_validate({**current.model_dump(), "forecast": 49.9})
+    chart = build_pace(near, datetime(2026, 2, 15, tzinfo=UTC))
+    assert chart.target_y is not None
+    assert chart.forecast_y is not None
+    assert abs(chart.forecast_y - chart.target_y) >= 12  # the two labels do not overlap
