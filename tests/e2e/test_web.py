@@ -151,14 +151,18 @@ def test_the_kpi_page_shows_its_chart_breaches_and_target_history(stack: WebStac
     with watched_page() as (page, watch):
         sign_in(page, stack, stack.viewer)
         page.goto(f"{stack.url}/kpis/new-clients")
-        expect(page.locator("svg.chart")).to_be_visible()
-        expect(page.locator("svg.chart path.target")).to_have_count(1)
-        expect(page.locator("svg.chart g[data-status]").first).to_be_visible()
+        pace, periods = page.locator("svg.chart.pace"), page.locator("svg.chart.periods")
+        expect(pace).to_be_visible()
+        expect(pace.locator("line.now")).to_have_count(1)
+        expect(pace.locator("path.expected")).to_have_count(1)
+        expect(pace.locator('g[data-status="off_track"]')).to_have_count(1)
+        expect(periods).to_be_visible()
+        expect(periods.locator("path.target")).to_have_count(1)
+        expect(periods.locator("g[data-status]").first).to_be_visible()
         expect(page.locator("tr[data-breach]").first).to_contain_text("critical")
         expect(page.locator("tr[data-revision]").first).to_contain_text("target")
-        assert (
-            page.locator("svg.chart").get_attribute("aria-labelledby") == "chart-title chart-desc"
-        )
+        assert periods.get_attribute("aria-labelledby") == "chart-title chart-desc"
+        assert pace.get_attribute("aria-labelledby") == "pace-title pace-desc"
         assert_clean(watch)
 
 

@@ -16,6 +16,7 @@ async def test_the_kpi_page_shows_where_it_stands_and_why_it_matters(
     assert "<h1>KPI: New client acquisitions</h1>" in page
     assert 'data-status="off_track"' in page
     assert "Acquire 50 new clients each quarter" in page  # the so-that chain, from goals
+    assert '<svg class="chart pace"' in page  # the current period's pace
     assert '<path class="target"' in page
     assert '<path class="expected"' in page
     assert '<path class="forecast"' in page

@@ -91,3 +91,25 @@ async def test_signing_out_forgets_the_login(client: httpx.AsyncClient) -> None:
     await sign_in(client)
     await client.post("/logout")
     assert (await client.get("/map")).status_code == 303
+
+
+MARKUP = "<script>alert(1)</script> & <b>x</b>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;x&lt;/b&gt;"
+
+
+async def test_every_page_escapes_titles(client: httpx.AsyncClient, upstream: Upstream) -> None:
+    """Markup in a title (from goals' document and the evaluator's scorecard) is text."""
+    strategy = upstream.routes[("goals.test", "/v1/strategy")]
+    strategy["goals"][0]["title"] = MARKUP
+    next(k for k in strategy["kpis"] if k["id"] == "new-clients")["title"] = MARKUP
+    card = upstream.routes[("evaluator.test", "/v1/scorecard")]
+    next(k for k in card["kpis"] if k["id"] == "new-clients")["title"] = MARKUP
+    node = upstream.routes[("goals.test", "/v1/kpis/new-clients")]
+    node["definition"]["title"] = MARKUP
+    await sign_in(client)
+    for path in ("/map", "/units", "/kpis/new-clients"):
+        page = (await client.get(path)).text
+        assert "<script>" not in page, path
+        assert "<b>x" not in page, path
+    assert ESCAPED in (await client.get("/map")).text
+    assert ESCAPED in (await client.get("/kpis/new-clients")).text

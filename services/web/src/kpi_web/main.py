@@ -20,7 +20,7 @@ from kpi_web.config import DEFAULT_PORTS, SERVICE, Settings
 from kpi_web.gather import Clock, Gather, system_clock
 from kpi_web.headers import SecurityHeaders
 from kpi_web.render import Pages
-from kpi_web.sessions import Sessions
+from kpi_web.sessions import COOKIE, Sessions
 from kpi_web.upstream import NotSignedIn, Upstream, UpstreamError
 from kpi_web.web import Web
 
@@ -87,7 +87,8 @@ def create_app(
 def _install_page_errors(app: FastAPI, w: Web) -> None:
     @app.exception_handler(UpstreamError)
     async def upstream_error(request: Request, exc: UpstreamError) -> Response:
-        if isinstance(exc, NotSignedIn):
+        if isinstance(exc, NotSignedIn):  # no session, or its key was revoked: sign in again
+            w.sessions.close(request.cookies.get(COOKIE))
             target = quote(request.url.path, safe="/")
             return RedirectResponse(f"/login?next={target}", status_code=303)
         heading = {404: "Not found", 403: "Not allowed", 503: "Unavailable"}.get(exc.status)

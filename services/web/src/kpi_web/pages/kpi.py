@@ -8,7 +8,7 @@ from typing import Any
 
 from kpi_web.gather import KpiData
 from kpi_web.models import Breach, ChainNode, FieldChange, KpiDoc, KpiHistory, Point
-from kpi_web.pages import chart
+from kpi_web.pages import chart, pace
 from kpi_web.status import Look, look
 
 # the fields of a KPI definition that set its target (goals' history marks their changes)
@@ -42,6 +42,7 @@ class KpiView:
     kpi: KpiDoc
     current: Period | None
     chains: list[list[ChainNode]]
+    pace: pace.Pace | None  # the current period's
     chart: chart.Chart
     periods: list[Period]
     breaches: list[BreachLine]
@@ -62,6 +63,7 @@ def build(data: KpiData) -> KpiView:
         kpi=data.kpi,
         current=Period(now_point, look(now_point.status)) if now_point else None,
         chains=[chain[1:] for chain in data.chains.chains],
+        pace=pace.build(now_point, data.now) if now_point else None,
         chart=chart.build(points),
         periods=[Period(p, look(p.status)) for p in reversed(points)],
         breaches=[BreachLine(b, look(b.status)) for b in data.breaches],

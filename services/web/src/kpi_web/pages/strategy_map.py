@@ -101,7 +101,7 @@ def build(data: MapData) -> MapView:
             x = LEFT + col * (NODE_W + GAP_X)
             y = TOP + offset + row * (NODE_H + GAP_Y)
             href = f"/kpis/{entry.id}" if kind == "kpi" else None
-            title_lines = lines(entry.title, 34, 2)
+            title_lines = lines(entry.title, 32, 2)  # 12 px text in a 230 px box
             nodes.append(
                 Node(kind, entry.id, entry.title, title_lines, look(status), score, x, y, href)
             )
