@@ -23,7 +23,7 @@ from kpi_web.sessions import COOKIE
 from schemathesis.python import asgi
 
 from tests.security.matrix import BAD_KEY
-from tests.security.stack import B_MARK, OPERATOR, Stack
+from tests.security.stack import B_MARK, OPERATOR, Stack, wait_for
 from tests.security.test_authz_matrix import _routes
 
 READS = ("goals", "evaluator", "notifier")
@@ -146,7 +146,10 @@ def test_a_revoked_key_ends_the_session(stack: Stack, web: asgi.ASGIClient) -> N
     admin = stack.a.keys["admin"]
     made = stack.call("goals", "POST", "/v1/api-keys", admin, json={"role": "viewer"})
     assert made.status_code == 201, made.text
-    cookie = session_of(web, made.json()["api_key"])
+    key = made.json()["api_key"]
+    # the map reads the evaluator, which learns keys from goals.changes a moment later
+    wait_for(lambda: stack.call("evaluator", "GET", "/v1/scorecard", key).status_code == 200)
+    cookie = session_of(web, key)
     assert web.get("/map", headers=cookie, allow_redirects=False).status_code == 200
     gone = stack.call("goals", "DELETE", f"/v1/api-keys/{made.json()['key_id']}", admin)
     assert gone.status_code == 200, gone.text
