@@ -10,7 +10,8 @@ Prometheus + Alertmanager, breach-to-notification latency of both; (h) the evalu
 recompute speed over 1,000,000 archived events and the archive's bytes per event; (i) the
 evaluator's CPU per event before and with the archive, side by side in the same session; (j)
 the highest offered rate the evaluator keeps up with for 60 s, 1 and 2 replicas
-(bench/sustained.py). See docs/benchmarks.md.
+(bench/sustained.py); (web) the web view's server time per page for an acme tenant. See
+docs/benchmarks.md.
 
     python -m bench [--only peer] [--peer-intervals 15,15,30] [--peer-ports BASE]
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from kpi_localinfra import processes
 
-from bench import ceiling, e2e, hotpath, ingest, latency, memory, peer, recompute
+from bench import ceiling, e2e, hotpath, ingest, latency, memory, peer, recompute, web
 from bench.peerstack import Intervals, require_binaries
 from bench.sustained import measure as search_sustained
 from bench.table import Row, render
@@ -69,6 +70,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
         rows += memory.measure()
         rows += progress(await recompute.measure())
         rows += progress(await hotpath.measure(tenant))
+        rows += progress(await asyncio.to_thread(web.measure, stack.operator_token()))
     return rows + progress(await asyncio.to_thread(side_by_side, args, tenant, sinks))
 
 

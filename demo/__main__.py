@@ -5,7 +5,8 @@ creates the acme tenant, applies examples/acme/strategy.yaml, configures its sou
 a seeded quarter through the real source adapters (HubSpot and billing webhooks, Debezium
 rows, CloudEvents), applies the strategy again with one more KPI over a metric that already
 streamed and waits for its recompute, then prints the scorecard, the alignment findings, the
-notifications that went out, and the URLs to open. See docs/demo.md.
+notifications that went out, and the URLs to open; starts the web view and writes screenshots
+of its strategy map and one KPI page. See docs/demo.md.
 """
 
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from demo import added_kpi, report, stack, traffic
+from demo import added_kpi, report, stack, traffic, web
 from demo.clock import DEMO_NOW, QUARTER_START, set_clock
 from demo.tenant import DemoTenant, wait_until
 
@@ -64,6 +65,7 @@ def _report(tenant: DemoTenant, sinks: Path, since_ns: int) -> None:
     report.alignment(console, tenant.alignment(), tenant.review_findings(), tenant.data_health())
     report.notifications(console, sinks, since_ns)
     report.urls(console)
+    web.show(console, tenant)
 
 
 if __name__ == "__main__":

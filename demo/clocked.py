@@ -18,6 +18,7 @@ PACKAGES = {
     "metrics-ingest": "kpi_ingest",
     "evaluator": "kpi_evaluator",
     "notifier": "kpi_notifier",
+    "web": "kpi_web",
 }
 
 

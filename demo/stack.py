@@ -67,7 +67,7 @@ def restart_services() -> None:
 def start(names: tuple[str, ...]) -> None:
     """Start these services on the demo clock and wait until each answers /readyz."""
     env = service_env()
-    specs = tuple(s for s in processes.SERVICES if s.name in names)
+    specs = tuple(s for s in processes.STACK if s.name in names)
     for spec in specs:
         clocked = processes.ServiceSpec(spec.name, "demo.clocked", spec.port_env, spec.port)
         processes.start(clocked, RUN, {**env, "KPI_DEMO_SERVICE": spec.name})

@@ -13,6 +13,7 @@ PORT_VARIABLES = {
     "metrics-ingest": "KPI_INGEST_PORT",
     "evaluator": "KPI_EVALUATOR_PORT",
     "notifier": "KPI_NOTIFIER_PORT",
+    "web": "KPI_WEB_PORT",
 }
 
 

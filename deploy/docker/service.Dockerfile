@@ -5,9 +5,10 @@
 #   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=metrics-ingest --build-arg PORT=8002 -t kpi-cascade/metrics-ingest .
 #   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=evaluator      --build-arg PORT=8003 -t kpi-cascade/evaluator .
 #   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=notifier       --build-arg PORT=8004 -t kpi-cascade/notifier .
+#   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=web            --build-arg PORT=8005 -t kpi-cascade/web .
 #
 # SERVICE is the folder under services/; the workspace package is kpi-$SERVICE and so is its
-# console script (kpi-goals, kpi-metrics-ingest, kpi-evaluator, kpi-notifier).
+# console script (kpi-goals, kpi-metrics-ingest, kpi-evaluator, kpi-notifier, kpi-web).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
@@ -33,9 +34,10 @@ COPY services/goals/pyproject.toml services/goals/pyproject.toml
 COPY services/metrics-ingest/pyproject.toml services/metrics-ingest/pyproject.toml
 COPY services/evaluator/pyproject.toml services/evaluator/pyproject.toml
 COPY services/notifier/pyproject.toml services/notifier/pyproject.toml
+COPY services/web/pyproject.toml services/web/pyproject.toml
 COPY cli/pyproject.toml cli/pyproject.toml
 COPY deploy/local/pyproject.toml deploy/local/pyproject.toml
-RUN test -n "${SERVICE}" || (echo "build with --build-arg SERVICE=<goals|metrics-ingest|evaluator|notifier>" >&2; exit 1)
+RUN test -n "${SERVICE}" || (echo "build with --build-arg SERVICE=<goals|metrics-ingest|evaluator|notifier|web>" >&2; exit 1)
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package "kpi-${SERVICE}"
 
@@ -51,6 +53,11 @@ FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
 ARG PORT=8001
 LABEL org.opencontainers.image.title="kpi-cascade ${SERVICE}"
+# The web image renders review packs to PDF with WeasyPrint, which needs Pango and a font.
+RUN if [ "${SERVICE}" = "web" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 \
+        libpangoft2-1.0-0 fontconfig fonts-dejavu-core && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN groupadd --system --gid 10001 kpi \
     && useradd --system --uid 10001 --gid kpi --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin kpi

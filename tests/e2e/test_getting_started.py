@@ -33,7 +33,7 @@ REPO = Path(__file__).parents[2]
 GUIDE = REPO / "docs" / "getting-started.md"
 # the services' process names -> the CLI's KPI_<NAME>_URL
 SERVICES = {"goals": "GOALS", "metrics-ingest": "INGEST", "evaluator": "EVALUATOR"}
-SERVICES |= {"notifier": "NOTIFIER"}
+SERVICES |= {"notifier": "NOTIFIER", "web": "WEB"}
 # what the reader puts in place of a placeholder: the newest value printed that matches
 PLACEHOLDERS = {
     "ADMIN_API_KEY": r"(?m)^admin_api_key +(kpi_\S+)",
@@ -275,12 +275,15 @@ def make_up(env: dict[str, str], work: Path, logs: Path) -> Iterator[dict[str, s
         stack.callback(sink.stop)
         env = env | {"KPI_SMTP_HOST": "127.0.0.1", "KPI_SMTP_PORT": str(sink.port)}
         procs = [service(name, env, logs / f"{name}.log") for name in SERVICES]
+        urls = {f"KPI_{SERVICES[p.name]}_URL": p.url for p in procs}
+        web = {f"KPI_WEB_{n}_URL": urls[f"KPI_{n}_URL"] for n in ("GOALS", "EVALUATOR", "NOTIFIER")}
         for proc in procs:
             stack.callback(proc.stop)
+            proc.env.update(web if proc.name == "web" else {})
             proc.start()
         for proc in procs:
             proc.wait_ready(timeout_s=120)
-        yield {f"KPI_{SERVICES[p.name]}_URL": p.url for p in procs}
+        yield urls
 
 
 def test_the_getting_started_guide_runs_as_written(

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from kpi_localinfra.processes import SERVICES, ServiceProcess, ServiceSpec, free_ports
+from kpi_localinfra.processes import STACK, ServiceProcess, ServiceSpec, free_ports
 
 __all__ = ["ServiceProcess", "free_port", "free_ports", "running", "service", "spec"]
 
@@ -17,7 +17,7 @@ def free_port() -> int:
 
 
 def spec(name: str) -> ServiceSpec:
-    return next(s for s in SERVICES if s.name == name)
+    return next(s for s in STACK if s.name == name)
 
 
 def service(name: str, env: Mapping[str, str], log_path: Path) -> ServiceProcess:

@@ -11,6 +11,7 @@ from kpi_evaluator.config import Settings as EvaluatorSettings
 from kpi_goals.config import Settings as GoalsSettings
 from kpi_ingest.config import Settings as IngestSettings
 from kpi_notifier.config import Settings as NotifierSettings
+from kpi_web.config import Settings as WebSettings
 from pydantic_settings import BaseSettings
 
 REPO = Path(__file__).parents[2]
@@ -21,6 +22,7 @@ SETTINGS: list[type[BaseSettings]] = [
     IngestSettings,
     EvaluatorSettings,
     NotifierSettings,
+    WebSettings,
     CliSettings,
 ]
 # Read outside the settings classes: the local stack, the image, compose, Grafana provisioning.

@@ -12,7 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # service -> (its variable name part, default port): KPI_<PART>_URL, else KPI_<PART>_PORT
 SERVICES = {"goals": ("goals", 8001), "metrics-ingest": ("ingest", 8002),
-            "evaluator": ("evaluator", 8003), "notifier": ("notifier", 8004)}  # fmt: skip
+            "evaluator": ("evaluator", 8003), "notifier": ("notifier", 8004),
+            "web": ("web", 8005)}  # fmt: skip
 
 
 class CliSettings(BaseSettings):
@@ -27,10 +28,12 @@ class CliSettings(BaseSettings):
     ingest_url: str = ""
     evaluator_url: str = ""
     notifier_url: str = ""
+    web_url: str = ""
     goals_port: int | None = None
     ingest_port: int | None = None
     evaluator_port: int | None = None
     notifier_port: int | None = None
+    web_port: int | None = None
     timeout_s: float = Field(default=30.0, gt=0)
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -76,7 +79,7 @@ class CliError(Exception):
         self.code = code
 
 
-ServiceName = Literal["goals", "ingest", "evaluator", "notifier"]
+ServiceName = Literal["goals", "ingest", "evaluator", "notifier", "web"]
 # a service's name by its variable name part: `ingest` -> metrics-ingest (from SERVICES)
 NAMES: dict[ServiceName, str] = {
     cast(ServiceName, part): name for name, (part, _) in SERVICES.items()

@@ -9,6 +9,7 @@ from kpi_cli import (  # noqa: F401  (each registers its commands)
     ingest,
     notifier,
     simulate,
+    web,
 )
 from kpi_cli.app import app
 

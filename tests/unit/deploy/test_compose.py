@@ -65,7 +65,22 @@ def test_schema_rejects_a_broken_compose_file(
 
 
 def test_stack_has_the_infrastructure_and_the_four_services(compose: dict[str, Any]) -> None:
-    assert set(_services(compose)) == set(INFRA) | set(SERVICES)
+    assert set(_services(compose)) == set(INFRA) | set(SERVICES) | {"web"}
+
+
+def test_the_web_view_reads_the_services_it_waits_for(compose: dict[str, Any]) -> None:
+    web = _services(compose)["web"]
+    env = web["environment"]
+    assert web["build"]["args"] == {"SERVICE": "web", "PORT": "8005"}
+    assert web["ports"] == ["8005:8005"]
+    assert env["KPI_WEB_PORT"] == "8005"
+    assert env["KPI_HOST"] == "0.0.0.0"
+    reads = {"goals": 8001, "evaluator": 8003, "notifier": 8004}
+    assert {env[f"KPI_WEB_{n.upper()}_URL"] for n in reads} == {
+        f"http://{n}:{port}" for n, port in reads.items()
+    }
+    assert set(web["depends_on"]) == set(reads)
+    assert "KPI_DATABASE_URL" not in env  # it owns no table
 
 
 def test_every_container_has_a_healthcheck(compose: dict[str, Any]) -> None:

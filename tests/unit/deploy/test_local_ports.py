@@ -30,7 +30,7 @@ def test_every_default_port_lies_outside_the_ephemeral_range() -> None:
         "kafka_bootstrap": int(kafka_bootstrap.rpartition(":")[2]),
         "demo smtp": demo_stack.SMTP_PORT,
         "demo slack": demo_stack.SLACK_PORT,
-        **{spec.name: spec.port for spec in processes.SERVICES},
+        **{spec.name: spec.port for spec in processes.STACK},
     }
     inside = {name: port for name, port in defaults.items() if port in ephemeral}
     assert inside == {}, f"inside the ephemeral range {ephemeral}: {inside}"

@@ -31,15 +31,17 @@ def test_urls_follow_the_configured_ports(monkeypatch: pytest.MonkeyPatch) -> No
 def test_health_names_each_url_checked_and_where_it_came_from(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ports = free_ports(4)
-    for part, port in zip(("GOALS", "INGEST", "EVALUATOR"), ports, strict=False):
+    ports = free_ports(5)
+    by_port = zip(("GOALS", "INGEST", "EVALUATOR", "WEB"), [*ports[:3], ports[4]], strict=True)
+    for part, port in by_port:
         monkeypatch.setenv(f"KPI_{part}_PORT", str(port))
     monkeypatch.setenv("KPI_NOTIFIER_URL", f"http://127.0.0.1:{ports[3]}")
     result = CliRunner().invoke(app, ["health"], env={"COLUMNS": "200"})
     assert result.exit_code == 1  # nothing listens there
     lines = [line for line in result.output.splitlines() if "http://" in line]
-    assert len(lines) == 4
+    assert len(lines) == 5
     for line, port in zip(lines, ports, strict=True):
         assert f"http://127.0.0.1:{port}" in line
     assert "KPI_GOALS_PORT" in lines[0]
     assert "KPI_NOTIFIER_URL" in lines[3]
+    assert "KPI_WEB_PORT" in lines[4]

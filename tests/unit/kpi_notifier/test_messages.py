@@ -69,8 +69,18 @@ def test_review_and_test_messages_render() -> None:
     m = Messages().render("review", {"kind": "review", "notice": "overdue", "review": review,
                                      "recipient_name": "Morgan"})  # fmt: skip
     assert m.subject == "Overdue: QBR was due 2026-03-31 and is not recorded as held"
+    assert "pack" not in m.text  # no web view configured: no link
     t = Messages().render("test", {"kind": "test", "note": "hi", "recipient_name": "x"})
     assert "test notification from kpi-cascade: hi" in t.text
+
+
+def test_a_review_reminder_links_the_review_s_pack_in_the_web_view() -> None:
+    review = {"id": "qbr", "title": "QBR", "cadence": "quarterly", "unit": "acme",
+              "due": "2026-03-31"}  # fmt: skip
+    context = {"kind": "review", "notice": "before-7d", "review": review, "recipient_name": "M"}
+    m = Messages(web_url="https://kpi.example.com/").render("review", context)
+    assert "PDF: https://kpi.example.com/reviews/qbr/pack.pdf" in m.text
+    assert 'href="https://kpi.example.com/reviews/qbr/pack"' in m.html
 
 
 @pytest.mark.parametrize(

@@ -89,3 +89,12 @@ def test_attendees_each_get_one_keyed_reminder() -> None:
     assert (
         planned[0].dedup_key == "review:quarterly-business-review:2026-03-31:before-7d:email:morgan"
     )
+
+
+def test_a_review_looks_back_to_the_last_held_else_the_date_before_it() -> None:
+    never = standing(QBR, set(), at("2026-03-20"), "UTC")
+    assert (never.due, never.since) == (date(2026, 3, 31), date(2025, 12, 31))
+    held = standing(QBR, {date(2026, 3, 31)}, at("2026-05-01"), "UTC")
+    assert (held.due, held.since) == (date(2026, 6, 30), date(2026, 3, 31))
+    skipped = standing(QBR, {date(2026, 6, 30)}, at("2026-05-01"), "UTC")
+    assert (skipped.due, skipped.since) == (date(2026, 3, 31), date(2025, 12, 31))

@@ -19,6 +19,7 @@ KAFKA_CONTROLLER = 19093
 SMTP_SINK = 2525  # the local mail sink (`make up`, the demo)
 SLACK_SINK = 8025  # the demo's Slack stand-in, served beside the mail sink
 SERVICES = {"goals": 8001, "metrics-ingest": 8002, "evaluator": 8003, "notifier": 8004}
+WEB = 8005  # the read-only web view (services/web), which reads the four over HTTP
 
 DEFAULTS: dict[str, int] = {
     "KPI_PG_PORT": PG,
@@ -30,6 +31,7 @@ DEFAULTS: dict[str, int] = {
     "KPI_INGEST_PORT": SERVICES["metrics-ingest"],
     "KPI_EVALUATOR_PORT": SERVICES["evaluator"],
     "KPI_NOTIFIER_PORT": SERVICES["notifier"],
+    "KPI_WEB_PORT": WEB,
 }
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _LISTEN = "0A"

@@ -1,4 +1,5 @@
-"""Run the four services as background processes (for `make up`, the demo and e2e tests).
+"""Run the four services as background processes (for `make up`, the demo and e2e tests),
+and, for `make up`, the web view beside them (`STACK`).
 
 Each service runs as `python -m <module>`, logs to `<run_dir>/<name>.log`, and leaves a pid
 file; `up` returns when every `/readyz` answers 200, `down` stops all and waits for exit.
@@ -44,6 +45,10 @@ SERVICES = (
     ),
     ServiceSpec("notifier", "kpi_notifier.main", "KPI_NOTIFIER_PORT", ports.SERVICES["notifier"]),
 )
+# The web view owns no table and reads the four over HTTP (docs/web.md): `make up` runs it
+# too, while the fault suite, the benchmarks and the demo's clocked stack keep to `SERVICES`.
+WEB = ServiceSpec("web", "kpi_web.main", "KPI_WEB_PORT", ports.WEB)
+STACK = (*SERVICES, WEB)
 
 
 def port_of(spec: ServiceSpec, env: Mapping[str, str]) -> int:
@@ -223,17 +228,17 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def up(run_dir: Path, env: dict[str, str]) -> None:
-    """Start the mail sink (unless `KPI_SMTP_HOST` is set) and the four services wired to
-    it; print where each service listens and where mail goes."""
+    """Start the mail sink (unless `KPI_SMTP_HOST` is set), the four services wired to it
+    and the web view; print where each service listens and where mail goes."""
     env, sink = with_mail(run_dir, env)
-    for spec in SERVICES:
+    for spec in STACK:
         if _alive(_pid(run_dir, spec)):
             print(f"  {spec.name} already running", file=sys.stderr)
         elif port_open("127.0.0.1", port_of(spec, env)):
             raise RuntimeError(f"{spec.name}: {ports.taken_message(port_of(spec, env))}")
         else:
             start(spec, run_dir, env)
-    wait_ready(SERVICES, run_dir, env)
+    wait_ready(STACK, run_dir, env)
     print("\n".join(summary(run_dir, env, sink)))
 
 
@@ -246,13 +251,13 @@ def summary(run_dir: Path, env: Mapping[str, str], sink: MailSink | None) -> lis
             f"mail: the notifier sends to {env['KPI_SMTP_HOST']}:"
             f"{env.get('KPI_SMTP_PORT', '25')} (KPI_SMTP_HOST)"
         ]
-    listening = "  ".join(f"{spec.name} :{port_of(spec, env)}" for spec in SERVICES)
+    listening = "  ".join(f"{spec.name} :{port_of(spec, env)}" for spec in STACK)
     return [*mail, f"{listening} (logs: {run_dir}/)"]
 
 
 def down(run_dir: Path) -> None:
     """Stop the services, then any other process that left a pid file here (demo sinks)."""
-    for spec in SERVICES:
+    for spec in STACK:
         stop(spec, run_dir)
     for pid_file in sorted(run_dir.glob("*.pid")):
         extra = ServiceSpec(pid_file.stem, "", "", 0)
@@ -261,7 +266,7 @@ def down(run_dir: Path) -> None:
 
 def status(run_dir: Path, env: dict[str, str]) -> int:
     worst = 0
-    for spec in SERVICES:
+    for spec in STACK:
         code, body = readiness(port_of(spec, env))
         alive = _alive(_pid(run_dir, spec))
         state = "up" if alive else "down"

@@ -17,6 +17,11 @@ def _alias(name: str) -> str:
 class Settings(ServiceSettings):
     port: int = Field(default=8004, validation_alias="KPI_NOTIFIER_PORT")
     consumer_group: str = Field(default="notifier", validation_alias=_alias("consumer_group"))
+    # Where people open the web view (e.g. https://kpi.example.com); review reminders link
+    # the review's pack there. Empty: no link.
+    web_url: str = Field(
+        default="", pattern=r"^(https?://\S+)?$", validation_alias=_alias("web_url")
+    )
     # How long breaches and statuses wait, at start, for the strategy to be read to its end.
     strategy_catch_up_s: float = Field(
         default=60.0, gt=0, validation_alias=_alias("strategy_catch_up_s")

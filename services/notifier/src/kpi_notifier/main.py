@@ -71,7 +71,7 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         "slack": SlackSender(http, settings.slack_min_interval_s),
         "webhook": WebhookSender(http, clock),
     }
-    messages = Messages()
+    messages = Messages(web_url=settings.web_url)
     sender = Sender(
         sessions=sessions,
         channels=channels,

@@ -40,7 +40,10 @@ def lcfirst(text: str) -> str:
 
 
 class Messages:
-    def __init__(self, directory: Path = TEMPLATES) -> None:
+    """`web_url`: where people open the web view (KPI_NOTIFIER_WEB_URL); when set, a review
+    reminder links the review's pack there."""
+
+    def __init__(self, directory: Path = TEMPLATES, web_url: str = "") -> None:
         self._env = Environment(
             loader=FileSystemLoader(directory),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -51,6 +54,7 @@ class Messages:
         )
         self._env.filters["number"] = number
         self._env.filters["lcfirst"] = lcfirst
+        self._env.globals["web_url"] = web_url.rstrip("/")
 
     def render(self, kind: str, context: dict[str, Any]) -> Message:
         family = FAMILY.get(kind, kind)

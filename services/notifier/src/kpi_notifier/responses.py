@@ -90,6 +90,10 @@ class ReviewStatus(Answer):
     last_held: str | None
     overdue: bool
     days_overdue: int
+    since: str = Field(
+        description="what the review due now looks back to: the last date held before it, "
+        "else the date of the series before it (the review pack covers since then)"
+    )
 
 
 class ReviewFinding(Answer):

@@ -34,12 +34,17 @@ def occurrence(review: Review, n: int) -> date:
     return add_months(review.next, n * MONTHS[review.cadence])
 
 
-def due_date(review: Review, held: Iterable[date]) -> date:
+def due_index(review: Review, held: Iterable[date]) -> int:
+    """Which date of the series is due now: the first not recorded as held."""
     done = set(held)
     n = 0
     while occurrence(review, n) in done:
         n += 1
-    return occurrence(review, n)
+    return n
+
+
+def due_date(review: Review, held: Iterable[date]) -> date:
+    return occurrence(review, due_index(review, held))
 
 
 def duration_label(value: timedelta) -> str:
@@ -75,15 +80,20 @@ class Standing:
     due: date
     last_held: date | None
     days_overdue: int | None
+    since: date  # what the review due now looks back to: the last held before it, else the
+    # date of the series before it
 
 
 def standing(review: Review, held: Iterable[date], now: datetime, tz: str) -> Standing:
     done = sorted(set(held))
     notice = notice_due(review, done, now, tz)
-    due = due_date(review, done)
+    n = due_index(review, done)
+    due = occurrence(review, n)
     today = now.astimezone(ZoneInfo(tz)).date()
     late = (today - due).days if notice is not None and notice.notice == "overdue" else None
-    return Standing(review, due, done[-1] if done else None, late)
+    before = [d for d in done if d < due]
+    since = before[-1] if before else occurrence(review, n - 1)
+    return Standing(review, due, done[-1] if done else None, late, since)
 
 
 def review_status(s: Standing) -> dict[str, object]:
@@ -97,6 +107,7 @@ def review_status(s: Standing) -> dict[str, object]:
         "last_held": s.last_held.isoformat() if s.last_held else None,
         "overdue": s.days_overdue is not None,
         "days_overdue": s.days_overdue or 0,
+        "since": s.since.isoformat(),
     }
 
 

@@ -1,0 +1,1 @@
+"""kpi-cascade web view (docs/web.md)."""

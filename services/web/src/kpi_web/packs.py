@@ -1,0 +1,135 @@
+"""The review pack's data: everything the pack of one review shows, read concurrently with
+the viewer's own key from the services that own it.
+
+The review (its unit, the date due and what it looks back to) is the notifier's; the unit's
+scorecard, each KPI's series and the data-health findings are the evaluator's; the strategy,
+each KPI's target history and "so that" chains, and the alignment findings are goals'.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from kpi_web.gather import Gather, segment
+from kpi_web.models import (
+    Breach,
+    Finding,
+    Findings,
+    KpiChains,
+    KpiHistory,
+    KpiLeaf,
+    Review,
+    Scorecard,
+    Series,
+    Strategy,
+)
+from kpi_web.upstream import NotFound, Unavailable, Upstream
+
+# Each KPI's series reaches this far back before what the review looks back to (the chart).
+LOOK_BACK = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class KpiFile:
+    """One KPI of the review's unit, with what the pack says about it."""
+
+    leaf: KpiLeaf
+    series: Series
+    history: KpiHistory
+    chains: KpiChains
+
+
+@dataclass(frozen=True)
+class PackData:
+    review: Review
+    strategy: Strategy
+    scorecard: Scorecard
+    kpis: list[KpiFile]
+    breaches: list[tuple[str, Breach]]  # (KPI id, breach), those the notifier knows
+    alignment: list[Finding]
+    data_health: list[Finding]
+    now: datetime
+    missing: list[str]  # what could not be read (a service away), said in the pack
+
+
+class Packs:
+    def __init__(self, gather: Gather, upstream: Upstream) -> None:
+        self._g, self._up = gather, upstream
+
+    async def pack(self, key: str, review_id: str) -> PackData:
+        now = self._g.now()
+        review, strategy = await asyncio.gather(self.review(key, review_id), self._g.strategy(key))
+        missing: list[str] = []
+        scorecard, alignment, health = await asyncio.gather(
+            self._g.scorecard(key, review.unit),
+            self._findings(key, "goals", "/v1/alignment", missing),
+            self._findings(key, "evaluator", "/v1/data-health", missing),
+        )
+        since = datetime.fromisoformat(review.since).replace(tzinfo=UTC)
+        files = await asyncio.gather(
+            *(self._kpi(key, leaf, since - LOOK_BACK, now) for leaf in scorecard.kpis)
+        )
+        breaches = await self._breaches(key, files)
+        ids = {leaf.id for leaf in scorecard.kpis} | _unit_nodes(strategy, review.unit)
+        return PackData(
+            review,
+            strategy,
+            scorecard,
+            list(files),
+            breaches,
+            [f for f in alignment if f.node_id in ids],
+            [f for f in health if f.node_id in ids or ids.intersection(f.kpis)],
+            now,
+            missing,
+        )
+
+    async def reviews(self, key: str) -> list[Review]:
+        answer = await self._up.get("notifier", "/v1/reviews", key)
+        return [Review.model_validate(r) for r in answer]
+
+    async def review(self, key: str, review_id: str) -> Review:
+        found = [r for r in await self.reviews(key) if r.review_id == review_id]
+        if not found:
+            raise NotFound(f"review {review_id} not found")
+        return found[0]
+
+    async def _kpi(self, key: str, leaf: KpiLeaf, start: datetime, now: datetime) -> KpiFile:
+        path = f"/v1/kpis/{segment(leaf.id)}"
+        window = {"from": start.isoformat(), "to": (now + timedelta(days=366)).isoformat()}
+        series, history, chains = await asyncio.gather(
+            self._up.get("evaluator", f"{path}/series", key, window),
+            self._up.get("goals", f"{path}/history", key),
+            self._up.get("goals", "/v1/cascade", key, {"kpi": leaf.id}),
+        )
+        return KpiFile(
+            leaf,
+            Series.model_validate(series),
+            KpiHistory.model_validate(history),
+            KpiChains.model_validate(chains),
+        )
+
+    async def _breaches(self, key: str, files: list[KpiFile]) -> list[tuple[str, Breach]]:
+        found = await asyncio.gather(*(self._g.breaches(key, f.series) for f in files))
+        return [(f.leaf.id, b) for f, some in zip(files, found, strict=True) for b in some]
+
+    async def _findings(
+        self, key: str, service: str, path: str, missing: list[str]
+    ) -> list[Finding]:
+        """A service that is away leaves its section empty, and the pack says so."""
+        try:
+            return Findings.model_validate(await self._up.get(service, path, key)).findings
+        except Unavailable as exc:
+            missing.append(f"{path}: {exc.message}")
+            return []
+
+
+def _unit_nodes(strategy: Strategy, unit: str | None) -> set[str]:
+    """The ids of the unit's subtree and of the goals, objectives and success factors in it
+    (every unit and aim when the review has no unit)."""
+    units = {u.id for u in strategy.units}
+    if unit is not None:
+        units = {unit}
+        while grown := {u.id for u in strategy.units if u.parent in units} - units:
+            units |= grown
+    aims = [*strategy.goals, *strategy.objectives, *strategy.success_factors]
+    return units | {a.id for a in aims if unit is None or a.unit in units}
