@@ -25,6 +25,7 @@ NodeType = Literal[
     "review",
     "alert_channel",
     "alert_route",
+    "alert_inhibit",
 ]
 Status = Literal["achieved", "on_track", "at_risk", "off_track", "no_data", "stale"]
 
