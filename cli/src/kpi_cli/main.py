@@ -5,6 +5,7 @@ from kpi_cli import (  # noqa: F401  (each registers its commands)
     evaluator,
     goals,
     health,
+    incidents,
     ingest,
     notifier,
     simulate,

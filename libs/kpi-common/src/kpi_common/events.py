@@ -185,8 +185,9 @@ class KpiBreachResolved(_Breach):
 class NotificationSent(_Data):
     dedup_key: str
     kind: Literal[
-        "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement"
-    ]
+        "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement",
+        "incident", "incident_update", "incident_closed",
+    ]  # fmt: skip
     channel: str
     recipient: str
     breach_id: str | None = None

@@ -22,6 +22,7 @@ from kpi_common.service import ServiceRuntime
 from kpi_common.topics import NOTIFICATIONS_SENT
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kpi_notifier import incident_api
 from kpi_notifier.api import router
 from kpi_notifier.channels import ChannelSender
 from kpi_notifier.channels.email import EmailSender
@@ -31,6 +32,7 @@ from kpi_notifier.commands import Commands
 from kpi_notifier.config import SCHEMA, SERVICE, Settings
 from kpi_notifier.consumers import Consumers
 from kpi_notifier.handlers import EventHandler
+from kpi_notifier.incident_commands import IncidentCommands
 from kpi_notifier.messages import Messages
 from kpi_notifier.models import outbox
 from kpi_notifier.sender import Sender
@@ -57,6 +59,7 @@ class Notifier:
     commands: Commands
     http: httpx.AsyncClient
     relay: RelayHolder
+    incidents: IncidentCommands
 
 
 def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notifier:
@@ -86,12 +89,14 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         settings.digest_window_s,
         dead_letter_topic(settings.topic_prefix),
         settings.restatement_window_s,
+        settings.group_wait_s,
     )
     ticker = Ticker(
         sessions, clock, settings.reminder_interval, settings.tick_interval_s, sender.wake
     )
     commands = Commands(sessions, clock, sender.wake)
-    return Notifier(runtime, sessions, handler, sender, ticker, commands, http, relay)
+    incidents = IncidentCommands(sessions, clock)
+    return Notifier(runtime, sessions, handler, sender, ticker, commands, http, relay, incidents)
 
 
 def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None:
@@ -138,6 +143,7 @@ def create_app(
     )
     install_common(app, SERVICE, notifier.runtime.readiness)
     app.include_router(router)
+    app.include_router(incident_api.router)
     return app
 
 

@@ -3,7 +3,8 @@
 Each kind renders four parts: `<family>.subject.j2`, `.txt.j2`, `.html.j2` (autoescaped)
 and `.slack.j2` (Slack mrkdwn). Breach, reminder, escalation and resolved notices share the
 `breach` family; the kind is in the context as `kind`. A restatement notice (`restatement`)
-lists every restated breach of one run.
+lists every restated breach of one run. An incident's notifications (`incident`, its
+`incident_update`s and `incident_closed`) share the `incident` family.
 """
 
 from pathlib import Path
@@ -14,7 +15,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from kpi_notifier.channels import Message
 
 TEMPLATES = Path(__file__).parent / "templates"
-FAMILY = {"breach": "breach", "resolved": "breach", "reminder": "breach", "escalation": "breach"}
+FAMILY = {
+    "breach": "breach", "resolved": "breach", "reminder": "breach", "escalation": "breach",
+    "incident": "incident", "incident_update": "incident", "incident_closed": "incident",
+}  # fmt: skip
 
 
 def number(value: Any) -> str:

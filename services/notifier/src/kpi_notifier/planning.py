@@ -28,8 +28,9 @@ from kpi_notifier.routing import (
 )
 
 Kind = Literal[
-    "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement"
-]
+    "breach", "resolved", "reminder", "escalation", "review", "digest", "test", "restatement",
+    "incident", "incident_update", "incident_closed",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def _breach_context(breach: Breach, kind: Kind, **extra: Any) -> dict[str, Any]:
     return {"kind": kind, "breach": dict(breach.facts), **extra}
 
 
-def _route_recipients(directory: Directory, breach: Breach) -> list[Recipient]:
+def route_recipients(directory: Directory, breach: Breach) -> list[Recipient]:
+    """The breach's route's recipients; an unknown name as an email that will fail."""
     found, unknown = recipients(directory, breach)
     return found + [Recipient(kind="email", to=name) for name in unknown]
 
@@ -76,14 +78,14 @@ def plan_opened(
     directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    return _plan(breach, "opened", "breach", _route_recipients(directory, breach), silence)
+    return _plan(breach, "opened", "breach", route_recipients(directory, breach), silence)
 
 
 def plan_resolved(
     directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    return _plan(breach, "resolved", "resolved", _route_recipients(directory, breach), silence)
+    return _plan(breach, "resolved", "resolved", route_recipients(directory, breach), silence)
 
 
 def _restated_item(breach: Breach, event: str) -> dict[str, Any]:
@@ -113,7 +115,7 @@ def plan_restatement(
             recipient=r,
             context=context,
         )
-        for r in _route_recipients(directory, breach)
+        for r in route_recipients(directory, breach)
     ]
 
 
@@ -130,7 +132,7 @@ def plan_reminder(
     directory: Directory, breach: Breach, n: int, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    to = _route_recipients(directory, breach)
+    to = route_recipients(directory, breach)
     return _plan(breach, f"reminder{n}", "reminder", to, silence, reminder=n)
 
 
