@@ -7,10 +7,12 @@ turns that off."""
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from kpi_common.events import KpiBreachResolved, make_envelope
+from kpi_common.topics import KPI_BREACHES
 
 from tests.conftest import Infra
 from tests.integration.kpi_notifier.conftest import (
@@ -18,6 +20,7 @@ from tests.integration.kpi_notifier.conftest import (
     FakeClock,
     Harness,
     auth,
+    example_breach,
     harness,
     settings_for,
     until,
@@ -104,11 +107,11 @@ async def test_two_regions_short_of_revenue_are_one_incident_one_notification_pe
 
         later = await breach(h, "revenue-emea", "2026-Q1")  # the same cause, again
         await known(h, [later])
-        await send_due(h, clock, 6)  # an update to lars and to sales-slack
+        await send_due(h, clock, 8)  # an update to each of the four
 
         clock.advance(DAY)
         reminders = await h.notifier.ticker.tick()
-        await send_due(h, clock, 6 + reminders)
+        await send_due(h, clock, 8 + reminders)
         incident = listed[0]["incident_id"]
         ack = await h.api.post(f"/v1/incidents/{incident}/ack", headers=auth(admin))
         clock.advance(DAY)
@@ -125,7 +128,12 @@ async def test_two_regions_short_of_revenue_are_one_incident_one_notification_pe
     assert [p["kpi_id"] for p in listed[0]["parents"]] == ["revenue"]
 
     morgan = smtp.to("morgan@acme.example")
-    assert [str(m["Subject"]).split(":")[0] for m in morgan] == ["Incident " + incident, "Reminder"]
+    # the first names both regions; the later EMEA breach is a reply in the thread
+    assert [str(m["Subject"]).split(":")[0] for m in morgan] == [
+        "Incident " + incident,
+        "Re",
+        "Reminder",
+    ]
     text = morgan[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Revenue EMEA" in text
     assert "Revenue Americas" in text
@@ -180,3 +188,47 @@ async def test_an_open_critical_breach_mutes_a_warning_of_its_unit_unless_inhibi
         assert (rows[0]["status"], rows[0]["suppressed_by"]) == ("suppressed", "inhibit0")
     else:
         assert rows[0]["suppressed_by"] is None
+
+
+async def resolve(h: Harness, breach_id: str, kpi: str) -> None:
+    unit, owner, *_ = REGIONS[kpi]
+    ids = {"breach_id": breach_id, "kpi_id": kpi, "unit_id": unit, "owner": owner}
+    at = {"resolved_at": (T0 + DAY).isoformat(), "status": "on_track"}
+    data = KpiBreachResolved.model_validate({**example_breach(), **facts(kpi), **ids, **at})
+    env = make_envelope(id=f"{breach_id}-resolved", tenant_id=h.tenant_id, producer="evaluator",
+                        time=datetime.now(UTC), data=data)  # fmt: skip
+    await h.publish(KPI_BREACHES.name, f"{h.tenant_id}:{kpi}", [env])
+
+
+async def test_the_incident_closes_once_with_its_last_breach_and_says_so_once(
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer, plain_slack: SlackServer
+) -> None:
+    clock = FakeClock(T0)
+    settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
+    doc = load()
+    doc["reviews"] = []
+    async with harness(infra, unique, settings, clock, environ(plain_slack)) as h:
+        await h.strategy(doc)
+        admin = await h.api_key("admin")
+        emea, revenue = await breach(h, "revenue-emea"), await breach(h, "revenue")
+        await known(h, [emea, revenue])
+        await send_due(h, clock, 3)  # lars, sales-slack, morgan
+        await resolve(h, emea, "revenue-emea")
+        await until(lambda: _resolved(h, emea))
+        still_open = (await h.api.get("/v1/incidents", headers=auth(admin))).json()
+        await resolve(h, revenue, "revenue")
+        await send_due(h, clock, 6)
+        closed = (await h.api.get("/v1/incidents?state=resolved", headers=auth(admin))).json()
+        rows = await h.rows(limit=1000)
+
+    assert still_open[0]["state"] == "open"
+    assert len(closed) == 1
+    kinds = Counter(r["kind"] for r in rows)
+    assert kinds == {"incident": 3, "incident_closed": 3}  # no per-breach resolved notices
+    subjects = [str(m["Subject"]) for m in smtp.to("morgan@acme.example")]
+    assert subjects[1] == subjects[0].split(",")[0].replace("Incident", "Re: Incident", 1)
+
+
+async def _resolved(h: Harness, breach_id: str) -> bool:
+    r = await h.api.get(f"/v1/breaches/{breach_id}", headers=auth(h.keys["admin"]))
+    return bool(r.json().get("resolved_at"))

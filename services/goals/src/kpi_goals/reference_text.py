@@ -330,7 +330,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "group_wait": (
             "How long a new incident's first notification waits for the rest of its "
             "breaches (`300ms`, `2s`, `1m`; at most `10m`). Missing: the notifier's "
-            "`KPI_NOTIFIER_GROUP_WAIT_S` (0.3 s)."
+            "`KPI_NOTIFIER_GROUP_WAIT_S` (1 s)."
         ),
     },
     "RouteMatch": {

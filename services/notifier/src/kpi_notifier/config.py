@@ -53,4 +53,4 @@ class Settings(ServiceSettings):
     )
     # An incident's new notification waits this long for the rest of its breaches, unless
     # the route sets `group_wait` (docs/notifier.md#incidents).
-    group_wait_s: float = Field(default=0.3, ge=0, le=600, validation_alias=_alias("group_wait_s"))
+    group_wait_s: float = Field(default=1.0, ge=0, le=600, validation_alias=_alias("group_wait_s"))

@@ -72,7 +72,8 @@ async def _join(
             tenant, breach.breach_id, acked_at=row.acked_at, acked_by=row.acked_by
         )
     due = now + timedelta(seconds=group_wait_s(directory, breach, default_wait_s))
-    for recipient in route_recipients(directory, breach):
+    told = await store.recipients(tenant, incident)
+    for recipient in dict.fromkeys([*told, *route_recipients(directory, breach)]):
         await _notify(store, incident, breach, recipient, now, due)
 
 
