@@ -72,3 +72,16 @@ def test_updates_reply_to_the_first_message_of_the_recipient() -> None:
     other = thread_headers("incident", "inc-1", "ana", "incident:inc-1:b1:email:ana")
     assert update["In-Reply-To"] == update["References"] == first["Message-ID"]
     assert update["Message-ID"] != first["Message-ID"] != other["Message-ID"]
+
+
+def test_the_bench_latency_kpis_stand_alone_so_grouping_never_holds_their_breaches() -> None:
+    """`make bench` (e) measures event-to-notification on these KPIs with grouping on: none
+    is linked by `contributes_to`, so none waits for a group (docs/notifier.md)."""
+    from kpi_notifier.directory import build_directory
+
+    from bench.tenant import strategy
+    from tests.support.strategy_events import definitions
+
+    directory = build_directory(definitions(strategy("run1")).values())
+    assert directory.kpis
+    assert all(group_key(directory, k) is None for k in directory.kpis)
