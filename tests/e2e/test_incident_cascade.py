@@ -2,10 +2,13 @@
 processes, the acme strategy applied unchanged. Two small invoices, one for EMEA and one for
 the Americas, leave `revenue-emea`, `revenue-amer` and the company's `revenue` (to which both
 contribute) far behind their pace: the evaluator opens three breaches, and the notifier sends
-one notification per recipient naming both regions as causes, not one per breach. Acking the
-incident acknowledges the three breaches."""
+one notification per recipient naming both regions as causes, not one per breach. `kpi
+incidents` lists it and `kpi incidents ack` acknowledges it with the three breaches."""
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -23,6 +26,14 @@ from tests.support.acme_stack import Tenant, running_stack, wait_until
 
 pytestmark = pytest.mark.e2e
 CASCADE = {"revenue", "revenue-emea", "revenue-amer"}
+KPI_BIN = Path(sys.executable).parent / "kpi"
+
+
+def kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI, as a process."""
+    env = {**os.environ, "COLUMNS": "250", **env}  # rich tables: no truncated ids
+    return subprocess.run([str(KPI_BIN), *args], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
 
 
 @pytest.fixture
@@ -97,11 +108,13 @@ def test_two_regions_short_make_one_notification_per_recipient_naming_both(
         rows = wait_until("the incident's notifications", lambda: incident_rows(tenant), 120)
         incidents = get(tenant, "/v1/incidents")
         mails = list(smtp.messages)
-        ack = httpx.post(
-            f"{tenant.urls['notifier']}/v1/incidents/{incidents[0]['incident_id']}/ack",
-            headers={"Authorization": f"Bearer {tenant.admin}"},
-            timeout=30,
-        )
+        cli = {
+            **os.environ,
+            "KPI_NOTIFIER_URL": tenant.urls["notifier"],
+            "KPI_API_KEY": tenant.admin,
+        }
+        listed = kpi(cli, "incidents", "--state", "open")
+        ack = kpi(cli, "incidents", "ack", incidents[0]["incident_id"])
         acked = [get(tenant, f"/v1/breaches/{breaches[k].data['breach_id']}") for k in CASCADE]
         per_breach = [get(tenant, "/v1/notifications", breach_id=breaches[k].data["breach_id"])
                       for k in CASCADE]  # fmt: skip
@@ -119,5 +132,9 @@ def test_two_regions_short_make_one_notification_per_recipient_naming_both(
     assert "Revenue EMEA" in text
     assert "Revenue Americas" in text
     assert len(to(mails, "lars@acme.example")) == 1
-    assert ack.status_code == 200, ack.text
+    assert listed.returncode == 0, listed.stderr
+    assert incidents[0]["incident_id"] in listed.stdout
+    assert "revenue-emea" in listed.stdout
+    assert ack.returncode == 0, ack.stderr
+    assert "acknowledged " + incidents[0]["incident_id"] in ack.stdout
     assert all(b["acked_at"] is not None for b in acked)
