@@ -152,6 +152,8 @@ async def test_two_regions_short_of_revenue_are_one_incident_one_notification_pe
 
     # reminders: one per recipient of the incident, not one per breach of it
     assert reminders == 4
+    reminder = morgan[2].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "kpi incidents ack " + incident in reminder
     assert ack.status_code == 200, ack.text
     assert sorted(ack.json()["breach_ids"]) == sorted([*ids, later])
     assert after_ack == 0  # acknowledged: no more reminders
