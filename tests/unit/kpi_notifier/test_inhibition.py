@@ -20,6 +20,8 @@ def test_by_default_an_open_critical_mutes_a_warning_of_its_unit_only() -> None:
     assert inhibited_by(d, critical, [warning]) is None
     resolved = breach("csat", "service", "sam", resolved_at=T0 + timedelta(hours=1))
     assert inhibited_by(d, warning, [resolved]) is None
+    history = breach("csat", "service", "sam", urgency="restatement", restatement_id="r1")
+    assert inhibited_by(d, warning, [history]) is None
 
 
 def test_declared_rules_replace_the_default_and_an_empty_list_mutes_nothing() -> None:

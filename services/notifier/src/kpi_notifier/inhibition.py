@@ -5,7 +5,8 @@ rule's `source` is open, a new breach matching its `target` whose `equal` labels
 
 The rules come from the strategy (`alerts.inhibit`, docs/notifier.md#inhibition). A
 document that declares none gets the documented default from goals: a critical breach
-mutes warning breaches of the same unit. A breach never mutes itself.
+mutes warning breaches of the same unit. A breach never mutes itself, and a restatement (a
+closed period's breach, which pages nobody) mutes nothing.
 """
 
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ def _mutes(directory: Directory, rule: InhibitRule, source: Breach, target: Brea
     return (
         source.breach_id != target.breach_id
         and source.resolved_at is None
+        and source.pages
         and matches(directory, rule.source, source)
         and all(label(source, name) == label(target, name) for name in rule.equal)
     )
