@@ -382,6 +382,23 @@ def _notifier_rows() -> list[Row]:
             per_tenant(lambda t: f"/v1/breaches/{t.breach_id}/ack"),
             foreign=per_tenant(lambda t: f"/v1/breaches/{t.breach_id}/ack"),
         ),
+        Row("notifier", "GET", "/v1/incidents", NOTIFIER_READ, fixed("/v1/incidents")),
+        Row(
+            "notifier",
+            "GET",
+            "/v1/incidents/{incident_id}",
+            NOTIFIER_READ,
+            per_tenant(lambda t: f"/v1/incidents/{t.incident_id}"),
+            foreign=per_tenant(lambda t: f"/v1/incidents/{t.incident_id}"),
+        ),
+        Row(
+            "notifier",
+            "POST",
+            "/v1/incidents/{incident_id}/ack",
+            NOTIFIER_WRITE,
+            per_tenant(lambda t: f"/v1/incidents/{t.incident_id}/ack"),
+            foreign=per_tenant(lambda t: f"/v1/incidents/{t.incident_id}/ack"),
+        ),
         Row(
             "notifier",
             "POST",

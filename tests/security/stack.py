@@ -89,6 +89,7 @@ class Tenant:
     # objects of the tenant's own, outside the `sales` subtree
     source_id: str = ""
     breach_id: str = ""
+    incident_id: str = ""
     silence_id: str = ""
     review_id: str = ""
     digest_unit: str = ""
@@ -263,7 +264,8 @@ def _key_answer(
 
 
 def _add_objects(stack: Stack, tenant: Tenant, unit: str, review: str) -> None:
-    """A webhook source, a breach, a silence and a scorecard digest, all of `unit`."""
+    """A webhook source, a breach, an incident, a silence and a scorecard digest, all of
+    `unit`."""
     admin = tenant.keys["admin"]
     prefix = B_MARK if tenant.name == "b" else "own"
     tenant.source_id = f"{prefix}-src-{uuid.uuid4().hex[:8]}"
@@ -272,6 +274,11 @@ def _add_objects(stack: Stack, tenant: Tenant, unit: str, review: str) -> None:
     assert resp.status_code == 201, resp.text
     tenant.breach_id = f"brc-{prefix}-{uuid.uuid4().hex[:8]}"
     publish_breach(stack, tenant, tenant.breach_id, unit, "ar-days")
+    # revenue-emea contributes to revenue: its breach opens an incident
+    publish_breach(stack, tenant, f"{tenant.breach_id}-inc", unit, "revenue-emea")
+    resp = stack.call("notifier", "GET", "/v1/incidents", admin)
+    assert resp.status_code == 200, resp.text
+    tenant.incident_id = resp.json()[0]["incident_id"]
     silence = {"matchers": {"unit": unit}, "ends_at": "2099-01-01T00:00:00Z"}
     resp = stack.call("notifier", "POST", "/v1/silences", admin, json=silence)
     assert resp.status_code == 201, resp.text

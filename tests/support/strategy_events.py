@@ -5,7 +5,8 @@ The contract (docs/events.md): one `node.upserted` v2 per node; `definition` is 
 normalised by goals (`kpi_goals.contract.normalise`, the producer's own code). `events_v1`
 gives the retired v1 form (the entry as written), for migration tests. Node ids: the entry's `id`;
 `organization` for the organization section; channel name for `alert_channel`; the route's
-position ("0", "1", ...) for `alert_route`.
+position ("0", "1", ...) for `alert_route` and `alert_inhibit`; a document without
+`alerts.inhibit` gets the documented default rule (docs/notifier.md, Inhibition).
 """
 
 from datetime import UTC, datetime
@@ -33,6 +34,17 @@ SECTIONS = {
 }
 
 
+# docs/notifier.md: no `alerts.inhibit` is one rule, critical mutes warning in the same unit.
+DEFAULT_INHIBIT = [
+    {
+        "source": {"severity": "critical"},
+        "target": {"severity": "warning"},
+        "equal": ["unit"],
+        "implicit": True,
+    }
+]
+
+
 def load(path: Path = ACME) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load(path.read_text())
     return doc
@@ -53,6 +65,8 @@ def nodes(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         out.append(("alert_channel", name, channel))
     for i, route in enumerate(alerts.get("routes", [])):
         out.append(("alert_route", str(i), route))
+    for i, rule in enumerate(alerts.get("inhibit", DEFAULT_INHIBIT)):
+        out.append(("alert_inhibit", str(i), rule))
     return out
 
 

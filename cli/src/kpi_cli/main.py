@@ -6,6 +6,7 @@ from kpi_cli import (  # noqa: F401  (each registers its commands)
     goals,
     health,
     inbox,
+    incidents,
     ingest,
     notifier,
     simulate,

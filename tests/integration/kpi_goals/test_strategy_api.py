@@ -12,7 +12,7 @@ from tests.support.strategy_events import ACME, ACME_ORIGINAL, SECTIONS, load
 from tests.unit.kpi_goals.test_validation import REJECTIONS
 from tests.unit.kpi_goals.test_validation import acme as acme_doc
 
-NODE_COUNT = 1 + sum(len(load()[s]) for s in SECTIONS) + 2 + 3
+NODE_COUNT = 1 + sum(len(load()[s]) for s in SECTIONS) + 2 + 3 + 1  # + the default inhibit rule
 
 
 async def test_acme_applies_unchanged_and_again_changes_nothing(goals: Goals, unique: str) -> None:

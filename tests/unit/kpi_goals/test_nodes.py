@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pytest
 from kpi_common.events import NodeDeleted, NodeUpsertedV2, parse_data
 from kpi_goals.nodes import Key, Node, Stored, diff, summary, to_document, to_event, to_nodes
 from kpi_goals.parsing import parse_yaml
@@ -40,6 +41,7 @@ def test_nodes_are_the_documented_contract() -> None:
         "review",
         "alert_channel",
         "alert_route",
+        "alert_inhibit",
     }
 
 
@@ -114,4 +116,25 @@ def test_deletes_come_after_upserts_and_children_before_parents() -> None:
 
 def test_the_document_round_trips_through_nodes() -> None:
     nodes = to_nodes(acme())
+    assert to_nodes(to_document(nodes)) == nodes
+
+
+def test_no_inhibit_publishes_the_default_and_the_document_comes_back_without_it() -> None:
+    nodes = to_nodes(acme())
+    rules = [n for n in nodes if n.node_type == "alert_inhibit"]
+    assert [r.definition["implicit"] for r in rules] == [True]
+    assert "inhibit" not in to_document(nodes)["alerts"]
+
+
+@pytest.mark.parametrize(
+    "inhibit", [[], [{"source": {"kpi": "revenue"}, "target": {"unit": "sales"}, "equal": []}]]
+)
+def test_declared_inhibit_rules_replace_the_default_and_round_trip(
+    inhibit: list[dict[str, Any]],
+) -> None:
+    doc = acme()
+    doc["alerts"]["inhibit"] = inhibit
+    nodes = to_nodes(doc)
+    assert [n.definition for n in nodes if n.node_type == "alert_inhibit"] == inhibit
+    assert to_document(nodes)["alerts"]["inhibit"] == inhibit
     assert to_nodes(to_document(nodes)) == nodes

@@ -100,6 +100,26 @@ REJECTIONS: dict[str, tuple[Edit, str, str]] = {
         "alerts.routes[0].burn_rates[0].short",
         "must be shorter than long (1d)",
     ),
+    "group_wait over the limit": (
+        _set(("alerts", "routes", 0, "group_wait"), "11m"),
+        "alerts.routes[0].group_wait",
+        "must be at most 10m",
+    ),
+    "group_wait unreadable": (
+        _set(("alerts", "routes", 0, "group_wait"), "soon"),
+        "alerts.routes[0].group_wait",
+        "must be a wait such as 300ms, 2s or 1m",
+    ),
+    "inhibit label": (
+        _set(("alerts", "inhibit"), [{"equal": ["owner"]}]),
+        "alerts.inhibit[0].equal[0]",
+        "'unit', 'kpi' or 'perspective'",
+    ),
+    "inhibit unit": (
+        _set(("alerts", "inhibit"), [{"source": {"unit": "moon"}}]),
+        "alerts.inhibit[0].source.unit",
+        "unknown unit 'moon'",
+    ),
     "formula id": (
         _set(("kpis", 6, "measure"), {"formula": "revenue / costs"}),
         "kpis[6].measure.formula",

@@ -78,6 +78,27 @@ def month_day(value: str) -> str:
     return value
 
 
+GROUP_WAIT_MAX_S = 600
+_WAIT = re.compile(r"^([0-9]{1,6})(ms|s|m)$")
+
+
+def group_wait_seconds(value: str) -> float:
+    """A route's grouping wait (`300ms`, `2s`, `1m`, `0s` for none) in seconds, at most
+    10m; the strategy document checks `alerts.routes[].group_wait` with it too."""
+    found = _WAIT.fullmatch(value)
+    if found is None:
+        raise ValueError("must be a wait such as 300ms, 2s or 1m")
+    seconds = int(found.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[found.group(2)]
+    if seconds > GROUP_WAIT_MAX_S:
+        raise ValueError(f"must be at most 10m ({GROUP_WAIT_MAX_S} s), got {value}")
+    return seconds
+
+
+def group_wait(value: str) -> str:
+    group_wait_seconds(value)
+    return value
+
+
 def time_zone(value: str) -> str:
     """An IANA time zone name (the document's `organization.timezone` too)."""
     try:
@@ -287,6 +308,25 @@ class AlertRouteDef(_Shape):
     # `shadow`: evaluated on the live stream, recorded instead of sent (docs/notifier.md).
     mode: Literal["live", "shadow"] = "live"
     burn_rates: list[BurnRateDef] = Field(default_factory=list)  # for each KPI it matches
+    # How long a new incident's first notification waits for the rest of its breaches
+    # (`300ms`, `2s`, `1m`); None: the notifier's KPI_NOTIFIER_GROUP_WAIT_S.
+    group_wait: str | None = None
+
+
+InhibitLabel = Literal["unit", "kpi", "perspective"]
+
+
+class InhibitRuleDef(_Shape):
+    """While a breach matching `source` is open, a breach matching `target` whose `equal`
+    values are the source's is muted (Alertmanager's inhibit_rules). `implicit`: the
+    documented default, published because the document declared no `alerts.inhibit`."""
+
+    node_type: Literal["alert_inhibit"] = "alert_inhibit"
+    id: str  # the rule's position in the document, from "0"
+    source: RouteMatchDef = Field(default_factory=RouteMatchDef)
+    target: RouteMatchDef = Field(default_factory=RouteMatchDef)
+    equal: list[InhibitLabel] = Field(default_factory=list)
+    implicit: bool = False
 
 
 Definition = Annotated[
@@ -299,7 +339,8 @@ Definition = Annotated[
     | KpiDef
     | ReviewDef
     | AlertChannelDef
-    | AlertRouteDef,
+    | AlertRouteDef
+    | InhibitRuleDef,
     Field(discriminator="node_type"),
 ]
 DEFINITION: TypeAdapter[Definition] = TypeAdapter(Definition)

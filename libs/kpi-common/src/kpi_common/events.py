@@ -25,6 +25,7 @@ NodeType = Literal[
     "review",
     "alert_channel",
     "alert_route",
+    "alert_inhibit",
 ]
 Status = Literal["achieved", "on_track", "at_risk", "off_track", "no_data", "stale"]
 
@@ -240,6 +241,9 @@ class NotificationSent(_Data):
         "restatement",
         "burn",
         "burn_resolved",
+        "incident",
+        "incident_update",
+        "incident_closed",
     ]
     channel: str
     recipient: str

@@ -21,6 +21,7 @@ from kpi_common.definitions import (
     AlertRouteDef,
     BurnRateDef,
     Definition,
+    InhibitRuleDef,
     KpiDef,
     KpiTargets,
     MeasureDef,
@@ -135,19 +136,36 @@ def _channel(node_id: str, definition: dict[str, Any]) -> AlertChannelDef:
 
 def _route(node_id: str, definition: dict[str, Any]) -> AlertRouteDef:
     route = doc.Route.model_validate(definition)
-    match = route.match or doc.RouteMatch()
     return AlertRouteDef(
         id=node_id,
-        match=RouteMatchDef(
-            unit=doc.as_list(match.unit),
-            kpi=doc.as_list(match.kpi),
-            perspective=_listed(match.perspective),
-            severity=_listed(match.severity),
-        ),
+        match=_match(route.match),
         notify=list(route.notify),
         escalate_after=route.escalate_after,
         mode=route.mode,
         burn_rates=burn_rates(route.burn_rates),
+        group_wait=route.group_wait,
+    )
+
+
+def _match(match: doc.RouteMatch | None) -> RouteMatchDef:
+    match = match or doc.RouteMatch()
+    return RouteMatchDef(
+        unit=doc.as_list(match.unit),
+        kpi=doc.as_list(match.kpi),
+        perspective=_listed(match.perspective),
+        severity=_listed(match.severity),
+    )
+
+
+def _inhibit(node_id: str, definition: dict[str, Any]) -> InhibitRuleDef:
+    implicit = bool(definition.get("implicit"))
+    rule = doc.InhibitRule.model_validate({k: v for k, v in definition.items() if k != "implicit"})
+    return InhibitRuleDef(
+        id=node_id,
+        source=_match(rule.source),
+        target=_match(rule.target),
+        equal=list(rule.equal),
+        implicit=implicit,
     )
 
 
@@ -181,4 +199,5 @@ _BUILDERS: dict[str, Callable[[str, dict[str, Any]], Definition]] = {
     "kpi": _kpi,
     "alert_channel": _channel,
     "alert_route": _route,
+    "alert_inhibit": _inhibit,
 }

@@ -10,6 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from kpi_common.definitions import group_wait as wait_text
 from kpi_common.definitions import month_day, time_zone
 from pydantic import (
     AfterValidator,
@@ -282,11 +283,31 @@ class Route(Strict):
     escalate_after: Duration | None = None
     mode: Literal["live", "shadow"] = "live"
     burn_rates: list[BurnRate] | None = None
+    group_wait: Annotated[str, AfterValidator(wait_text)] | None = None
+
+
+InhibitLabel = Literal["unit", "kpi", "perspective"]
+
+
+class InhibitRule(Strict):
+    """While a breach matching `source` is open, mute breaches matching `target` whose
+    `equal` labels have the source's values."""
+
+    source: RouteMatch | None = None
+    target: RouteMatch | None = None
+    equal: list[InhibitLabel] = Field(default_factory=list)
+
+
+# The documented default when a document declares no `alerts.inhibit` (`[]`: none).
+DEFAULT_INHIBIT: list[dict[str, Any]] = [
+    {"source": {"severity": "critical"}, "target": {"severity": "warning"}, "equal": ["unit"]}
+]
 
 
 class Alerts(Strict):
     channels: dict[Id, Channel] = Field(default_factory=dict)
     routes: list[Route] = Field(default_factory=list)
+    inhibit: list[InhibitRule] | None = Field(default=None, max_length=100)
 
 
 class StrategyDocument(Strict):

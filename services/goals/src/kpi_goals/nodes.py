@@ -12,6 +12,7 @@ from typing import Any, Literal
 from kpi_common.events import Envelope, NodeDeleted, NodeType, NodeUpsertedV2, make_envelope
 
 from kpi_goals.contract import normalise
+from kpi_goals.document import DEFAULT_INHIBIT
 
 SECTIONS: dict[str, NodeType] = {
     "units": "unit",
@@ -22,7 +23,9 @@ SECTIONS: dict[str, NodeType] = {
     "kpis": "kpi",
     "reviews": "review",
 }
-ORDER: tuple[NodeType, ...] = ("organization", *SECTIONS.values(), "alert_channel", "alert_route")
+ORDER: tuple[NodeType, ...] = (
+    "organization", *SECTIONS.values(), "alert_channel", "alert_route", "alert_inhibit"
+)  # fmt: skip
 Key = tuple[NodeType, str]  # (node_type, node_id)
 
 
@@ -70,7 +73,25 @@ def to_nodes(raw: dict[str, Any]) -> list[Node]:
     alerts = raw.get("alerts") or {}
     out += [Node("alert_channel", n, c) for n, c in (alerts.get("channels") or {}).items()]
     out += [Node("alert_route", str(i), r) for i, r in enumerate(alerts.get("routes") or [])]
-    return out
+    return out + _inhibit_nodes(alerts)
+
+
+def _inhibit_nodes(alerts: dict[str, Any]) -> list[Node]:
+    """The document's inhibit rules; none declared: the documented default, marked
+    `implicit` (so `GET /v1/strategy` gives the document back without it)."""
+    rules = alerts.get("inhibit")
+    if rules is None:
+        rules = [{**rule, "implicit": True} for rule in DEFAULT_INHIBIT]
+    return [Node("alert_inhibit", str(i), dict(r)) for i, r in enumerate(rules)]
+
+
+def _inhibit_section(nodes: list[Node]) -> dict[str, Any]:
+    """`inhibit` as the document wrote it: absent when only the default was published,
+    `[]` when the document declared none."""
+    ordered = sorted(nodes, key=lambda n: int(n.node_id))
+    if ordered and all(n.definition.get("implicit") for n in ordered):
+        return {}
+    return {"inhibit": [n.definition for n in ordered]}
 
 
 def to_document(nodes: list[Node]) -> dict[str, Any]:
@@ -87,6 +108,7 @@ def to_document(nodes: list[Node]) -> dict[str, Any]:
     doc["alerts"] = {
         "channels": {n.node_id: n.definition for n in by_type.get("alert_channel", [])},
         "routes": [n.definition for n in routes],
+        **_inhibit_section(by_type.get("alert_inhibit", [])),
     }
     return doc
 

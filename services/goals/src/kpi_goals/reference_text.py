@@ -301,6 +301,16 @@ FIELDS: dict[str, dict[str, str]] = {
     "Alerts": {
         "channels": "Named channels (the names are ids that routes' `notify` can use).",
         "routes": "Ordered routing rules; the first that matches decides.",
+        "inhibit": (
+            "Inhibition rules: while a breach matching `source` is open, breaches matching "
+            "`target` with the same `equal` labels are muted. Missing: the default, critical "
+            "mutes warning in the same unit. `[]`: none."
+        ),
+    },
+    "InhibitRule": {
+        "source": "The muting breach: a route's `match`. Missing: any breach.",
+        "target": "The muted breach: a route's `match`. Missing: any breach.",
+        "equal": "Labels (`unit`, `kpi`, `perspective`) the two breaches must share.",
     },
     "Channel": {
         "slack": "A Slack incoming webhook.",
@@ -330,6 +340,11 @@ FIELDS: dict[str, dict[str, str]] = {
             "`live` (the default) sends; `shadow` sends nothing: the route is tried on the "
             "live stream beside the live routes, and what it would have sent is recorded "
             "(`GET /v1/shadow` on the notifier, `kpi shadow`)."
+        ),
+        "group_wait": (
+            "How long a new incident's first notification waits for the rest of its "
+            "breaches (`300ms`, `2s`, `1m`; at most `10m`). Missing: the notifier's "
+            "`KPI_NOTIFIER_GROUP_WAIT_S` (1 s)."
         ),
         "burn_rates": (
             "Burn-rate alert rules for every KPI this route's `match` selects that can have "

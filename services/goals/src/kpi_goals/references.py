@@ -124,15 +124,13 @@ def _alert_references(raw: Any) -> list[Problem]:
     targets = {"owner"} | ids(raw, "people") | named_channels
     units, kpis = ids(raw, "units"), ids(raw, "kpis")
     problems: list[Problem] = []
+    for i, rule in entries(alerts, "inhibit"):
+        for side in ("source", "target"):
+            path: Path_ = ("alerts", "inhibit", i, side)
+            problems += _match_references(path, rule.get(side), units, kpis)
     for i, route in entries(alerts, "routes"):
-        match = route.get("match")
-        if isinstance(match, dict):
-            for key, known, what in (("unit", units, "unit"), ("kpi", kpis, "KPI")):
-                problems += [
-                    (("alerts", "routes", i, "match", key, *sub), f"unknown {what} {ref!r}")
-                    for sub, ref in named(match.get(key))
-                    if ref not in known
-                ]
+        where: Path_ = ("alerts", "routes", i, "match")
+        problems += _match_references(where, route.get("match"), units, kpis)
         for sub, ref in named(route.get("notify")):
             if ref not in targets:
                 problems.append(
@@ -142,6 +140,18 @@ def _alert_references(raw: Any) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _match_references(path: Path_, match: Any, units: set[str], kpis: set[str]) -> list[Problem]:
+    """Each unit or KPI a route's match (or an inhibit rule's side) names must exist."""
+    if not isinstance(match, dict):
+        return []
+    return [
+        ((*path, key, *sub), f"unknown {what} {ref!r}")
+        for key, known, what in (("unit", units, "unit"), ("kpi", kpis, "KPI"))
+        for sub, ref in named(match.get(key))
+        if ref not in known
+    ]
 
 
 def cycles(raw: Any) -> list[Problem]:

@@ -87,6 +87,7 @@ class StrategyApplied(Answer):
 class Alerts(Answer):
     channels: dict[str, Json]
     routes: list[Json]
+    inhibit: list[Json] | None = None  # absent: the document declared none (the default)
 
 
 class StrategyAnswer(Answer):

@@ -56,6 +56,9 @@ class Settings(ServiceSettings):
     restatement_window_s: float = Field(
         default=60.0, ge=0, validation_alias=_alias("restatement_window_s")
     )
+    # An incident's new notification waits this long for the rest of its breaches, unless
+    # the route sets `group_wait` (docs/notifier.md#incidents).
+    group_wait_s: float = Field(default=1.0, ge=0, le=600, validation_alias=_alias("group_wait_s"))
 
     # Shadow mode: how long the shadow log keeps what shadow routes would have sent.
     shadow_retention_days: float = Field(

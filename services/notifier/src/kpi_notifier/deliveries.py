@@ -172,6 +172,12 @@ class Deliveries:
         )
         return list((await self.session.execute(query.with_for_update(skip_locked=True))).all())
 
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending row falls due (None: nothing pending)."""
+        query = select(func.min(t.c.next_attempt_at)).where(t.c.status == "pending")
+        due: datetime | None = (await self.session.execute(query)).scalar()
+        return due
+
     async def mark_sent(self, row_id: int, now: datetime) -> None:
         await self._set(row_id, status="sent", sent_at=now, lease_until=None, last_error=None)
 

@@ -18,16 +18,22 @@ from kpi_common.definitions import (
     AlertRouteDef,
     Cadence,
     Definition,
+    InhibitRuleDef,
     KpiDef,
     OrganizationDef,
     PersonDef,
     ReviewDef,
+    RouteMatchDef,
     UnitDef,
+    group_wait_seconds,
 )
 
 D = TypeVar("D")
 
-NODE_TYPES = ("organization", "unit", "person", "kpi", "review", "alert_channel", "alert_route")
+NODE_TYPES = (
+    "organization", "unit", "person", "kpi", "review", "alert_channel", "alert_route",
+    "alert_inhibit",
+)  # fmt: skip
 ChannelKind = Literal["email", "slack", "webhook"]
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -65,6 +71,7 @@ class Kpi:
     unit: str | None = None
     owner: str | None = None
     perspective: str | None = None
+    contributes_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,18 @@ class Route:
     notify: tuple[str, ...]
     escalate_after: timedelta | None = None
     mode: Literal["live", "shadow"] = "live"
+    group_wait_s: float | None = None  # None: the notifier's KPI_NOTIFIER_GROUP_WAIT_S
+
+
+@dataclass(frozen=True)
+class InhibitRule:
+    """While a breach matching `source` is open, a breach matching `target` with the same
+    `equal` labels (`unit`, `kpi`, `perspective`) is muted (rules in `inhibition`)."""
+
+    position: int
+    source: Match
+    target: Match
+    equal: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,7 @@ class Directory:
     channels: Mapping[str, Channel] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     reviews: Mapping[str, Review] = field(default_factory=dict)
+    inhibit: tuple[InhibitRule, ...] = ()
 
     def ancestors(self, unit_id: str) -> list[str]:
         """`unit_id` and the units above it, nearest first (cycles cut)."""
@@ -165,7 +185,7 @@ def _unit(d: UnitDef) -> Unit:
 
 
 def _kpi(d: KpiDef) -> Kpi:
-    return Kpi(d.id, d.title, d.unit, d.owner, d.perspective)
+    return Kpi(d.id, d.title, d.unit, d.owner, d.perspective, d.contributes_to)
 
 
 def channel(d: AlertChannelDef) -> Channel:
@@ -179,18 +199,31 @@ def channel(d: AlertChannelDef) -> Channel:
     raise ValueError(f"alert channel {d.id!r}: kind {d.kind} without its {d.kind} settings")
 
 
+def _match(m: RouteMatchDef) -> Match:
+    return Match(frozenset(m.unit), frozenset(m.kpi), frozenset(m.perspective),
+                 frozenset(m.severity))  # fmt: skip
+
+
+def _position(kind: str, node_id: str) -> int:
+    if not node_id.isdigit():
+        raise ValueError(f"{kind} id {node_id!r} is not a position (0, 1, ...)")
+    return int(node_id)
+
+
 def _route(d: AlertRouteDef) -> Route:
-    if not d.id.isdigit():
-        raise ValueError(f"alert route id {d.id!r} is not a position (0, 1, ...)")
-    m = d.match
     return Route(
-        position=int(d.id),
-        match=Match(frozenset(m.unit), frozenset(m.kpi), frozenset(m.perspective),
-                    frozenset(m.severity)),
+        position=_position("alert route", d.id),
+        match=_match(d.match),
         notify=tuple(d.notify),
         escalate_after=parse_duration(d.escalate_after) if d.escalate_after else None,
         mode=d.mode,
-    )  # fmt: skip
+        group_wait_s=group_wait_seconds(d.group_wait) if d.group_wait else None,
+    )
+
+
+def _inhibit(d: InhibitRuleDef) -> InhibitRule:
+    position = _position("alert inhibit rule", d.id)
+    return InhibitRule(position, _match(d.source), _match(d.target), tuple(d.equal))
 
 
 def _review(d: ReviewDef) -> Review:
@@ -233,6 +266,7 @@ def build_directory(definitions: Iterable[Definition]) -> Directory:
         channels={d.id: channel(d) for d in _of(defs, AlertChannelDef)},
         routes=tuple(sorted(map(_route, _of(defs, AlertRouteDef)), key=lambda r: r.position)),
         reviews={d.id: _review(d) for d in _of(defs, ReviewDef)},
+        inhibit=tuple(sorted(map(_inhibit, _of(defs, InhibitRuleDef)), key=lambda r: r.position)),
     )
 
 

@@ -29,13 +29,13 @@ from kpi_common.outbox import add_to_outbox
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kpi_notifier import metrics
+from kpi_notifier import incident_flow, metrics
 from kpi_notifier.burn_planning import as_breach, plan_burn
 from kpi_notifier.config import SERVICE
 from kpi_notifier.deliveries import Deliveries
 from kpi_notifier.directory import NODE_TYPES, check
 from kpi_notifier.models import outbox
-from kpi_notifier.planning import Planned, plan_opened, plan_resolved, plan_restatement
+from kpi_notifier.planning import Planned, plan_resolved, plan_restatement
 from kpi_notifier.repository import Repository
 from kpi_notifier.routing import Breach
 from kpi_notifier.scorecard_store import ScorecardStore
@@ -133,6 +133,7 @@ class EventHandler:
         digest_window_s: float = 0,
         dead_letter_topic: str = "consumers.dead-letter",
         restatement_window_s: float = 0,
+        group_wait_s: float = 0,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -140,6 +141,7 @@ class EventHandler:
         self._delay = digest_window_s
         self._dlq = dead_letter_topic
         self._restatement_delay = restatement_window_s
+        self._group_wait_s = group_wait_s
 
     async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
         async with unit_of_work(self._sessions) as session:
@@ -196,14 +198,21 @@ class EventHandler:
         now = self._clock()
         directory = await repo.directory(breach.tenant_id)
         silences = await repo.active_silences(breach.tenant_id, now)
-        planned = plan_opened(directory, breach, silences, now)
-        await record(repo.session, breach.tenant_id, planned, now, self._delay)
+        planned = await incident_flow.opened(
+            repo.session, directory, breach, silences, now, self._group_wait_s
+        )
+        if planned is not None:  # None: it joined an incident, whose notices are planned
+            await record(repo.session, breach.tenant_id, planned, now, self._delay)
 
     async def _resolved(self, repo: Repository, breach: Breach) -> None:
         now = self._clock()
         await repo.resolve_breach(breach)
         if not breach.pages:
             await self._restated(repo, breach, "resolved")
+            return
+        closing = await incident_flow.resolved(repo.session, breach, now)
+        if closing is not None:  # a breach of an incident: the incident's notice, if any
+            await record(repo.session, breach.tenant_id, closing, now)
             return
         directory = await repo.directory(breach.tenant_id)
         silences = await repo.active_silences(breach.tenant_id, now)

@@ -22,6 +22,7 @@ from kpi_common.service import ServiceRuntime
 from kpi_common.topics import NOTIFICATIONS_SENT
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kpi_notifier import incident_api
 from kpi_notifier.api import router
 from kpi_notifier.channels import ChannelSender
 from kpi_notifier.channels.email import EmailSender
@@ -31,6 +32,7 @@ from kpi_notifier.commands import Commands
 from kpi_notifier.config import SCHEMA, SERVICE, Settings
 from kpi_notifier.consumers import Consumers
 from kpi_notifier.handlers import EventHandler
+from kpi_notifier.incident_commands import IncidentCommands
 from kpi_notifier.messages import Messages
 from kpi_notifier.models import outbox
 from kpi_notifier.queries import Queries
@@ -59,6 +61,7 @@ class Notifier:
     http: httpx.AsyncClient
     relay: RelayHolder
     queries: Queries
+    incidents: IncidentCommands
 
 
 def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notifier:
@@ -89,6 +92,7 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
         settings.digest_window_s,
         dead_letter_topic(settings.topic_prefix),
         settings.restatement_window_s,
+        settings.group_wait_s,
     )
     ticker = Ticker(
         sessions,
@@ -101,7 +105,10 @@ def build(settings: Settings, clock: Clock, environ: Mapping[str, str]) -> Notif
     )
     commands = Commands(sessions, clock, sender.wake)
     queries = Queries(sessions, clock, messages)
-    return Notifier(runtime, sessions, handler, sender, ticker, commands, http, relay, queries)
+    incidents = IncidentCommands(sessions, clock)
+    return Notifier(
+        runtime, sessions, handler, sender, ticker, commands, http, relay, queries, incidents
+    )
 
 
 def spawn_loops(n: Notifier, settings: Settings, loops: Collection[str]) -> None:
@@ -148,6 +155,7 @@ def create_app(
     )
     install_common(app, SERVICE, notifier.runtime.readiness)
     app.include_router(router)
+    app.include_router(incident_api.router)
     return app
 
 

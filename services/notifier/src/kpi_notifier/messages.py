@@ -5,6 +5,8 @@ and `.slack.j2` (Slack mrkdwn). Breach, reminder, escalation and resolved notice
 `breach` family; the kind is in the context as `kind`. A restatement notice (`restatement`)
 lists every restated breach of one run. Burn-rate alerts (`burn`, `burn_resolved`) share the
 `burn` family, the alert in the context as `alert`.
+An incident's notifications (`incident`, its
+`incident_update`s and `incident_closed`) share the `incident` family.
 """
 
 from pathlib import Path
@@ -22,6 +24,9 @@ FAMILY = {
     "escalation": "breach",
     "burn": "burn",
     "burn_resolved": "burn",
+    "incident": "incident",
+    "incident_update": "incident",
+    "incident_closed": "incident",
 }
 
 

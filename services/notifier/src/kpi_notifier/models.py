@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -186,4 +187,38 @@ shadow_log = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "dedup_key"),
     Index("ix_shadow_log_recorded", "tenant_id", "recorded_at"),
+)
+
+# Incidents (docs/notifier.md#incidents): breaches linked by the cascade, one open incident
+# per (tenant, group key: the top KPI of the `contributes_to` chain) at a time.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("incident_id", String(64), nullable=False),
+    Column("group_key", String(200), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("acked_at", DateTime(timezone=True), nullable=True),
+    Column("acked_by", String(100), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "incident_id"),
+    Index(
+        "ux_incidents_open_group",
+        "tenant_id",
+        "group_key",
+        unique=True,
+        postgresql_where=text("resolved_at IS NULL"),
+    ),
+)
+
+# Which incident a breach belongs to (at most one).
+incident_breaches = Table(
+    "incident_breaches",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("breach_id", String(200), nullable=False),
+    Column("incident_id", String(64), nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "breach_id"),
+    Index("ix_incident_breaches_incident", "tenant_id", "incident_id"),
 )

@@ -39,6 +39,9 @@ Kind = Literal[
     "restatement",
     "burn",  # burn-rate alerts (kpi_notifier.burn_planning)
     "burn_resolved",
+    "incident",
+    "incident_update",
+    "incident_closed",
 ]
 
 
@@ -58,7 +61,8 @@ def _breach_context(breach: Breach, kind: Kind, **extra: Any) -> dict[str, Any]:
     return {"kind": kind, "breach": dict(breach.facts), **extra}
 
 
-def _route_recipients(directory: Directory, breach: Breach) -> list[Recipient]:
+def route_recipients(directory: Directory, breach: Breach) -> list[Recipient]:
+    """The breach's route's recipients; an unknown name as an email that will fail."""
     found, unknown = recipients(directory, breach)
     return found + [Recipient(kind="email", to=name) for name in unknown]
 
@@ -108,7 +112,7 @@ def plan_opened(
     directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    live = _plan(breach, "opened", "breach", _route_recipients(directory, breach), silence)
+    live = _plan(breach, "opened", "breach", route_recipients(directory, breach), silence)
     return _with_shadows(directory, breach, live, "opened", "breach", silence)
 
 
@@ -116,7 +120,7 @@ def plan_resolved(
     directory: Directory, breach: Breach, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    live = _plan(breach, "resolved", "resolved", _route_recipients(directory, breach), silence)
+    live = _plan(breach, "resolved", "resolved", route_recipients(directory, breach), silence)
     return _with_shadows(directory, breach, live, "resolved", "resolved", silence)
 
 
@@ -148,7 +152,7 @@ def plan_restatement(
             context=context,
             mode=transition_mode(facts),
         )
-        for r in _route_recipients(directory, breach)
+        for r in route_recipients(directory, breach)
     ]
 
 
@@ -165,7 +169,7 @@ def plan_reminder(
     directory: Directory, breach: Breach, n: int, silences: Iterable[Silence], now: datetime
 ) -> list[Planned]:
     silence = silenced_by(directory, silences, breach, now)
-    live = _plan(breach, f"reminder{n}", "reminder", _route_recipients(directory, breach),
+    live = _plan(breach, f"reminder{n}", "reminder", route_recipients(directory, breach),
                  silence, reminder=n)  # fmt: skip
     return _with_shadows(directory, breach, live, f"reminder{n}", "reminder", silence, reminder=n)
 

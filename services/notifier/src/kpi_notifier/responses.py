@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from kpi_common.events import KpiBreachOpened
+from kpi_common.events import ChainLink, KpiBreachOpened
 from kpi_common.responses import Answer
 from pydantic import ConfigDict, Field
 
@@ -193,3 +193,49 @@ class Inbox(Answer):
     breaches: list[InboxBreach]
     reviews: list[InboxReview]
     kpis: list[InboxKpi]
+
+
+class IncidentBreach(Answer):
+    """One breach of an incident: a root cause (with its `share` of the gap) or a parent."""
+
+    breach_id: str
+    kpi_id: str | None
+    kpi_title: str | None
+    unit_id: str | None
+    period: str | None
+    status: str | None
+    severity: str | None
+    actual: float | None
+    target: float | None
+    expected: float | None
+    unit_of_measure: str | None
+    resolved: bool
+    gap: float | None = Field(
+        description="the shortfall to date: |expected (else target) - actual|"
+    )
+    share: float | None = Field(
+        description="a root cause's share of its nearest parent's gap (else of the causes' "
+        "summed gaps), 0.6 = 60%; null for a parent or when a gap is unknown"
+    )
+
+
+class Incident(Answer):
+    incident_id: str
+    group_key: str = Field(description="the top KPI of the `contributes_to` chain")
+    title: str
+    state: Literal["open", "acked", "resolved"]
+    opened_at: datetime
+    resolved_at: datetime | None
+    acked_at: datetime | None
+    acked_by: str | None
+    breach_ids: list[str]
+    causes: list[IncidentBreach]
+    parents: list[IncidentBreach]
+    so_that_chain: list[ChainLink]
+
+
+class IncidentAcked(Answer):
+    incident_id: str
+    acked_at: datetime
+    acked_by: str | None = Field(description="null when the incident was already acknowledged")
+    breach_ids: list[str] = Field(description="its breaches, each now acknowledged")

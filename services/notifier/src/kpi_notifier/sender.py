@@ -16,12 +16,13 @@ from kpi_common.logging import get_logger
 from kpi_common.outbox import add_to_outbox
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kpi_notifier import metrics
+from kpi_notifier import incident_flow, metrics
 from kpi_notifier.channels import ChannelSender, DeliveryError, Destination, Message, RateLimited
 from kpi_notifier.config import SERVICE, Settings
 from kpi_notifier.deliveries import Claimed, Deliveries, digest_groups
 from kpi_notifier.destinations import destination, message_context
 from kpi_notifier.directory import Directory
+from kpi_notifier.incidents import INCIDENT_KINDS, thread_headers
 from kpi_notifier.messages import Messages
 from kpi_notifier.models import outbox
 from kpi_notifier.planning import hold_back
@@ -30,6 +31,7 @@ from kpi_notifier.routing import Silence
 
 log = get_logger(__name__)
 Clock = Callable[[], datetime]
+MIN_IDLE_S = 0.02  # a due row another sender holds (skip locked) must not make this one spin
 
 
 def backoff(settings: Settings, attempt: int) -> timedelta:
@@ -71,8 +73,19 @@ class Sender:
         while True:
             if await self.run_once() < self._batch:
                 self._wake.clear()
+                idle_s = await self._idle_s()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._settings.sender_poll_s)
+                    await asyncio.wait_for(self._wake.wait(), idle_s)
+
+    async def _idle_s(self) -> float:
+        """Until the next pass: the poll interval, or less when a waiting row (an
+        incident's `group_wait`) falls due sooner, so a wait is not stretched by the poll."""
+        async with self._sessions() as session:
+            due = await Deliveries(session).next_due()
+        poll = self._settings.sender_poll_s
+        if due is None:
+            return poll
+        return min(poll, max(MIN_IDLE_S, (due - self._clock()).total_seconds()))
 
     async def run_once(self) -> int:
         """Send every row due now; returns how many were tried."""
@@ -139,8 +152,14 @@ class Sender:
         row = rows[0]
         async with self._sessions() as session:
             directory = await Repository(session).directory(row.tenant_id)
+            contexts = [message_context(directory, r.context, r.channel, r.recipient) for r in rows]
+            if row.kind in INCIDENT_KINDS:  # the incident as it stands when sent
+                contexts = [
+                    await incident_flow.message_context(
+                        session, directory, row.tenant_id, contexts[0]
+                    )
+                ]
         target = destination(directory, row.channel, row.recipient, self._environ)
-        contexts = [message_context(directory, r.context, r.channel, r.recipient) for r in rows]
         if len(rows) == 1:
             message = self._messages.render(contexts[0].get("kind", row.kind), contexts[0])
         else:
@@ -148,7 +167,13 @@ class Sender:
             message = self._messages.render("digest", digest)
         keys = [r.dedup_key for r in rows]
         payload = {**message.payload, "dedup_keys": keys, "tenant_id": row.tenant_id}
-        return target, Message(message.subject, message.text, message.html, message.slack, payload)
+        headers = (
+            thread_headers(row.kind, contexts[0]["incident_id"], row.recipient, row.dedup_key)
+            if row.kind in INCIDENT_KINDS
+            else {}
+        )
+        parts = (message.subject, message.text, message.html, message.slack)
+        return target, Message(*parts, payload=payload, headers=headers)
 
     async def _sent(self, items: list[Claimed], target: Destination) -> None:
         now = self._clock()

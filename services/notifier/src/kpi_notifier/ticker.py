@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from kpi_common.db import unit_of_work
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kpi_notifier import incident_flow
 from kpi_notifier.directory import Directory, parse_duration
 from kpi_notifier.handlers import record
 from kpi_notifier.inbox import digest_week, inbox, plan_inbox_digest
@@ -83,10 +84,12 @@ class Ticker:
         n = reminder_due(breach, self._reminder_every, now)
         if n is not None:
             planned = plan_reminder(directory, breach, n, silences, now)
+            planned = await incident_flow.scoped(repo.session, breach, f"reminder{n}", planned)
             added += await record(repo.session, breach.tenant_id, planned, now)
             await repo.update_breach(breach.tenant_id, breach.breach_id, reminders_sent=n)
         if escalation_due(directory, breach, now):
             planned = plan_escalation(directory, breach, silences, now)
+            planned = await incident_flow.scoped(repo.session, breach, "escalation", planned)
             added += await record(repo.session, breach.tenant_id, planned, now)
             await repo.update_breach(breach.tenant_id, breach.breach_id, escalated_at=now)
         return added

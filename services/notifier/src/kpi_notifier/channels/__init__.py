@@ -17,6 +17,7 @@ class Message:
     html: str
     slack: str
     payload: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # email only: e.g. In-Reply-To
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ def build_email(sender: str, destination: Destination, message: Message) -> Emai
     mail["From"] = sender
     mail["To"] = ", ".join(destination.addresses)
     mail["Subject"] = message.subject
+    for name, value in message.headers.items():  # an incident's thread (Message-ID, ...)
+        mail[name] = value
     mail.set_content(message.text)
     mail.add_alternative(message.html, subtype="html")
     return mail
