@@ -47,10 +47,17 @@ class Outcome:
     caught_up_s: float
     gap_s: float = 0.0  # the longest time without an acknowledged batch, fault to recovery
     detail: str = ""  # which node a broker fault hit
+    at: float = 0.0  # when it began (epoch seconds, comparable with the mail sink's times)
 
     @property
     def recovery_s(self) -> float:
         return max(self.ready_s, self.ingest_s, self.caught_up_s)
+
+
+def interrupts(outcomes: list[Outcome]) -> list[float]:
+    """When a fault that can come between a notifier's send and its record began: a kill of
+    a notifier, PostgreSQL going down."""
+    return [o.at for o in outcomes if o.fault.target.startswith(("notifier", "postgres"))]
 
 
 def plan(repeats: int) -> list[Fault]:
@@ -93,7 +100,7 @@ class Injector:
 
     async def inject(self, fault: Fault) -> Outcome:
         detail = await self._aim(fault)
-        broken = time.monotonic()
+        broken, at = time.monotonic(), time.time()
         await asyncio.to_thread(self._break, fault)
         await asyncio.sleep(self._hold_s)
         repaired = time.monotonic()
@@ -111,6 +118,7 @@ class Injector:
             caught_up_s=caught_up - repaired,
             gap_s=self._intake.longest_gap(broken, max(caught_up, accepted)),
             detail=detail,
+            at=at,
         )
 
     async def _aim(self, fault: Fault) -> str:

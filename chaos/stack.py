@@ -64,7 +64,12 @@ class SmtpSink:
             self._controller = None
 
     def messages(self) -> list[dict[str, Any]]:
-        return [json.loads(p.read_text()) for p in sorted(self.folder.glob("*.json"))]
+        """Every message, in the order received, with `received_at` (epoch seconds, from the
+        sink's file name)."""
+        return [
+            {**json.loads(p.read_text()), "received_at": int(p.stem.split("-")[0]) / 1e9}
+            for p in sorted(self.folder.glob("*.json"))
+        ]
 
 
 @dataclass
