@@ -54,10 +54,11 @@ class Outcome:
         return max(self.ready_s, self.ingest_s, self.caught_up_s)
 
 
-def interrupts(outcomes: list[Outcome]) -> list[float]:
-    """When a fault that can come between a notifier's send and its record began: a kill of
-    a notifier, PostgreSQL going down."""
-    return [o.at for o in outcomes if o.fault.target.startswith(("notifier", "postgres"))]
+def interrupts(outcomes: list[Outcome]) -> list[tuple[float, float]]:
+    """From when to when (epoch seconds, fault to repair) a fault that can fall between a
+    notifier's send and its record was on: a notifier killed, PostgreSQL down."""
+    hits = [o for o in outcomes if o.fault.target.startswith(("notifier", "postgres"))]
+    return [(o.at, o.at + o.down_s) for o in hits]
 
 
 def plan(repeats: int) -> list[Fault]:

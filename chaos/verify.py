@@ -164,13 +164,18 @@ def send_times(messages: list[dict[str, Any]]) -> dict[str, list[float]]:
     return dict(out)
 
 
-def explained_repeats(times: list[float], redelivered: int, interrupts: list[float]) -> int:
+def explained_repeats(
+    times: list[float], redelivered: int, interrupts: list[tuple[float, float]]
+) -> int:
     """The repeats of one key that a fault between sending and recording accounts for: the
-    row counts a redelivery, and a notifier was killed (or PostgreSQL went down) between one
-    send and the next. A repeat with no such fault between (two live senders sending the
-    same row) is not explained, whatever the row says."""
+    row counts a redelivery, and a notifier was down (or PostgreSQL) at some time between one
+    send and the next (the sink may file the first send just after the kill began). A repeat
+    with no such fault between (two live senders sending the same row) is not explained,
+    whatever the row says."""
     gaps = itertools.pairwise(sorted(times))
-    interrupted = sum(1 for a, b in gaps if any(a <= t <= b for t in interrupts))
+    interrupted = sum(
+        1 for a, b in gaps if any(a <= end and start <= b for start, end in interrupts)
+    )
     return min(interrupted, redelivered)
 
 
@@ -178,7 +183,7 @@ def check_notices(
     want: set[str],
     messages: list[dict[str, Any]],
     log: list[dict[str, Any]],
-    interrupts: list[float],
+    interrupts: list[tuple[float, float]],
 ) -> Notices:
     """One email per transition and recipient; a repeat only where the log counts one and a
     fault came between the sends (a kill between sending and recording)."""

@@ -15,6 +15,9 @@ from chaos.run import Plan, run
 pytestmark = pytest.mark.e2e
 
 
+# a guard against a hang, not a speed check: ~3 minutes on an idle 2-core machine, over 5
+# on a loaded one (three brokers and eight service processes start, and each comes back)
+@pytest.mark.timeout(900)
 async def test_cluster_faults_under_load_lose_nothing_and_count_nothing_twice(
     tmp_path: Path,
 ) -> None:
