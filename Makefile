@@ -7,10 +7,10 @@ SERVICES := $(UV) python -m kpi_localinfra.processes
 # Point everything at the local stack unless the caller already named running servers.
 STACK_ENV = eval "$$($(INFRA) env)";
 
-.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench security chaos docs
+.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench security chaos chaos-cluster docs
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 bootstrap:  ## Install uv, the Python workspace, PostgreSQL, Prometheus, Alertmanager, Kafka jars
 	@scripts/bootstrap.sh
@@ -54,6 +54,9 @@ docs:  ## Regenerate docs/strategy-reference.md from the strategy JSON Schema
 
 chaos: bootstrap  ## Fault suite: kill and restart every service, Kafka and PostgreSQL under load (docs/chaos.md)
 	@$(UV) python -m chaos
+
+chaos-cluster: bootstrap  ## Fault suite on three Kafka brokers and service replicas: brokers by role, replica kills, evaluator scaling (docs/chaos.md)
+	@$(UV) python -m chaos --cluster
 
 security: infra-up  ## The security suite with a long schemathesis run (docs/security.md)
 	@$(STACK_ENV) KPI_SECURITY_EXAMPLES=$${KPI_SECURITY_EXAMPLES:-100} KPI_SECURITY_COVERAGE=1 \

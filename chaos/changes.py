@@ -62,7 +62,7 @@ class StrategyChanges:
         return self.applied[-1]
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with httpx.AsyncClient(base_url=self.tenant.urls["goals"], timeout=10) as http:
+        async with httpx.AsyncClient(timeout=10) as http:
             while not await _stopped(stop, self.interval_s):
                 version = self.final + 1
                 await self._apply(http, version)
@@ -71,9 +71,12 @@ class StrategyChanges:
     async def _apply(self, http: httpx.AsyncClient, version: int) -> None:
         document = strategy(steady_kpis(version), version)
         deadline = time.monotonic() + self.timeout_s
+        goals = self.tenant.urls_of("goals")
         while True:
+            # spread over goals' replicas; a retry goes to the next one
+            url = f"{goals[(version + self.refused) % len(goals)]}/v1/strategy"
             try:
-                resp = await http.put("/v1/strategy", json=document, headers=self.tenant.auth())
+                resp = await http.put(url, json=document, headers=self.tenant.auth())
                 if resp.status_code == 200:
                     return
             except httpx.TransportError:

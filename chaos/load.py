@@ -8,6 +8,7 @@ Every tenth acknowledged batch is sent once more on purpose: ingest must call it
 """
 
 import asyncio
+import itertools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,12 +54,19 @@ class Intake:
         """When the first request sent after `t` was acknowledged."""
         return min((done for sent, done in self.accepted_at if sent >= t), default=None)
 
+    def longest_gap(self, start: float, end: float) -> float:
+        """The longest time between `start` and `end` in which no batch was acknowledged."""
+        done = sorted(d for _, d in self.accepted_at if start < d < end)
+        edges = [start, *done, end]
+        return max(b - a for a, b in itertools.pairwise(edges))
+
 
 class Sender:
     """POSTs batches for one key, retrying until 202 (bounded only once draining)."""
 
     def __init__(self, tenant: Tenant, intake: Intake) -> None:
-        self._url = f"{tenant.urls['metrics-ingest']}/v1/events"
+        self._urls = [f"{url}/v1/events" for url in tenant.urls_of("metrics-ingest")]
+        self._turn = 0  # each request to the next replica (a retry too: another replica)
         self._headers = tenant.auth(tenant.ingest_key)
         self._intake = intake
         self._http = httpx.AsyncClient(timeout=5)
@@ -90,8 +98,10 @@ class Sender:
             self._intake.resend_accepted += int(body["accepted"])
 
     async def _post(self, batch: list[Event]) -> tuple[str, Any, float]:
+        self._turn += 1
+        url = self._urls[self._turn % len(self._urls)]
         try:
-            resp = await self._http.post(self._url, json=batch, headers=self._headers)
+            resp = await self._http.post(url, json=batch, headers=self._headers)
         except httpx.TimeoutException:
             return "timeout", None, 0.2
         except httpx.TransportError:

@@ -32,20 +32,28 @@ class Report:
         return clean and self.events.ok and self.breaches.ok and self.notices.ok
 
 
+def _name(o: Outcome) -> str:
+    return f"{o.fault} ({o.detail})" if o.detail else str(o.fault)
+
+
 def progress(n: int, total: int, o: Outcome) -> str:
     return (
-        f"[{n}/{total}] {o.fault}: down {o.down_s:.1f}s, ready after {o.ready_s:.1f}s, "
-        f"ingest accepting after {o.ingest_s:.1f}s, evaluator lag 0 after {o.caught_up_s:.1f}s"
+        f"[{n}/{total}] {_name(o)}: down {o.down_s:.1f}s, ready after {o.ready_s:.1f}s, "
+        f"ingest accepting after {o.ingest_s:.1f}s, evaluator lag 0 after {o.caught_up_s:.1f}s, "
+        f"longest time without an ack {o.gap_s:.1f}s"
     )
 
 
 def render(r: Report) -> str:
-    head = f"{'fault':26} {'down':>6} {'ready':>7} {'ingest':>7} {'lag 0':>7} {'recovery':>9}"
+    head = (
+        f"{'fault':36} {'down':>6} {'ready':>7} {'ingest':>7} {'lag 0':>7} {'recovery':>9} "
+        f"{'gap':>6}"
+    )
     lines = [head, "-" * len(head)]
     for o in r.outcomes:
         lines.append(
-            f"{o.fault!s:26} {o.down_s:5.1f}s {o.ready_s:6.1f}s {o.ingest_s:6.1f}s "
-            f"{o.caught_up_s:6.1f}s {o.recovery_s:8.1f}s"
+            f"{_name(o):36} {o.down_s:5.1f}s {o.ready_s:6.1f}s {o.ingest_s:6.1f}s "
+            f"{o.caught_up_s:6.1f}s {o.recovery_s:8.1f}s {o.gap_s:5.1f}s"
         )
     return "\n".join([*lines, "", *_totals(r), "", f"verdict: {_verdict(r)}"])
 

@@ -18,7 +18,7 @@ from chaos.changes import StrategyChanges, steady_kpis, wait_recomputed
 from chaos.load import BreachRounds, Intake, Sender, SteadyLoad
 from chaos.observe import wait_caught_up
 from chaos.report import Report, progress
-from chaos.stack import Stack
+from chaos.stack import CLUSTER, NAMES, SINGLE, Shape, Stack
 from chaos.tenant import Tenant, create
 
 
@@ -31,23 +31,39 @@ class Plan:
     workers: int = 2
     batch: int = 20
     interval_s: float = 0.1
+    cluster: bool = False  # three brokers and replicas (stack.CLUSTER), cluster faults
+    short_form: bool = False
 
     @classmethod
-    def short(cls) -> "Plan":
-        return cls(repeats=1, hold_s=0.5, settle_s=0.5, change_s=3.0)
+    def short(cls, *, cluster: bool = False) -> "Plan":
+        return cls(1, hold_s=0.5, settle_s=0.5, change_s=3.0, cluster=cluster, short_form=True)
 
     @classmethod
-    def full(cls) -> "Plan":
-        return cls(repeats=3, hold_s=3.0, settle_s=5.0, change_s=10.0, batch=40)
+    def full(cls, *, cluster: bool = False) -> "Plan":
+        repeats, hold_s, settle_s = (2, 2.0, 2.0) if cluster else (3, 3.0, 5.0)
+        return cls(
+            repeats, hold_s=hold_s, settle_s=settle_s, change_s=10.0, batch=40, cluster=cluster
+        )
+
+    @property
+    def shape(self) -> Shape:
+        return CLUSTER if self.cluster else SINGLE
+
+    def faults(self) -> list[faults.Fault]:
+        if self.cluster:
+            return faults.cluster_plan(self.repeats, short=self.short_form)
+        return faults.plan(self.repeats)
 
 
 async def run(plan: Plan, workdir: Path, say: Callable[[str], None] = print) -> Report:
     started = time.monotonic()
-    stack = Stack(workdir)
+    stack = Stack(workdir, plan.shape)
     try:
         say(f"starting PostgreSQL, Kafka, an SMTP sink and the four services in {workdir}")
         await stack.start()
-        tenant = await create({n: s.url for n, s in stack.services.items()}, stack.operator_token)
+        urls = {n: stack.url(n) for n in NAMES}
+        replicas = {n: stack.urls(n) for n in NAMES}
+        tenant = await create(urls, stack.operator_token, replicas)
         say(f"stack and tenant ready after {time.monotonic() - started:.1f}s; load running")
         report = await _load_and_break(plan, stack, tenant, say)
     finally:
@@ -94,7 +110,7 @@ async def _inject_all(
     say: Callable[[str], None],
 ) -> list[faults.Outcome]:
     injector = faults.Injector(stack, intake, rounds, plan.hold_s)
-    todo = faults.plan(plan.repeats)
+    todo = plan.faults()
     outcomes = []
     await asyncio.sleep(plan.settle_s)
     for n, fault in enumerate(todo, 1):
@@ -125,8 +141,8 @@ async def _check(
     want = verify.expected_keys(breaches, rounds.rounds)
     await _settled(stack, tenant, want)
     log = await _delivery_log(tenant, set(breaches.ids.values()))
-    mails = verify.mail_keys(stack.smtp.messages())
-    notices = verify.check_notices(want, mails, log)
+    interrupts = faults.interrupts(outcomes)
+    notices = verify.check_notices(want, stack.smtp.messages(), log, interrupts)
     report = Report(
         outcomes, events, intake.answers, intake.resends, intake.resend_accepted, breaches, notices
     )

@@ -14,7 +14,7 @@ While the faults run, `chaos/changes.py` applies other versions of the steady KP
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -82,7 +82,12 @@ class Tenant:
     tenant_id: str
     admin_key: str
     ingest_key: str
-    urls: dict[str, str]
+    urls: dict[str, str]  # one replica of each service (the first)
+    replicas: dict[str, list[str]] = field(default_factory=dict)  # all of them, if several
+
+    def urls_of(self, service: str) -> list[str]:
+        """Every replica of `service`, for load to spread over."""
+        return self.replicas.get(service) or [self.urls[service]]
 
     def auth(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.admin_key}"}
@@ -94,7 +99,9 @@ class Tenant:
         return resp.json()
 
 
-async def create(urls: dict[str, str], operator_token: str) -> Tenant:
+async def create(
+    urls: dict[str, str], operator_token: str, replicas: dict[str, list[str]] | None = None
+) -> Tenant:
     """A tenant with an ingest key and the strategy applied, known to every service."""
     async with httpx.AsyncClient(base_url=urls["goals"], timeout=60) as goals:
         created = await _ok(
@@ -108,7 +115,7 @@ async def create(urls: dict[str, str], operator_token: str) -> Tenant:
         headers = {"Authorization": f"Bearer {admin}"}
         key = await _ok(goals.post("/v1/api-keys", json={"role": "ingest"}, headers=headers))
         await _ok(goals.put("/v1/strategy", json=strategy(), headers=headers))
-    tenant = Tenant(created["tenant_id"], admin, key["api_key"], urls)
+    tenant = Tenant(created["tenant_id"], admin, key["api_key"], urls, replicas or {})
     await _until_known(tenant)
     return tenant
 

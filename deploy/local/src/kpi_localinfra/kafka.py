@@ -105,12 +105,27 @@ class KafkaServer:
 
     PLAINTEXT on 127.0.0.1:`port`, CONTROLLER on 127.0.0.1:`controller_port`.
     The JVM runs detached in its own process group; its pid is kept in `kafka.pid`.
+    Alone by default; as node `node_id` of a cluster (`kafka_cluster.KafkaCluster`), `voters`
+    is the quorum (`controller.quorum.voters`) and `cluster_size` sets the replication
+    defaults: every topic on all nodes, a write acknowledged by a majority of them.
     """
 
-    def __init__(self, data_dir: Path, port: int, controller_port: int) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        controller_port: int,
+        *,
+        node_id: int = 1,
+        voters: str | None = None,
+        cluster_size: int = 1,
+    ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port
         self.controller_port = controller_port
+        self.node_id = node_id
+        self.voters = voters or f"{node_id}@{HOST}:{controller_port}"
+        self.cluster_size = cluster_size
 
     @property
     def bootstrap(self) -> str:
@@ -205,10 +220,11 @@ class KafkaServer:
         self._pid_file.write_text(f"{pid}\n")
 
     def _write_config(self) -> None:
+        replicas, majority = str(self.cluster_size), str(self.cluster_size // 2 + 1)
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters,
             "listeners": self._listeners(),
             "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
             "controller.listener.names": "CONTROLLER",
@@ -216,16 +232,17 @@ class KafkaServer:
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "log.dirs": str(self.log_dir),
             "num.partitions": "3",
-            "default.replication.factor": "1",
-            "min.insync.replicas": "1",
+            "default.replication.factor": replicas,
+            "min.insync.replicas": majority,
+            "unclean.leader.election.enable": "false",
             "auto.create.topics.enable": "true",
-            "offsets.topic.replication.factor": "1",
+            "offsets.topic.replication.factor": replicas,
             "offsets.topic.num.partitions": "10",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": majority,
             "transaction.state.log.num.partitions": "10",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": majority,
             "group.initial.rebalance.delay.ms": "0",
             # re-register quickly after a crash (the default waits 9 s for the old session)
             "broker.heartbeat.interval.ms": "500",

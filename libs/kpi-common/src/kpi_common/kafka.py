@@ -49,15 +49,21 @@ def create_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
 
 
 async def ensure_topics(
-    bootstrap: str, prefix: str, partitions: int, topics: Iterable[Topic] = ALL_TOPICS
+    bootstrap: str,
+    prefix: str,
+    partitions: int,
+    topics: Iterable[Topic] = ALL_TOPICS,
+    replication_factor: int = 1,
 ) -> None:
-    """Create the registry's topics when missing; existing ones are left as they are."""
+    """Create the registry's topics when missing, each with `partitions` partitions on
+    `replication_factor` brokers (their `min.insync.replicas` is the brokers' default);
+    existing ones are left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(t.qualified(prefix), num_partitions=partitions, replication_factor=1)
+            NewTopic(t.qualified(prefix), partitions, replication_factor)
             for t in topics
             if t.qualified(prefix) not in existing
         ]

@@ -44,6 +44,7 @@ class ProducerHandle:
                     self._settings.kafka_bootstrap,
                     self._settings.topic_prefix,
                     self._settings.topic_partitions,
+                    replication_factor=self._settings.topic_replication_factor,
                 )
             except Exception as exc:
                 log.warning("kafka not reachable yet", error=str(exc)[:200], retry_in=delay)

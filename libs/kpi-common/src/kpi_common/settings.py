@@ -18,6 +18,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = Field(default="", pattern=r"^[a-zA-Z0-9._-]*$")
     topic_partitions: int = Field(default=6, ge=1, le=1024)
+    # of the topics the services create when missing: 1 suits one broker; 3 (with the
+    # brokers' min.insync.replicas=2) a three-broker cluster
+    topic_replication_factor: int = Field(default=1, ge=1, le=32)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
     host: str = "127.0.0.1"

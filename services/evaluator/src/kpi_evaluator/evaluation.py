@@ -37,6 +37,15 @@ Ref = tuple[KpiDef, Bucket]
 _LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
+async def lock_tenant(session: AsyncSession, tenant_id: str) -> None:
+    """Take the tenant's evaluation lock (held until the transaction ends; taking it again
+    is free). A transaction that changes status rows before it evaluates (a tick's or a
+    recompute's cleanup) takes it first: a row it deleted while another transaction held
+    the lock and wrote that row made each wait for the other (a deadlock, seen with two
+    evaluator replicas in `make chaos-cluster`)."""
+    await session.execute(_LOCK, {"k": zlib.crc32(f"evaluator:{tenant_id}".encode())})
+
+
 @dataclass(frozen=True)
 class EvaluationConfig:
     status_topic: str
@@ -103,8 +112,7 @@ class Evaluator:
         todo = with_dependents(strategy, refs)
         if not todo:
             return []
-        lock = zlib.crc32(f"evaluator:{strategy.tenant_id}".encode())
-        await session.execute(_LOCK, {"k": lock})
+        await lock_tenant(session, strategy.tenant_id)
         inputs = await _load(session, strategy, todo, now)
         outcomes = [self._evaluate_one(strategy, k, b, inputs, now, why) for k, b in todo]
         rows = [o.row for o in outcomes]

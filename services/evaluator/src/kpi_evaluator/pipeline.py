@@ -34,7 +34,7 @@ from kpi_evaluator.actuals import orphans
 from kpi_evaluator.archive_keeper import ArchiveKeeper
 from kpi_evaluator.arrivals import tally
 from kpi_evaluator.definitions import Strategy
-from kpi_evaluator.evaluation import Evaluator, Ref
+from kpi_evaluator.evaluation import Evaluator, Ref, lock_tenant
 from kpi_evaluator.folding import PeriodRef, dedup, fold
 from kpi_evaluator.metrics import BATCH_SECONDS, DUPLICATES, EVENTS, LATENCY, UNPLACEABLE
 from kpi_evaluator.strategy import StrategyCache
@@ -144,6 +144,7 @@ class Ticker:
                 if strategy is None:
                     continue
                 if cleanup:
+                    await lock_tenant(session, tenant)
                     stale = orphans(strategy, await status_repo.bounds(session, tenant))
                     await status_repo.delete(session, tenant, stale)
                 await self._evaluator.run(session, strategy, periods_to_tick(strategy, now), now)

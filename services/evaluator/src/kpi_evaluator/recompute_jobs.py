@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_evaluator import archive_repo, buckets_repo, recompute_repo, status_repo
 from kpi_evaluator.definitions import Strategy
-from kpi_evaluator.evaluation import Evaluator
+from kpi_evaluator.evaluation import Evaluator, lock_tenant
 from kpi_evaluator.folding import Folded
 from kpi_evaluator.metrics import RECOMPUTE_EVENTS, RECOMPUTE_JOBS
 from kpi_evaluator.recompute import (
@@ -117,6 +117,7 @@ class RecomputeRunner:
         stored = [k.id for k in kpis if k.components]
         folded, done = await self._refold(session, job, restrict(strategy, stored), stored)
         refs = touched_refs(strategy, folded.touched)
+        await lock_tenant(session, job.tenant_id)
         rows = await status_repo.bounds(session, job.tenant_id)
         again, stale = status_refs(strategy, {k.id for k in kpis}, rows)
         await status_repo.delete(session, job.tenant_id, stale)

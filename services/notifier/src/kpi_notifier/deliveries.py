@@ -193,6 +193,16 @@ class Deliveries:
             values["attempts"] = t.c.attempts - 1
         await self._set(row_id, lease_until=None, **values)
 
+    async def release(self, row_ids: list[int], lease_until: datetime) -> None:
+        """Hand back claimed rows that were not sent (their claim's lease was half spent):
+        `pending` again, the claim's attempt undone; a row claimed since by another sender
+        (its lease differs) is left alone."""
+        await self.session.execute(
+            update(t)
+            .where(t.c.id.in_(row_ids), t.c.status == "sending", t.c.lease_until == lease_until)
+            .values(status="pending", lease_until=None, attempts=t.c.attempts - 1)
+        )
+
     async def mark_held_back(self, row_id: int, status: str, reason: str) -> None:
         """Not sent after all (`cancelled` or `suppressed`); the claim's attempt is undone."""
         suppressed_by = reason if status == "suppressed" else None
