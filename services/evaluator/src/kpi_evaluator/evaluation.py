@@ -172,8 +172,7 @@ class Evaluator:
         changed = previous is None or previous.status != ev.status
         restatement = None if change is None or self._pages(strategy, kpi, span, now) else why
         events = self._events(strategy, kpi, row, changed, change, old, restatement)
-        same = previous is not None and replace(previous, evaluated_at=now) == row
-        return _Outcome(row, events, _revision(previous, row, why), not same)
+        return _Outcome(row, events, _revision(previous, row, why), _changed(previous, row))
 
     def _pages(self, strategy: Strategy, kpi: KpiDef, span: Bucket, now: datetime) -> bool:
         horizon = self._config.horizon_periods
@@ -242,6 +241,14 @@ async def _load(
     periods = {b.key for _, r in todo for _, b in r}
     stored = await status_repo.load_many(session, tenants, ids, periods)
     return _Inputs(states, seen, stored)
+
+
+def _changed(previous: StatusRow | None, row: StatusRow) -> bool:
+    """Whether the row must be written: its evaluation changed, or it is the first evaluation
+    of the period since it closed (which `status_repo.settled` then knows by its time)."""
+    if previous is None or replace(previous, evaluated_at=row.evaluated_at) != row:
+        return True
+    return previous.evaluated_at < row.period_end <= row.evaluated_at
 
 
 def _revision(previous: StatusRow | None, row: StatusRow, why: Cause) -> Revision | None:

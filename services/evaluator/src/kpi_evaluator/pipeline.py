@@ -139,6 +139,20 @@ async def _drop_orphans(session: AsyncSession, strategies: list[Strategy]) -> No
         await status_repo.delete(session, strategy.tenant_id, stale)
 
 
+async def _unsettled(
+    session: AsyncSession, jobs: list[tuple[Strategy, list[Ref]]], now: datetime
+) -> list[tuple[Strategy, list[Ref]]]:
+    """The periods a tick must evaluate: not those time alone no longer changes
+    (`status_repo.settled`). A tick after a strategy change (a new target of a closed
+    period) evaluates every period."""
+    closed = {b.key for _, refs in jobs for _, b in refs if b.end <= now}
+    tenants = [s.tenant_id for s, _ in jobs]
+    done = await status_repo.settled(session, tenants, closed, now) if closed else set()
+    return [
+        (s, [(k, b) for k, b in refs if (s.tenant_id, k.id, b.key) not in done]) for s, refs in jobs
+    ]
+
+
 class Ticker:
     """Re-evaluates pace, staleness and period closes as time passes without events."""
 
@@ -171,9 +185,11 @@ class Ticker:
         for i in range(0, len(names), TICK_TENANTS):
             async with unit_of_work(self._sessions) as session:
                 group = await self._strategies.get_many(names[i : i + TICK_TENANTS], session)
+                jobs = [(s, periods_to_tick(s, now)) for s in group.values()]
                 if cleanup:
                     await _drop_orphans(session, list(group.values()))
-                jobs = [(s, periods_to_tick(s, now)) for s in group.values()]
+                else:
+                    jobs = await _unsettled(session, jobs, now)
                 await self._evaluator.run_many(session, jobs, now)
             kpis += sum(len(s.kpis) for s in group.values())
         self._on_commit()

@@ -142,6 +142,23 @@ async def bounds_many(
     return out
 
 
+async def settled(
+    conn: Executor, tenants: Sequence[str], period_keys: Iterable[str], now: datetime
+) -> set[tuple[str, str, str]]:
+    """(tenant, KPI, period) of those periods that are closed, were evaluated after they
+    closed, and run no breach timer (`pending_since`, `recover_since`): time alone no longer
+    changes them, only events, a recompute or a strategy change do."""
+    rows = await conn.execute(
+        text("""SELECT tenant_id, kpi_id, period_key FROM evaluator.kpi_status
+                WHERE tenant_id = ANY(CAST(:t AS text[]))
+                  AND period_key = ANY(CAST(:p AS text[]))
+                  AND period_end <= :now AND evaluated_at >= period_end
+                  AND pending_since IS NULL AND recover_since IS NULL"""),
+        {"t": sorted(set(tenants)), "p": sorted(set(period_keys)), "now": now},
+    )
+    return {(str(r[0]), str(r[1]), str(r[2])) for r in rows}
+
+
 async def delete(session: AsyncSession, tenant_id: str, refs: Sequence[tuple[str, str]]) -> None:
     if refs:
         await session.execute(
