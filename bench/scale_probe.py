@@ -4,8 +4,10 @@ histogram and the KPIs its last tick covered), process CPU and RSS, scorecard la
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 
 from bench.scale_tenants import ScaleTenant
@@ -29,6 +31,10 @@ class TickSample:
     total_s: float
     kpis: float
     cpu_s: float
+    recomputes: float  # recompute jobs pending or running (new tenants queue one each)
+
+    def settled(self, kpis: int) -> bool:
+        return self.kpis >= kpis and self.recomputes == 0
 
 
 @dataclass(frozen=True)
@@ -44,28 +50,49 @@ async def tick_sample(stack: ScaleStack, http: httpx.AsyncClient) -> TickSample:
         scrape(text, "evaluator_tick_duration_seconds_sum"),
         scrape(text, "evaluator_tick_kpis"),
         scrape(text, "evaluator_tick_cpu_seconds_total"),
+        await _recomputes(stack),
     )
 
 
+async def _recomputes(stack: ScaleStack) -> int:
+    """Recompute jobs not done, read from the database (the evaluator's gauge of them is
+    refreshed only when its runner has none left)."""
+    conn = await asyncpg.connect(stack.dsn())
+    try:
+        found = await conn.fetchval(
+            "SELECT count(*) FROM evaluator.recompute_jobs WHERE state <> 'done'"
+        )
+    finally:
+        await conn.close()
+    return int(found)
+
+
 async def measure_tick(stack: ScaleStack, kpis: int, ticks: int, timeout_s: float) -> Tick:
-    """Once a tick covered all `kpis` (the evaluator knows every tenant), the mean duration
-    and CPU of the next `ticks` complete ticks."""
+    """The periodic tick, settled: once a tick covered all `kpis` (the evaluator knows every
+    tenant) and the new tenants' recompute jobs are done (each wakes a tick that also drops
+    orphaned rows), one more tick, then the mean duration and CPU of the next `ticks`."""
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=30) as http:
-        first = await tick_sample(stack, http)
-        while first.kpis < kpis:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"scale: no tick over {kpis} KPIs (last: {first.kpis:.0f})")
-            await asyncio.sleep(POLL_S)
-            first = await tick_sample(stack, http)
-        last = first
-        while last.count < first.count + ticks:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"scale: {ticks} ticks over {kpis} KPIs took too long")
-            await asyncio.sleep(POLL_S)
-            last = await tick_sample(stack, http)
+        ready = await _until(stack, http, deadline, lambda t: t.settled(kpis))
+        first = await _until(stack, http, deadline, lambda t: t.count > ready.count)
+        last = await _until(stack, http, deadline, lambda t: t.count >= first.count + ticks)
     n = last.count - first.count
     return Tick((last.total_s - first.total_s) / n, (last.cpu_s - first.cpu_s) / n)
+
+
+async def _until(
+    stack: ScaleStack,
+    http: httpx.AsyncClient,
+    deadline: float,
+    done: Callable[[TickSample], bool],
+) -> TickSample:
+    sample = await tick_sample(stack, http)
+    while not done(sample):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"scale: the evaluator's ticks did not settle ({sample})")
+        await asyncio.sleep(POLL_S)
+        sample = await tick_sample(stack, http)
+    return sample
 
 
 async def scorecard_ms(stack: ScaleStack, tenants: list[ScaleTenant], reads: int = READS) -> float:
