@@ -46,6 +46,12 @@ class Step:
     def kpis(self) -> int:
         return self.tenants * scale_tenants.KPIS
 
+    @property
+    def backlog(self) -> str:
+        """A note on tick rows measured while new tenants' recompute jobs were still queued."""
+        n = self.tick.backlog
+        return f" (with {n:,} recompute jobs queued)" if n else ""
+
 
 def log(text: str) -> None:
     print(f"  scale: {text}", file=sys.stderr, flush=True)
@@ -106,14 +112,16 @@ def tenant_rows(steps: list[Step]) -> list[Row]:
         last = s is steps[-1]
         at = f"(scale i) {s.tenants:,} tenants, {s.kpis:,} KPIs:"
         tick_goal = f"< {TICK_GOAL_S:.0f}" if last else ""
+
+        def ok(seconds: float, last: bool = last) -> bool | None:
+            return seconds < TICK_GOAL_S if last else None
+
         rows += [
             Row(f"{at} apply, per tenant (p50)", s.apply_p50_s * 1000, "ms"),
             Row(f"{at} apply, all tenants so far", s.apply_total_s, "s"),
             Row(f"{at} goals CPU per tenant applied", s.goals_cpu_per_tenant_s * 1000, "ms"),
-            Row(f"{at} tick", s.tick.wall_s, "s", tick_goal, (s.tick.wall_s < 5) if last else None),
-            Row(
-                f"{at} tick CPU", s.tick.cpu_s, "s", tick_goal, (s.tick.cpu_s < 5) if last else None
-            ),
+            Row(f"{at} tick{s.backlog}", s.tick.wall_s, "s", tick_goal, ok(s.tick.wall_s)),
+            Row(f"{at} tick CPU{s.backlog}", s.tick.cpu_s, "s", tick_goal, ok(s.tick.cpu_s)),
             Row(f"{at} scorecard read (p50)", s.scorecard_ms, "ms"),
         ]
         for name, mib in s.rss_mib.items():
