@@ -14,12 +14,6 @@ from kpi_evaluator.config import SERVICE, Settings
 from kpi_evaluator.metrics import LAG
 from kpi_evaluator.strategy_repo import PgOffsetStore
 
-# Records per `goals.changes` batch: each batch parses its nodes and builds every touched
-# tenant's strategy twice (before and after, for recomputes) in one transaction; at the
-# metrics batch size (5,000 nodes, ~80 tenants of 60 nodes) that transient peak held the
-# evaluator's RSS 100+ MiB above what its strategies need (docs/benchmarks.md, "Cost curves").
-STRATEGY_BATCH = 500
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -47,9 +41,7 @@ class ConsumerLoops:
         self.strategy_store = PgOffsetStore(runtime.engine, strategy_group)
         self.metrics_store = PgOffsetStore(runtime.engine, metrics_group)
 
-    def _consumer(
-        self, topic: str, store: PgOffsetStore, handler: BatchHandler, max_records: int
-    ) -> BatchConsumer:
+    def _consumer(self, topic: str, store: PgOffsetStore, handler: BatchHandler) -> BatchConsumer:
         return BatchConsumer(
             bootstrap=self._settings.kafka_bootstrap,
             topics=[topic],
@@ -59,14 +51,13 @@ class ConsumerLoops:
             handler=handler,
             offset_store=store,
             service=SERVICE,
-            max_records=max_records,
+            max_records=self._settings.max_batch,
         )
 
     async def goals(self) -> None:
         await self._runtime.kafka.connected.wait()
         topic = GOALS_CHANGES.qualified(self._settings.topic_prefix)
-        batch = min(self._settings.max_batch, STRATEGY_BATCH)
-        await _run(self._consumer(topic, self.strategy_store, self._goals_handler, batch))
+        await _run(self._consumer(topic, self.strategy_store, self._goals_handler))
 
     async def metrics(self) -> None:
         await self._runtime.kafka.connected.wait()
@@ -74,10 +65,7 @@ class ConsumerLoops:
         goals_topic = GOALS_CHANGES.qualified(prefix)
         await wait_caught_up(self.strategy_store, self._settings.kafka_bootstrap, goals_topic, 60)
         consumer = self._consumer(
-            METRICS_EVENTS.qualified(prefix),
-            self.metrics_store,
-            self._metrics_handler,
-            self._settings.max_batch,
+            METRICS_EVENTS.qualified(prefix), self.metrics_store, self._metrics_handler
         )
         self.metrics_consumer = consumer
         await _run(consumer, lambda: _report_lag(consumer, METRICS_EVENTS.name))
