@@ -7,7 +7,7 @@ SERVICES := $(UV) python -m kpi_localinfra.processes
 # Point everything at the local stack unless the caller already named running servers.
 STACK_ENV = eval "$$($(INFRA) env)";
 
-.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench security chaos chaos-cluster docs
+.PHONY: help bootstrap infra-up infra-down up down status test test-unit lint demo bench bench-scale security chaos chaos-cluster docs
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,8 +45,11 @@ test: infra-up  ## Every test against the real Kafka and PostgreSQL; a skipped t
 demo: infra-up  ## The main job, end to end
 	@$(STACK_ENV) $(UV) python -m demo
 
-bench: infra-up  ## Speed and memory figures, printed as one table
-	@$(STACK_ENV) $(UV) python -m bench
+bench: infra-up  ## Speed and memory figures, printed as one table (options: ARGS="--scale ...")
+	@$(STACK_ENV) $(UV) python -m bench $(ARGS)
+
+bench-scale: infra-up  ## Cost curves: 1 to 1,000 tenants of 50 KPIs, KPIs per metric, bytes per event
+	@$(STACK_ENV) $(UV) python -m bench --scale
 
 docs:  ## Regenerate docs/strategy-reference.md from the strategy JSON Schema
 	@$(UV) python -m kpi_goals.reference > docs/strategy-reference.md.tmp

@@ -14,6 +14,7 @@ the highest offered rate the evaluator keeps up with for 60 s, 1 and 2 replicas
 docs/benchmarks.md.
 
     python -m bench [--only peer] [--peer-intervals 15,15,30] [--peer-ports BASE]
+    python -m bench --scale    (the cost curves alone: bench/scale.py)
 """
 
 import argparse
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from kpi_localinfra import processes
 
-from bench import ceiling, e2e, hotpath, ingest, latency, memory, peer, recompute, web
+from bench import ceiling, e2e, hotpath, ingest, latency, memory, peer, recompute, scale, web
 from bench.peerstack import Intervals, require_binaries
 from bench.sustained import measure as search_sustained
 from bench.table import Row, render
@@ -92,6 +93,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", choices=["peer"], help="run only this phase (peer: (g))")
     parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the cost curves (1 to 1,000 tenants, KPIs per metric, bytes per event), "
+        "in a stack of their own; writes bench-results/scale.md",
+    )
+    parser.add_argument(
         "--peer-intervals",
         type=intervals,
         default=Intervals(),
@@ -112,6 +119,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> int:
     args = parse()
+    if args.scale:
+        return scale.main()
     try:
         require_binaries()  # before minutes of measuring, not after
     except RuntimeError as missing:

@@ -15,7 +15,7 @@ def measure() -> list[Row]:
     rows = []
     for spec in SERVICES:
         pid = int((RUN / f"{spec.name}.pid").read_text())
-        peak = _status_kib(pid, "VmHWM") / 1024
+        peak = proc_status_kib(pid, "VmHWM") / 1024
         rows.append(
             Row(f"(f) {spec.name} peak RSS", peak, "MiB", f"< {LIMIT_MIB}", peak < LIMIT_MIB)
         )
@@ -33,7 +33,8 @@ def pid_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _status_kib(pid: int, field: str) -> float:
+def proc_status_kib(pid: int, field: str) -> float:
+    """A field of /proc/<pid>/status in KiB (VmRSS, VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return float(line.split()[1])

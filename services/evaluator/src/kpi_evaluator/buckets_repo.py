@@ -73,17 +73,18 @@ async def upsert_kpi_seen(session: AsyncSession, seen: Mapping[tuple[str, str], 
     await session.execute(_UPSERT_SEEN_KPIS, params)
 
 
-async def load_states(
-    conn: Executor, tenant_id: str, kpis: Iterable[str], period_keys: Iterable[str]
+async def load_states_many(
+    conn: Executor, tenants: Iterable[str], kpis: Iterable[str], period_keys: Iterable[str]
 ) -> dict[BucketKey, AggState]:
-    """Every component state of those KPIs in those periods."""
+    """Every component state of those KPIs in those periods, of those tenants, in one query
+    (a KPI id of one tenant may bring the same id's rows of another: callers look up by key)."""
     rows = await conn.execute(
         text("""SELECT tenant_id, kpi_id, component, period_key, count, total, min, max,
                        last_value, last_time, last_id
                 FROM evaluator.buckets
-                WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))
+                WHERE tenant_id = ANY(CAST(:t AS text[])) AND kpi_id = ANY(CAST(:k AS text[]))
                   AND period_key = ANY(CAST(:p AS text[]))"""),
-        {"t": tenant_id, "k": sorted(set(kpis)), "p": sorted(set(period_keys))},
+        {"t": sorted(set(tenants)), "k": sorted(set(kpis)), "p": sorted(set(period_keys))},
     )
     return {
         (r[0], r[1], r[2], r[3]): AggState(int(r[4]), r[5], r[6], r[7], r[8], r[9], r[10])
@@ -91,12 +92,14 @@ async def load_states(
     }
 
 
-async def last_seen(conn: Executor, tenant_id: str) -> dict[str, datetime]:
+async def last_seen_many(conn: Executor, tenants: Iterable[str]) -> dict[tuple[str, str], datetime]:
+    """When each KPI of those tenants last had an event, by (tenant, KPI)."""
     rows = await conn.execute(
-        text("SELECT kpi_id, last_received_at FROM evaluator.kpi_seen WHERE tenant_id = :t"),
-        {"t": tenant_id},
+        text("""SELECT tenant_id, kpi_id, last_received_at FROM evaluator.kpi_seen
+                WHERE tenant_id = ANY(CAST(:t AS text[]))"""),
+        {"t": sorted(set(tenants))},
     )
-    return {str(r[0]): r[1] for r in rows}
+    return {(str(r[0]), str(r[1])): r[2] for r in rows}
 
 
 async def delete_kpis(session: AsyncSession, tenant_id: str, kpis: Sequence[str]) -> None:

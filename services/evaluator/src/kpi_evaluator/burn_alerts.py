@@ -26,9 +26,9 @@ def eligible(kpi: KpiDef) -> bool:
 
 def rules_for(strategy: Strategy, kpi: KpiDef) -> list[Rule]:
     """The KPI's own rules, then those of every alert route whose match selects it."""
-    if not (kpi.spec.burn_rates or strategy.burn_routes) or not eligible(kpi):
+    if not (kpi.burn_rates or strategy.burn_routes) or not eligible(kpi):
         return []
-    out = [Rule(r) for r in kpi.spec.burn_rates]
+    out = [Rule(r) for r in kpi.burn_rates]
     for route in strategy.burn_routes:
         wanted = [r for r in route.burn_rates if _selects(strategy, route.match, kpi, r.severity)]
         out += [Rule(r, route.id) for r in wanted]

@@ -1,11 +1,11 @@
 """The so-that chain of a KPI up to a goal (pure): the KPI's first `so_that` link, then
 each node's first `supports` link, until a goal (or a node that supports nothing)."""
 
-from kpi_common.definitions import Definition, GoalDef, KpiDef, ObjectiveDef, SuccessFactorDef
+from kpi_common.definitions import Definition, GoalDef, ObjectiveDef, SuccessFactorDef
 
-from kpi_evaluator.definitions import Strategy
+from kpi_evaluator.definitions import KpiDef, Strategy
 
-LINKABLE = ("success_factor", "objective", "goal", "kpi")
+LINKABLE = ("success_factor", "objective", "goal")  # then a KPI (Strategy.kpis)
 Linkable = SuccessFactorDef | ObjectiveDef | GoalDef | KpiDef
 
 
@@ -14,7 +14,8 @@ def find_node(strategy: Strategy, node_id: str) -> tuple[str, Linkable] | None:
         node: Definition | None = strategy.node(node_type, node_id)
         if isinstance(node, Linkable):
             return node_type, node
-    return None
+    kpi = strategy.kpis.get(node_id)
+    return None if kpi is None else ("kpi", kpi)
 
 
 def _links(node: Linkable) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from kpi_common import definitions as contract
 from kpi_common.calendar import FiscalCalendar, calendar_of
-from kpi_common.definitions import Aggregation, Definition, Direction, KpiTargets, MeasureDef
+from kpi_common.definitions import Aggregation, Definition, Direction, KpiTargets
 
 CUMULATIVE = frozenset({Aggregation.SUM, Aggregation.COUNT})
 
@@ -37,7 +37,7 @@ def _norm(value: Any) -> str:
     return text.lower() if text.lower() in ("true", "false") else text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetricMeasure:
     metric: str
     aggregation: Aggregation
@@ -82,82 +82,62 @@ def _pace(kind: str, components: Mapping[str, MetricMeasure]) -> Pace:
     return Pace.GROWING if num else Pace.SHRINKING
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KpiDef:
-    """One KPI of the contract with the evaluator's derived parts, computed once (the
-    fields the per-event fold reads are plain attributes)."""
+    """One KPI of the contract with the evaluator's derived parts, computed once. It keeps
+    the contract's values it reads, not the contract model itself: the evaluator holds every
+    tenant's KPIs in memory, and a parsed pydantic model (with its nested measure and field
+    sets) costs several KiB per KPI (docs/benchmarks.md, "Cost curves")."""
 
     id: str
     title: str
-    spec: contract.KpiDef
     components: Mapping[str, MetricMeasure]
     kind: str  # metric, ratio, formula or none
     pace: Pace
     period_kind: str
     cumulative: bool  # a sum or count: grows through the period; everything else is a level
+    formula: str | None
+    inputs: list[str]  # the KPI ids a formula uses, in order (listed by goals); none otherwise
+    rolling_days: int | None
+    direction: Direction
+    targets: KpiTargets
+    at_risk_below: float
+    weight: float
+    so_that: list[str]
+    unit: str | None
+    owner: str | None
+    perspective: str | None
+    unit_of_measure: str | None
+    burn_rates: tuple[contract.BurnRateDef, ...]  # its own burn-rate rules (docs/strategy.md)
 
     @classmethod
     def of(cls, spec: contract.KpiDef) -> "KpiDef":
         components = {name: MetricMeasure.of(p) for name, p in spec.measure.parts().items()}
         kind = spec.measure.kind
         pace = _pace(kind, components)
-        period = spec.period.value
+        formula = spec.measure.formula if kind == "formula" else None
         return cls(
-            spec.id, spec.title, spec, components, kind, pace, period, pace is Pace.CUMULATIVE
+            id=spec.id,
+            title=spec.title,
+            components=components,
+            kind=kind,
+            pace=pace,
+            period_kind=spec.period.value,
+            cumulative=pace is Pace.CUMULATIVE,
+            formula=formula,
+            inputs=list(spec.measure.inputs) if formula is not None else [],
+            rolling_days=spec.rolling_days,
+            direction=spec.direction,
+            targets=spec.targets,
+            at_risk_below=spec.at_risk_below,
+            weight=spec.weight,
+            so_that=spec.so_that,
+            unit=spec.unit,
+            owner=spec.owner,
+            perspective=None if spec.perspective is None else spec.perspective.value,
+            unit_of_measure=spec.unit_of_measure,
+            burn_rates=tuple(spec.burn_rates),
         )
-
-    @property
-    def measure(self) -> MeasureDef:
-        return self.spec.measure
-
-    @property
-    def formula(self) -> str | None:
-        return self.spec.measure.formula if self.kind == "formula" else None
-
-    @property
-    def inputs(self) -> list[str]:
-        """The KPI ids a formula uses, in order (listed by goals); none for other KPIs."""
-        return list(self.spec.measure.inputs) if self.formula is not None else []
-
-    @property
-    def rolling_days(self) -> int | None:
-        return self.spec.rolling_days
-
-    @property
-    def direction(self) -> Direction:
-        return self.spec.direction
-
-    @property
-    def targets(self) -> KpiTargets:
-        return self.spec.targets
-
-    @property
-    def at_risk_below(self) -> float:
-        return self.spec.at_risk_below
-
-    @property
-    def weight(self) -> float:
-        return self.spec.weight
-
-    @property
-    def so_that(self) -> list[str]:
-        return self.spec.so_that
-
-    @property
-    def unit(self) -> str | None:
-        return self.spec.unit
-
-    @property
-    def owner(self) -> str | None:
-        return self.spec.owner
-
-    @property
-    def perspective(self) -> str | None:
-        return None if self.spec.perspective is None else self.spec.perspective.value
-
-    @property
-    def unit_of_measure(self) -> str | None:
-        return self.spec.unit_of_measure
 
 
 Nodes = Mapping[tuple[str, str], Definition]
@@ -165,10 +145,11 @@ Nodes = Mapping[tuple[str, str], Definition]
 
 @dataclass(frozen=True)
 class Strategy:
-    """One tenant's strategy as the evaluator needs it."""
+    """One tenant's strategy as the evaluator needs it: its KPIs as `KpiDef`s, and its other
+    nodes (organization, units, people, goals, ...) as the contract has them."""
 
     tenant_id: str
-    nodes: Nodes
+    nodes: Nodes  # every node but the KPIs (those are `kpis`)
     kpis: Mapping[str, KpiDef]
     calendar: FiscalCalendar
     by_metric: Mapping[str, list[tuple[KpiDef, str, MetricMeasure]]]
@@ -183,10 +164,11 @@ class Strategy:
             for component, measure in kpi.components.items():
                 by_metric.setdefault(measure.metric, []).append((kpi, component, measure))
         organization = org if isinstance(org, contract.OrganizationDef) else None
+        others = {k: d for k, d in nodes.items() if not isinstance(d, contract.KpiDef)}
         routes = tuple(
-            d for d in nodes.values() if isinstance(d, contract.AlertRouteDef) and d.burn_rates
+            d for d in others.values() if isinstance(d, contract.AlertRouteDef) and d.burn_rates
         )
-        return cls(tenant_id, nodes, kpis, calendar_of(organization), by_metric, routes)
+        return cls(tenant_id, others, kpis, calendar_of(organization), by_metric, routes)
 
     def node(self, node_type: str, node_id: str) -> Definition | None:
         return self.nodes.get((node_type, node_id))

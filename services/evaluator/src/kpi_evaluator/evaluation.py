@@ -7,7 +7,7 @@ older than the paging horizon is published as a restatement (kpi_evaluator.resta
 
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from kpi_common.calendar import Bucket
@@ -32,18 +32,32 @@ from kpi_evaluator.status_repo import StatusRow
 from kpi_evaluator.targets import target_for
 
 Ref = tuple[KpiDef, Bucket]
+Job = tuple[Strategy, Iterable[Ref]]  # one tenant's periods to evaluate
 # One evaluation of a tenant at a time (consumer batches, ticks, replicas): status rows and
-# breach state are read and written under this transaction-scoped lock.
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+# breach state are read and written under this transaction-scoped lock. A transaction that
+# evaluates several tenants takes their locks in one statement, in ascending key order, so
+# two of them can never wait for each other.
+_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(CAST(:k AS bigint[])) AS k ORDER BY 1) s"
+)
+
+
+def lock_key(tenant_id: str) -> int:
+    return zlib.crc32(f"evaluator:{tenant_id}".encode())
 
 
 async def lock_tenant(session: AsyncSession, tenant_id: str) -> None:
-    """Take the tenant's evaluation lock (held until the transaction ends; taking it again
-    is free). A transaction that changes status rows before it evaluates (a tick's or a
-    recompute's cleanup) takes it first: a row it deleted while another transaction held
-    the lock and wrote that row made each wait for the other (a deadlock, seen with two
-    evaluator replicas in `make chaos-cluster`)."""
-    await session.execute(_LOCK, {"k": zlib.crc32(f"evaluator:{tenant_id}".encode())})
+    await lock_tenants(session, [tenant_id])
+
+
+async def lock_tenants(session: AsyncSession, tenant_ids: Iterable[str]) -> None:
+    """Take the tenants' evaluation locks in one statement, in ascending key order (held
+    until the transaction ends; taking one again is free). A transaction that changes
+    status rows before it evaluates (a tick's or a recompute's cleanup) takes them first: a
+    row it deleted while another transaction held the lock and wrote that row made each
+    wait for the other (a deadlock, seen with two evaluator replicas in `make
+    chaos-cluster`)."""
+    await session.execute(_LOCKS, {"k": sorted({lock_key(t) for t in tenant_ids})})
 
 
 @dataclass(frozen=True)
@@ -71,11 +85,11 @@ def with_dependents(strategy: Strategy, refs: Iterable[Ref]) -> list[Ref]:
 
 @dataclass(frozen=True)
 class _Inputs:
-    """What one evaluation reads, loaded in three queries."""
+    """What one evaluation reads (of every tenant it covers), loaded in three queries."""
 
     states: Mapping[BucketKey, AggState]
-    last_seen: Mapping[str, datetime]
-    stored: Mapping[tuple[str, str], StatusRow]
+    last_seen: Mapping[tuple[str, str], datetime]
+    stored: Mapping[tuple[str, str, str], StatusRow]
 
 
 Outgoing = tuple[str, str, Envelope]
@@ -86,6 +100,7 @@ class _Outcome:
     row: StatusRow
     events: list[Outgoing]
     revision: Revision | None
+    changed: bool  # whether the stored row differs in more than `evaluated_at`
 
 
 class Evaluator:
@@ -108,15 +123,37 @@ class Evaluator:
         `reason` (`late_events`, `definition_change`, `recompute`) is recorded with each
         revision of a closed period; `restatement_id` names the run (one per recompute: pass
         the same id to every call of one recompute); without it, one per call."""
-        why = cause(strategy.tenant_id, reason, now, restatement_id)
-        todo = with_dependents(strategy, refs)
+        return await self.run_many(
+            session, [(strategy, refs)], now, reason=reason, restatement_id=restatement_id
+        )
+
+    async def run_many(
+        self,
+        session: AsyncSession,
+        jobs: Iterable[Job],
+        now: datetime,
+        *,
+        reason: str = "late_events",
+        restatement_id: str | None = None,
+    ) -> list[StatusRow]:
+        """`run` for several tenants in one transaction: their locks, reads and writes in one
+        statement each, whatever the number of tenants (a tick, a batch of many tenants)."""
+        todo = [(s, refs) for s, r in jobs if (refs := with_dependents(s, r))]
         if not todo:
             return []
-        await lock_tenant(session, strategy.tenant_id)
-        inputs = await _load(session, strategy, todo, now)
-        outcomes = [self._evaluate_one(strategy, k, b, inputs, now, why) for k, b in todo]
+        await lock_tenants(session, [s.tenant_id for s, _ in todo])
+        days = {s.tenant_id: _RecentDays(s, now) for s, _ in todo}
+        inputs = await _load(session, todo, days, now)
+        outcomes = []
+        for strategy, refs in todo:
+            why = cause(strategy.tenant_id, reason, now, restatement_id)
+            recent_of = days[strategy.tenant_id]
+            outcomes += [
+                self._evaluate_one(strategy, k, b, inputs, now, why, recent_of(k, b))
+                for k, b in refs
+            ]
         rows = [o.row for o in outcomes]
-        await status_repo.save(session, rows)
+        await status_repo.save(session, [o.row for o in outcomes if o.changed])
         await status_repo.add_revisions(session, [o.revision for o in outcomes if o.revision])
         await add_to_outbox(session, self._outbox, [e for o in outcomes for e in o.events])
         return rows
@@ -129,7 +166,9 @@ class Evaluator:
         inputs: _Inputs,
         now: datetime,
         why: Cause,
+        days: list[Bucket],
     ) -> _Outcome:
+        tenant = strategy.tenant_id
         span = window(strategy, kpi, bucket)
         ev = evaluate(
             judged(kpi),
@@ -137,13 +176,11 @@ class Evaluator:
             actual(strategy, kpi, bucket, inputs.states),
             span,
             now,
-            last_seen=inputs.last_seen.get(kpi.id),
+            last_seen=inputs.last_seen.get((tenant, kpi.id)),
             stale_after=self._config.stale_after,
-            recent=recent(
-                strategy, kpi, recent_days(strategy, kpi, bucket, now), now, inputs.states
-            ),
+            recent=recent(strategy, kpi, days, now, inputs.states),
         )
-        previous = inputs.stored.get((kpi.id, bucket.key))
+        previous = inputs.stored.get((tenant, kpi.id, bucket.key))
         old = previous.breach if previous else BreachState()
         ref = (strategy.tenant_id, kpi.id, span.key)
         breach, change = step(old, ev, now, self._config.policy, ref)
@@ -156,7 +193,7 @@ class Evaluator:
         events = self._events(strategy, kpi, row, changed, change, old, restatement)
         key = f"{strategy.tenant_id}:{kpi.id}"
         events += [(self._config.breaches_topic, key, e) for e in burn_events]
-        return _Outcome(row, events, _revision(previous, row, why))
+        return _Outcome(row, events, _revision(previous, row, why), _changed(previous, row))
 
     def _pages(self, strategy: Strategy, kpi: KpiDef, span: Bucket, now: datetime) -> bool:
         horizon = self._config.horizon_periods
@@ -186,19 +223,59 @@ class Evaluator:
         return out
 
 
+class _RecentDays:
+    """`recent_days` of one tenant at one `now`, computed once per period (a tick asks it of
+    every KPI twice, and most KPIs share their period)."""
+
+    def __init__(self, strategy: Strategy, now: datetime) -> None:
+        self._strategy = strategy
+        self._now = now
+        self._known: dict[tuple[str, bool, str], list[Bucket]] = {}
+
+    def __call__(self, kpi: KpiDef, bucket: Bucket) -> list[Bucket]:
+        key = (kpi.period_kind, kpi.cumulative, bucket.key)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = recent_days(self._strategy, kpi, bucket, self._now)
+        return found
+
+
 async def _load(
-    session: AsyncSession, strategy: Strategy, todo: list[Ref], now: datetime
+    session: AsyncSession,
+    todo: list[tuple[Strategy, list[Ref]]],
+    days: dict[str, _RecentDays],
+    now: datetime,
 ) -> _Inputs:
-    tenant = strategy.tenant_id
-    pairs = set().union(*(needed(strategy, k, b) for k, b in todo))
-    pairs |= {(k.id, d.key) for k, b in todo for d in recent_days(strategy, k, b, now)}
-    pairs |= {(k.id, d.key) for k, b in todo for d in days_needed(strategy, k, b, now)}
-    kpis, keys = {p[0] for p in pairs}, {p[1] for p in pairs}
-    states = await buckets_repo.load_states(session, tenant, kpis, keys)
-    seen = await buckets_repo.last_seen(session, tenant)
-    refs = {k.id for k, _ in todo}, {b.key for _, b in todo}
-    stored = await status_repo.load(session, tenant, *refs)
+    tenants: set[str] = set()
+    kpis: set[str] = set()
+    keys: set[str] = set()
+    for strategy, refs in todo:
+        tenants.add(strategy.tenant_id)
+        recent_of = days[strategy.tenant_id]
+        for kpi, bucket in refs:
+            for kpi_id, key in needed(strategy, kpi, bucket):
+                kpis.add(kpi_id)
+                keys.add(key)
+            if trend := recent_of(kpi, bucket):
+                kpis.add(kpi.id)
+                keys.update(d.key for d in trend)
+            if burn_days := days_needed(strategy, kpi, bucket, now):
+                kpis.add(kpi.id)
+                keys.update(d.key for d in burn_days)
+    states = await buckets_repo.load_states_many(session, tenants, kpis, keys)
+    seen = await buckets_repo.last_seen_many(session, tenants)
+    ids = {k.id for _, r in todo for k, _ in r}
+    periods = {b.key for _, r in todo for _, b in r}
+    stored = await status_repo.load_many(session, tenants, ids, periods)
     return _Inputs(states, seen, stored)
+
+
+def _changed(previous: StatusRow | None, row: StatusRow) -> bool:
+    """Whether the row must be written: its evaluation changed, or it is the first evaluation
+    of the period since it closed (which `status_repo.settled` then knows by its time)."""
+    if previous is None or replace(previous, evaluated_at=row.evaluated_at) != row:
+        return True
+    return previous.evaluated_at < row.period_end <= row.evaluated_at
 
 
 def _revision(previous: StatusRow | None, row: StatusRow, why: Cause) -> Revision | None:

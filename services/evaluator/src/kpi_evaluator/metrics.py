@@ -19,6 +19,16 @@ LATENCY = Gauge(
     "evaluator_processing_latency_seconds",
     "Age of the newest applied event at commit (now minus received_at)",
 )
+TICK_SECONDS = Histogram(
+    "evaluator_tick_duration_seconds",
+    "Time of one periodic tick: every tenant's KPIs re-evaluated (current and previous period)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+TICK_CPU = Counter(
+    "evaluator_tick_cpu_seconds_total",
+    "Process CPU time (user + system) spent while ticks ran (other tasks of the process too)",
+)
+TICK_KPIS = Gauge("evaluator_tick_kpis", "KPIs the last completed tick re-evaluated")
 LAG = Gauge("evaluator_consumer_lag_messages", "Messages behind the high watermark", ["topic"])
 KPIS = Gauge("evaluator_kpis", "KPIs in their current period, by status", ["status"])
 SCORE = Gauge(

@@ -34,9 +34,18 @@ from kpi_evaluator.actuals import orphans
 from kpi_evaluator.archive_keeper import ArchiveKeeper
 from kpi_evaluator.arrivals import tally
 from kpi_evaluator.definitions import Strategy
-from kpi_evaluator.evaluation import Evaluator, Ref, lock_tenant
+from kpi_evaluator.evaluation import Evaluator, Ref, lock_tenants
 from kpi_evaluator.folding import PeriodRef, dedup, fold
-from kpi_evaluator.metrics import BATCH_SECONDS, DUPLICATES, EVENTS, LATENCY, UNPLACEABLE
+from kpi_evaluator.metrics import (
+    BATCH_SECONDS,
+    DUPLICATES,
+    EVENTS,
+    LATENCY,
+    TICK_CPU,
+    TICK_KPIS,
+    TICK_SECONDS,
+    UNPLACEABLE,
+)
 from kpi_evaluator.strategy import StrategyCache
 
 Clock = Callable[[], datetime]
@@ -88,10 +97,10 @@ class MetricsHandler:
             await buckets_repo.upsert_buckets(session, folded.deltas)
             await buckets_repo.upsert_kpi_seen(session, folded.seen)
             await arrivals_repo.upsert(session, tally(fresh))  # data health
-            # in one order: replicas evaluating the same tenants never wait on each other's
-            # tenant locks in a cycle (a deadlock PostgreSQL breaks by failing a batch)
-            for tenant, refs in sorted(refs_by_tenant(folded.touched, strategies).items()):
-                await self._evaluator.run(session, strategies[tenant], refs, now)
+            by_tenant = refs_by_tenant(folded.touched, strategies)
+            await self._evaluator.run_many(
+                session, [(strategies[t], refs) for t, refs in by_tenant.items()], now
+            )
             await strategy_repo.save_offsets(session, self._group_id, offsets)
         self._on_commit()
         EVENTS.inc(len(fresh))
@@ -104,13 +113,45 @@ class MetricsHandler:
 
 def periods_to_tick(strategy: Strategy, now: datetime) -> list[Ref]:
     """Every KPI's current period and the one before (so period closes are noticed)."""
+    calendar = strategy.calendar
+    spans: dict[str, tuple[Bucket, Bucket]] = {}  # KPIs share their few period kinds
     out: list[Ref] = []
     for kpi in strategy.kpis.values():
-        current = strategy.calendar.bucket(kpi.period_kind, now)
+        kind = kpi.period_kind
+        if kind not in spans:
+            current = calendar.bucket(kind, now)
+            spans[kind] = (current, calendar.previous(kind, current))
+        current, previous = spans[kind]
         out.append((kpi, current))
         if not kpi.rolling_days:
-            out.append((kpi, strategy.calendar.previous(kpi.period_kind, current)))
+            out.append((kpi, previous))
     return out
+
+
+TICK_TENANTS = 25  # tenants per tick transaction (50 KPIs each: ~2,500 periods)
+
+
+async def _drop_orphans(session: AsyncSession, strategies: list[Strategy]) -> None:
+    """Delete the status rows the strategies no longer have (kpi_evaluator.actuals.orphans)."""
+    await lock_tenants(session, [s.tenant_id for s in strategies])  # before deleting: see there
+    stored = await status_repo.bounds_many(session, [s.tenant_id for s in strategies])
+    for strategy in strategies:
+        stale = orphans(strategy, stored.get(strategy.tenant_id, []))
+        await status_repo.delete(session, strategy.tenant_id, stale)
+
+
+async def _unsettled(
+    session: AsyncSession, jobs: list[tuple[Strategy, list[Ref]]], now: datetime
+) -> list[tuple[Strategy, list[Ref]]]:
+    """The periods a tick must evaluate: not those time alone no longer changes
+    (`status_repo.settled`). A tick after a strategy change (a new target of a closed
+    period) evaluates every period."""
+    closed = {b.key for _, refs in jobs for _, b in refs if b.end <= now}
+    tenants = [s.tenant_id for s, _ in jobs]
+    done = await status_repo.settled(session, tenants, closed, now) if closed else set()
+    return [
+        (s, [(k, b) for k, b in refs if (s.tenant_id, k.id, b.key) not in done]) for s, refs in jobs
+    ]
 
 
 class Ticker:
@@ -133,22 +174,27 @@ class Ticker:
         self._on_commit = on_commit
         self._wake = asyncio.Event()
 
-    async def tick_once(self, tenants: Iterable[str] | None = None, cleanup: bool = True) -> None:
+    async def tick_once(self, tenants: Iterable[str] | None = None, cleanup: bool = True) -> int:
         """Re-evaluate; with `cleanup`, first drop status rows the strategy no longer has.
-        Each tenant's strategy is read inside its own transaction: a tick over many tenants
-        must not judge the last ones (and delete their rows) by a strategy read minutes ago."""
+        Tenants go `TICK_TENANTS` to a transaction (their reads and writes one statement
+        each), each group's strategies read inside its own transaction: a tick over many
+        tenants must not judge the last ones (and delete their rows) by a strategy read
+        minutes ago. Returns how many KPIs it re-evaluated."""
         now = self._clock()
-        for tenant in await self._strategies.tenants() if tenants is None else tenants:
+        names = await self._strategies.tenants() if tenants is None else list(tenants)
+        kpis = 0
+        for i in range(0, len(names), TICK_TENANTS):
             async with unit_of_work(self._sessions) as session:
-                strategy = (await self._strategies.get_many([tenant], session)).get(tenant)
-                if strategy is None:
-                    continue
+                group = await self._strategies.get_many(names[i : i + TICK_TENANTS], session)
+                jobs = [(s, periods_to_tick(s, now)) for s in group.values()]
                 if cleanup:
-                    await lock_tenant(session, tenant)
-                    stale = orphans(strategy, await status_repo.bounds(session, tenant))
-                    await status_repo.delete(session, tenant, stale)
-                await self._evaluator.run(session, strategy, periods_to_tick(strategy, now), now)
+                    await _drop_orphans(session, list(group.values()))
+                else:
+                    jobs = await _unsettled(session, jobs, now)
+                await self._evaluator.run_many(session, jobs, now)
+            kpis += sum(len(s.kpis) for s in group.values())
         self._on_commit()
+        return kpis
 
     def notify(self) -> None:
         """Tick now (the strategy changed: new targets, new KPIs)."""
@@ -158,7 +204,10 @@ class Ticker:
         cleanup = True  # at start and after each strategy change
         while True:
             self._wake.clear()
-            await self.tick_once(cleanup=cleanup)
+            started, cpu = time.perf_counter(), time.process_time()
+            TICK_KPIS.set(await self.tick_once(cleanup=cleanup))
+            TICK_CPU.inc(time.process_time() - cpu)
+            TICK_SECONDS.observe(time.perf_counter() - started)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval_s)
             cleanup = self._wake.is_set()

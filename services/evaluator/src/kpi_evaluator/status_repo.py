@@ -112,20 +112,35 @@ def _row(r: Sequence[Any]) -> StatusRow:
 async def load(
     conn: Executor, tenant_id: str, kpis: Iterable[str], period_keys: Iterable[str]
 ) -> dict[tuple[str, str], StatusRow]:
+    found = await load_many(conn, [tenant_id], kpis, period_keys)
+    return {(kpi, key): row for (_, kpi, key), row in found.items()}
+
+
+async def load_many(
+    conn: Executor, tenants: Iterable[str], kpis: Iterable[str], period_keys: Iterable[str]
+) -> dict[tuple[str, str, str], StatusRow]:
+    """The stored rows of those KPIs and periods of those tenants, by (tenant, KPI, period)."""
     rows = await conn.execute(
         text(f"""SELECT {COLUMNS} FROM evaluator.kpi_status
-                 WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))
+                 WHERE tenant_id = ANY(CAST(:t AS text[])) AND kpi_id = ANY(CAST(:k AS text[]))
                    AND period_key = ANY(CAST(:p AS text[]))"""),
-        {"t": tenant_id, "k": sorted(set(kpis)), "p": sorted(set(period_keys))},
+        {"t": sorted(set(tenants)), "k": sorted(set(kpis)), "p": sorted(set(period_keys))},
     )
-    return {(r[1], r[2]): _row(tuple(r)) for r in rows}
+    return {(r[0], r[1], r[2]): _row(tuple(r)) for r in rows}
 
 
+# One statement for any number of rows (a tick writes every KPI's two periods): the columns
+# as arrays, in the order of COLUMNS.
+_TYPES = (
+    "text", "text", "text", "timestamptz", "timestamptz", "float8", "float8", "float8",
+    "float8", "text", "float8", "timestamptz", "timestamptz", "timestamptz", "text",
+    "timestamptz", "int", "jsonb",
+)  # fmt: skip
+_NAMES = [c.strip() for c in COLUMNS.split(",")]
+_ARRAYS = ", ".join(f"CAST(:{n} AS {t}[])" for n, t in zip(_NAMES, _TYPES, strict=True))
 _SAVE = text(f"""
 INSERT INTO evaluator.kpi_status ({COLUMNS})
-VALUES (:tenant_id, :kpi_id, :period_key, :period_start, :period_end, :actual, :target,
-        :expected, :forecast, :status, :score, :evaluated_at, :pending_since, :recover_since,
-        :breach_id, :breach_opened_at, :breach_seq, CAST(:burn AS jsonb))
+SELECT * FROM unnest({_ARRAYS})
 ON CONFLICT (tenant_id, kpi_id, period_key) DO UPDATE SET
   period_start = excluded.period_start, period_end = excluded.period_end,
   actual = excluded.actual, target = excluded.target, expected = excluded.expected,
@@ -138,9 +153,13 @@ ON CONFLICT (tenant_id, kpi_id, period_key) DO UPDATE SET
 
 
 async def save(session: AsyncSession, rows: Sequence[StatusRow]) -> None:
-    if rows:
-        ordered = sorted(rows, key=lambda r: (r.tenant_id, r.kpi_id, r.period_key))
-        await session.execute(_SAVE, [r.as_params() for r in ordered])
+    """Upsert the rows (the last one wins where two name the same period)."""
+    if not rows:
+        return
+    unique = {(r.tenant_id, r.kpi_id, r.period_key): r for r in rows}
+    ordered = [unique[k] for k in sorted(unique)]  # one lock order for concurrent writers
+    params = [r.as_params() for r in ordered]
+    await session.execute(_SAVE, {n: [p[n] for p in params] for n in _NAMES})
 
 
 async def bounds(conn: Executor, tenant_id: str) -> list[tuple[str, str, datetime, datetime]]:
@@ -151,6 +170,38 @@ async def bounds(conn: Executor, tenant_id: str) -> list[tuple[str, str, datetim
         {"t": tenant_id},
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def bounds_many(
+    conn: Executor, tenants: Sequence[str]
+) -> dict[str, list[tuple[str, str, datetime, datetime]]]:
+    """`bounds` of several tenants in one query, by tenant."""
+    rows = await conn.execute(
+        text("""SELECT tenant_id, kpi_id, period_key, period_start, period_end
+                FROM evaluator.kpi_status WHERE tenant_id = ANY(CAST(:t AS text[]))"""),
+        {"t": sorted(set(tenants))},
+    )
+    out: dict[str, list[tuple[str, str, datetime, datetime]]] = {}
+    for r in rows:
+        out.setdefault(r[0], []).append((r[1], r[2], r[3], r[4]))
+    return out
+
+
+async def settled(
+    conn: Executor, tenants: Sequence[str], period_keys: Iterable[str], now: datetime
+) -> set[tuple[str, str, str]]:
+    """(tenant, KPI, period) of those periods that are closed, were evaluated after they
+    closed, and run no breach timer (`pending_since`, `recover_since`): time alone no longer
+    changes them, only events, a recompute or a strategy change do."""
+    rows = await conn.execute(
+        text("""SELECT tenant_id, kpi_id, period_key FROM evaluator.kpi_status
+                WHERE tenant_id = ANY(CAST(:t AS text[]))
+                  AND period_key = ANY(CAST(:p AS text[]))
+                  AND period_end <= :now AND evaluated_at >= period_end
+                  AND pending_since IS NULL AND recover_since IS NULL"""),
+        {"t": sorted(set(tenants)), "p": sorted(set(period_keys)), "now": now},
+    )
+    return {(str(r[0]), str(r[1]), str(r[2])) for r in rows}
 
 
 async def delete(session: AsyncSession, tenant_id: str, refs: Sequence[tuple[str, str]]) -> None:
