@@ -45,6 +45,12 @@ CONSUMER_FENCED = Counter(
 )
 
 
+# How long a rebalance waits for a member to rejoin, so for its batch in flight to commit
+# (aiokafka's default is the 10 s session timeout). A member slower than this is dropped from
+# the group and its partitions given to others; its batch is then refused by the database fence.
+REBALANCE_TIMEOUT_MS = 60_000
+
+
 def create_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
     """The one producer configuration: idempotent, every in-sync replica acknowledges."""
     return AIOKafkaProducer(
@@ -185,6 +191,7 @@ class BatchConsumer:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_poll_records=max_records,
+            rebalance_timeout_ms=REBALANCE_TIMEOUT_MS,
         )
         self._topics = list(topics)
         self._producer = producer

@@ -77,6 +77,8 @@ class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
         self._in_flight = in_flight
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        if self._in_flight.locked():
+            log.info("rebalance: the batch in flight finishes before its partitions are given up")
         async with self._in_flight:  # the batch being applied commits or gives up first
             for tp in revoked:
                 self._starts.pop(tp, None)
