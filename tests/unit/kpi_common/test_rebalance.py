@@ -1,9 +1,12 @@
 """The pure parts of handing partitions over: which records a member hands on, where a batch
-starts and ends, and which partitions a fenced advance refused."""
+starts and ends, which partitions a fenced advance refused, and loading the stored offsets
+again while the database does not answer."""
+
+from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord, TopicPartition
 from kpi_common.offsets import NOT_STORED, Offsets, OffsetsFenced, refused
-from kpi_common.rebalance import batch_offsets, next_offsets, positioned
+from kpi_common.rebalance import batch_offsets, next_offsets, positioned, retried_load
 
 A0, A1, B0 = TopicPartition("a", 0), TopicPartition("a", 1), TopicPartition("b", 0)
 
@@ -44,3 +47,23 @@ def test_a_fenced_batch_names_its_partitions() -> None:
     fenced = OffsetsFenced([B0, A1])
     assert fenced.refused == [A1, B0]
     assert str(fenced) == "stored offsets moved on for a[1], b[0]"
+
+
+class FlakyStore:
+    """Stored offsets behind a database that fails its first answers."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def load(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError("database restarting")
+        return {A0: 7}
+
+
+async def test_stored_offsets_are_loaded_again_until_the_database_answers() -> None:
+    store = FlakyStore(failures=2)
+    assert await retried_load(store, [A0, A1]) == {A0: 7}
+    assert store.calls == 3

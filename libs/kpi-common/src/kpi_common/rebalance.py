@@ -89,7 +89,7 @@ class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def seek_stored(self, partitions: Sequence[TopicPartition]) -> None:
         """Seek `partitions` to their stored offsets (the caller holds `in_flight`)."""
-        stored = await self._store.load(partitions)
+        stored = await retried_load(self._store, partitions)
         for tp in partitions:
             try:
                 if tp in stored:
@@ -101,6 +101,21 @@ class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
                 continue
             self._starts[tp] = stored.get(tp, NOT_STORED)
         log.info("partitions start from their stored offsets", starts=_names(stored))
+
+
+async def retried_load(
+    store: OffsetStore, partitions: Sequence[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The stored offsets, retried with backoff while the database does not answer: a
+    partition whose offset is unknown is not consumed at all."""
+    backoff = 0.2
+    while True:
+        try:
+            return await store.load(partitions)
+        except Exception:
+            log.exception("stored offsets did not load, retrying", backoff=backoff)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, 10.0)
 
 
 def _names(offsets: dict[TopicPartition, int]) -> dict[str, int]:
