@@ -49,6 +49,25 @@ class Group:
     def store(self, group_id: str) -> PgOffsetStore:
         return PgOffsetStore(self.engine, OffsetTable(f"{self.schema}.offsets", group_id))
 
+    async def apply_as(
+        self, member: str, store: PgOffsetStore, records: dict[TopicPartition, range]
+    ) -> None:
+        """Apply these records as a member of the group would (offsets advanced, fenced)."""
+        starts = await store.load(list(records))
+        offsets = Offsets(
+            {tp: starts.get(tp, 0) for tp in records}, {tp: r.stop for tp, r in records.items()}
+        )
+        async with unit_of_work(session_factory(self.engine)) as session:
+            await store.advance(session, offsets)
+            await session.execute(
+                text(f"INSERT INTO {self.schema}.applied VALUES (:t, :p, :o, :m)"),
+                [
+                    {"t": tp.topic, "p": tp.partition, "o": o, "m": member}
+                    for tp, r in records.items()
+                    for o in r
+                ],
+            )
+
     async def applied(self) -> list[tuple[str, int, int, str]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
@@ -305,3 +324,31 @@ async def _is(value: Awaitable[object], expected: object) -> bool:
 
 async def _has(value: Awaitable[dict[TopicPartition, int]]) -> bool:
     return bool(await value)
+
+
+async def test_a_fenced_batch_of_several_partitions_reads_all_of_them_again(
+    infra: Infra, unique: str, group: Group, producer: AIOKafkaProducer
+) -> None:
+    """Member a's batch holds partitions 0 and 1; before it commits, another member applies
+    records 5-9 of partition 0. a's advance is refused for partition 0 only, the whole batch
+    rolls back, and a reads both partitions again from what is stored: partition 1's records
+    of the refused batch are applied too, each record exactly once."""
+    prefix = f"{infra.topic_prefix}{unique}."
+    await ensure_topics(infra.kafka_bootstrap, prefix, 2, [METRICS_EVENTS])
+    topic, group_id = METRICS_EVENTS.qualified(prefix), f"fence-{unique}"
+    p0, p1 = TopicPartition(topic, 0), TopicPartition(topic, 1)
+    await send(producer, topic, range(100))
+    store = group.store(group_id)
+    # what an earlier member applied: both partitions stored, so a seeks both at once
+    await group.apply_as("earlier", store, {p0: range(0, 5), p1: range(0, 3)})
+    a = Member("a", group, store)
+
+    async def another_member_applies_first(n: int) -> None:
+        if n == 1:
+            await group.apply_as("other", store, {p0: range(5, 10)})
+
+    a.before = another_member_applies_first
+    async with consuming(member_of(infra, producer, topic, group_id, a, 1000)) as ca:
+        await until(lambda: caught_up(infra, topic, store), "a catching up")
+    exactly_once(await group.applied(), topic, 100)
+    assert ca.fenced == 1

@@ -260,16 +260,17 @@ class BatchConsumer:
                     await self.process(records)
                     return
                 except OffsetsFenced as fenced:
-                    await self._fenced(fenced)
+                    await self._fenced(fenced, records)
                     return
                 except Exception:
                     log.exception("batch failed, retrying", records=len(records), backoff=backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
 
-    async def _fenced(self, fenced: OffsetsFenced) -> None:
-        """The batch rolled back: its records were applied by someone else. Read on from
-        what is stored now (the listener's seek, for the partitions still held)."""
+    async def _fenced(self, fenced: OffsetsFenced, records: list[ConsumerRecord]) -> None:
+        """The batch rolled back whole: some of its records were applied by someone else.
+        Every partition of the batch still held reads on from what is stored now (the
+        fetcher's position is past the whole batch, the partitions not refused included)."""
         log.warning(
             "batch fenced: another consumer stored these partitions' offsets first; "
             "rolled back whole, reading on from the stored offsets",
@@ -279,7 +280,8 @@ class BatchConsumer:
         CONSUMER_FENCED.labels(self._service).inc()
         self.fenced += 1
         assert self._listener is not None  # only a store's advance raises OffsetsFenced
-        await self._listener.seek_stored([tp for tp in fenced.refused if tp in self._starts])
+        held = [tp for tp in next_offsets(records) if tp in self._starts]
+        await self._listener.seek_stored(held)
 
     async def process(self, records: list[ConsumerRecord]) -> None:
         messages, rejected = decode_records(records, self._dlq, self._service)
