@@ -133,3 +133,14 @@ async def test_of_two_members_applying_the_same_records_at_once_one_commits(
             await second
     assert "second" not in await applied(engine, store)
     assert (await store.load([TP]))[TP] == start + 5
+
+
+async def test_an_offset_reset_to_zero_reads_as_nothing_stored(
+    engine: AsyncEngine, store: PgOffsetStore
+) -> None:
+    await apply(engine, store, Offsets({TP: NOT_STORED}, {TP: 10}), "first")
+    async with engine.begin() as conn:  # an operator replays the partition from the start
+        await conn.execute(text(f"UPDATE {store.table.name} SET next_offset = 0"))
+    assert await store.load([TP]) == {TP: 0}
+    await apply(engine, store, Offsets({TP: NOT_STORED}, {TP: 4}), "replayed")
+    assert await store.load([TP]) == {TP: 4}

@@ -18,7 +18,9 @@ from aiokafka import TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-NOT_STORED = 0  # `start` of a partition with no stored offset (a stored offset is >= 1)
+# `start` of a partition with no stored offset: its advance inserts the row, and is refused
+# when a row exists meanwhile (unless it holds 0: an operator's reset, read as from the start)
+NOT_STORED = 0
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,7 @@ def _advance_sql(table: OffsetTable) -> str:
                                         CAST(:s AS bigint[]), CAST(:n AS bigint[]))
                                  AS u(t, p, s, n)),
         moved AS (UPDATE {table.name} AS o SET next_offset = u.n FROM u
-                  WHERE {scope}o.topic = u.t AND o.partition = u.p
-                    AND u.s <> {NOT_STORED} AND o.next_offset = u.s
+                  WHERE {scope}o.topic = u.t AND o.partition = u.p AND o.next_offset = u.s
                   RETURNING o.topic, o.partition),
         added AS (INSERT INTO {table.name} ({column}topic, partition, next_offset)
                   SELECT {value}t, p, n FROM u WHERE s = {NOT_STORED}
