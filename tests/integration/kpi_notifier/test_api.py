@@ -14,6 +14,7 @@ import pytest
 from kpi_common.apikeys import hash_api_key
 from kpi_common.events import ApiKeyUpserted, Envelope, NodeDeleted, make_envelope
 from kpi_common.kafka import Message
+from kpi_common.offsets import Offsets
 from kpi_common.topics import GOALS_CHANGES
 from kpi_notifier.deliveries import Deliveries
 from kpi_notifier.models import deliveries
@@ -197,7 +198,8 @@ async def test_a_row_left_sending_by_a_dead_sender_is_sent_again_and_counted(
 ) -> None:
     settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
     async with harness(infra, unique, settings, now, {}, loops=()) as h:
-        await h.notifier.handler(_goals_messages(h), {})  # the consumer's handler, by hand
+        # the consumer's handler, by hand (no offsets to store)
+        await h.notifier.handler(_goals_messages(h), Offsets({}, {}))
         planned = Planned(
             "k1:opened:email:sam", "test", Recipient("email", "sam"), {"kind": "test"}
         )

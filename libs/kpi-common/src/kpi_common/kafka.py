@@ -2,8 +2,9 @@
 with explicit offsets and a dead-letter path.
 
 The consumer never lets Kafka auto-commit. Either the handler stores offsets itself (in
-Postgres, in the same transaction as its effects: pass an `OffsetStore`), or the loop
-commits them to Kafka after the handler returned.
+Postgres, in the same transaction as its effects, fenced: pass an `OffsetStore`, see
+kpi_common.offsets and kpi_common.rebalance), or the loop commits them to Kafka after the
+handler returned.
 """
 
 import asyncio
@@ -14,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.metadata import MetadataRequest
@@ -24,6 +24,11 @@ from kpi_common.batches import PARTITIONER, Record, publish_records
 from kpi_common.events import Envelope, MessageDeadLettered, encode, make_envelope
 from kpi_common.logging import get_logger
 from kpi_common.messages import Message as Message  # consumers import it from here
+from kpi_common.offsets import Offsets as Offsets
+from kpi_common.offsets import OffsetsFenced
+from kpi_common.rebalance import OffsetStore as OffsetStore
+from kpi_common.rebalance import SeekToStored, batch_offsets, positioned
+from kpi_common.rebalance import next_offsets as next_offsets
 from kpi_common.topics import ALL_TOPICS, DEAD_LETTER, Topic
 
 log = get_logger(__name__)
@@ -33,6 +38,17 @@ CONSUMER_DEAD_LETTERED = Counter(
     "Consumed messages that could not be decoded, sent to the dead-letter topic",
     ["service"],
 )
+CONSUMER_FENCED = Counter(
+    "kpi_consumer_fenced_batches_total",
+    "Batches rolled back because another consumer had stored their partitions' offsets first",
+    ["service"],
+)
+
+
+# How long a rebalance waits for a member to rejoin, so for its batch in flight to commit
+# (aiokafka's default is the 10 s session timeout). A member slower than this is dropped from
+# the group and its partitions given to others; its batch is then refused by the database fence.
+REBALANCE_TIMEOUT_MS = 60_000
 
 
 def create_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
@@ -145,50 +161,19 @@ async def running(client: C) -> AsyncIterator[C]:
         await client.stop()
 
 
-class OffsetStore(Protocol):
-    """Where a consumer's offsets live when they are stored with its effects (Postgres)."""
-
-    async def load(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        """Next offset to read per partition; partitions not returned start from the earliest."""
-        ...
-
-
-BatchHandler = Callable[[list[Message], dict[TopicPartition, int]], Awaitable[None]]
-
-
-class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Seeks each assigned partition to its stored offset and notes it in `starts`. While the
-    stored offsets load, the fetcher may already read from Kafka's reset position (the
-    earliest): the consumer hands on only records at or after a partition's start."""
-
-    def __init__(
-        self, consumer: AIOKafkaConsumer, store: OffsetStore, starts: dict[TopicPartition, int]
-    ) -> None:
-        self._consumer = consumer
-        self._store = store
-        self._starts = starts
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        for tp in revoked:
-            self._starts.pop(tp, None)
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        stored = await self._store.load(list(assigned))
-        for tp in assigned:
-            if tp in stored:
-                self._consumer.seek(tp, stored[tp])
-            else:
-                await self._consumer.seek_to_beginning(tp)
-            self._starts[tp] = stored.get(tp, 0)
+BatchHandler = Callable[[list[Message], Offsets], Awaitable[None]]
 
 
 class BatchConsumer:
     """decode -> handle -> commit, with a dead-letter path for undecodable messages.
 
-    The handler receives the decoded messages and the next offset per partition that the
-    batch covers. With an `OffsetStore`, the handler must persist those offsets itself in
-    its own transaction; without one, the loop commits them to Kafka after the handler.
-    A handler exception is retried with backoff (the batch is not skipped).
+    The handler receives the decoded messages and the batch's `Offsets` (per partition,
+    where it starts and the next offset it covers). With an `OffsetStore`, the handler must
+    advance those offsets itself, fenced, in its own transaction (`PgOffsetStore.advance`),
+    and partitions change hands only between batches (kpi_common.rebalance); a batch whose
+    advance is refused (`OffsetsFenced`) is dropped, counted, and reading goes on from the
+    stored offsets. Without a store, the loop commits them to Kafka after the handler.
+    Any other handler exception is retried with backoff (the batch is not skipped).
     """
 
     def __init__(
@@ -212,6 +197,7 @@ class BatchConsumer:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_poll_records=max_records,
+            rebalance_timeout_ms=REBALANCE_TIMEOUT_MS,
         )
         self._topics = list(topics)
         self._producer = producer
@@ -223,16 +209,23 @@ class BatchConsumer:
         self._poll_timeout_ms = poll_timeout_ms
         self._positions: dict[TopicPartition, int] = {}
         self._starts: dict[TopicPartition, int] = {}  # with a store: where each partition starts
+        self._in_flight = asyncio.Lock()  # held while a batch is applied
+        self._listener = (
+            SeekToStored(self._consumer, offset_store, self._starts, self._in_flight)
+            if offset_store is not None
+            else None
+        )
         self.dead_lettered = 0
+        self.fenced = 0
         CONSUMER_DEAD_LETTERED.labels(service)  # the series exists from 0, for increase()
+        CONSUMER_FENCED.labels(service)
         self.processed = 0
 
     async def start(self) -> None:
-        listener = _SeekToStored(self._consumer, self._store, self._starts) if self._store else None
-        if listener is None:
+        if self._listener is None:
             self._consumer.subscribe(self._topics)
         else:
-            self._consumer.subscribe(self._topics, listener=listener)
+            self._consumer.subscribe(self._topics, listener=self._listener)
         await self._consumer.start()
 
     async def stop(self) -> None:
@@ -249,50 +242,64 @@ class BatchConsumer:
 
     async def run(self) -> None:
         """Poll until cancelled."""
-        backoff = 0.2
         while True:
             batch = await self._consumer.getmany(
                 timeout_ms=self._poll_timeout_ms, max_records=self._max_records
             )
             records = [r for recs in batch.values() for r in recs]
-            if self._store is not None:
-                records = self._positioned(records)
-            if not records:
-                continue
-            while True:
+            if records:
+                await self._apply(records)
+
+    async def _apply(self, records: list[ConsumerRecord]) -> None:
+        """Process the batch, retried with backoff until it goes through. With a store, the
+        rebalance listener waits while an attempt runs, and each attempt hands on only the
+        records of partitions still held (from their start on): a partition given up between
+        attempts is its new owner's to read, from the stored offset."""
+        backoff = 0.2
+        while True:
+            async with self._in_flight:
+                if self._store is not None:
+                    records = positioned(records, self._starts)
+                if not records:
+                    return
                 try:
                     await self.process(records)
-                    backoff = 0.2
-                    break
-                except asyncio.CancelledError:
-                    raise
+                    return
+                except OffsetsFenced as fenced:
+                    await self._fenced(fenced, records)
+                    return
                 except Exception:
                     log.exception("batch failed, retrying", records=len(records), backoff=backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
 
-    def _positioned(self, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
-        """The records of partitions seeked to their stored offset, from that offset on (a
-        record fetched before the seek was read from the reset position: handled already)."""
-        starts = self._starts
-        kept = []
-        for r in records:
-            start = starts.get(TopicPartition(r.topic, r.partition))
-            if start is not None and r.offset >= start:
-                kept.append(r)
-        return kept
+    async def _fenced(self, fenced: OffsetsFenced, records: list[ConsumerRecord]) -> None:
+        """The batch rolled back whole: some of its records were applied by someone else.
+        Every partition of the batch still held reads on from what is stored now (the
+        fetcher's position is past the whole batch, the partitions not refused included)."""
+        log.warning(
+            "batch fenced: another consumer stored these partitions' offsets first; "
+            "rolled back whole, reading on from the stored offsets",
+            partitions=[f"{tp.topic}[{tp.partition}]" for tp in fenced.refused],
+            service=self._service,
+        )
+        CONSUMER_FENCED.labels(self._service).inc()
+        self.fenced += 1
+        assert self._listener is not None  # only a store's advance raises OffsetsFenced
+        held = [tp for tp in next_offsets(records) if tp in self._starts]
+        await self._listener.seek_stored(held)
 
     async def process(self, records: list[ConsumerRecord]) -> None:
         messages, rejected = decode_records(records, self._dlq, self._service)
         if rejected:
             await dead_letter(self._producer, rejected, self._service)
             self.dead_lettered += len(rejected)
-        offsets = next_offsets(records)
+        offsets = batch_offsets(records, self._starts)
         await self._handler(messages, offsets)
         if self._store is None:
-            await self._consumer.commit(offsets)
-        self._positions.update(offsets)
-        for tp, next_offset in offsets.items():  # a record handed on is never handed on again
+            await self._consumer.commit(dict(offsets.next))
+        self._positions.update(offsets.next)
+        for tp, next_offset in offsets.next.items():  # a record handed on is never handed on again
             if tp in self._starts:
                 self._starts[tp] = max(self._starts[tp], next_offset)
         self.processed += len(records)
@@ -340,15 +347,6 @@ def _dead_letter(record: ConsumerRecord, reason: str, dlq: str, service: str) ->
         data=data,
     )
     return Outgoing(dlq, f"{record.topic}:{record.partition}", env)
-
-
-def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
-    """The offset to resume from per partition: one past the highest record seen."""
-    out: dict[TopicPartition, int] = {}
-    for r in records:
-        tp = TopicPartition(r.topic, r.partition)
-        out[tp] = max(out.get(tp, 0), r.offset + 1)
-    return out
 
 
 def dead_letter_topic(prefix: str) -> str:

@@ -6,13 +6,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from kpi_common.kafka import BatchConsumer, BatchHandler, dead_letter_topic, running
+from kpi_common.offsets import PgOffsetStore
 from kpi_common.service import ServiceRuntime
 from kpi_common.topic_reads import wait_caught_up
 from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
 
 from kpi_evaluator.config import SERVICE, Settings
 from kpi_evaluator.metrics import LAG
-from kpi_evaluator.strategy_repo import PgOffsetStore
+from kpi_evaluator.strategy_repo import offsets_table
 
 
 def utcnow() -> datetime:
@@ -38,14 +39,14 @@ class ConsumerLoops:
         self._metrics_handler = metrics_handler
         self.metrics_consumer: BatchConsumer | None = None
         strategy_group, metrics_group = group_ids(settings)
-        self.strategy_store = PgOffsetStore(runtime.engine, strategy_group)
-        self.metrics_store = PgOffsetStore(runtime.engine, metrics_group)
+        self.strategy_store = PgOffsetStore(runtime.engine, offsets_table(strategy_group))
+        self.metrics_store = PgOffsetStore(runtime.engine, offsets_table(metrics_group))
 
     def _consumer(self, topic: str, store: PgOffsetStore, handler: BatchHandler) -> BatchConsumer:
         return BatchConsumer(
             bootstrap=self._settings.kafka_bootstrap,
             topics=[topic],
-            group_id=store.group_id,
+            group_id=str(store.table.group_id),  # the evaluator keeps offsets per group
             producer=self._runtime.kafka.producer,
             dead_letter_topic=dead_letter_topic(self._settings.topic_prefix),
             handler=handler,

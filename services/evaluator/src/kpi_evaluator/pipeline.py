@@ -1,12 +1,14 @@
 """The `metrics.events` consumer's handler and the periodic tick.
 
-A batch is applied in ONE Postgres transaction together with its consumer offsets: take the
-tenants' recompute locks (shared) -> read their current strategy -> archive the events (the
-insert is the dedup: only events never archived go on) -> fold into per-bucket deltas -> bulk
-upsert (the buckets, and what arrived per metric name, for data health) -> re-evaluate the
-touched periods (status rows, outbox events) -> store offsets. A crash at any moment either
-loses the whole transaction (and the batch is read again from the stored offsets) or keeps
-it whole. Events before the archive's horizon count nowhere.
+A batch is applied in ONE Postgres transaction together with its consumer offsets: advance the
+stored offsets, fenced (kpi_common.offsets: when another replica applied these records first,
+the advance is refused and the whole transaction rolls back) -> take the tenants' recompute
+locks (shared) -> read their current strategy -> archive the events (the insert is the dedup:
+only events never archived go on) -> fold into per-bucket deltas -> bulk upsert (the buckets,
+and what arrived per metric name, for data health) -> re-evaluate the touched periods (status
+rows, outbox events). A crash at any moment either loses the whole transaction (and the batch
+is read again from the stored offsets) or keeps it whole. Events before the archive's horizon
+count nowhere.
 """
 
 import asyncio
@@ -16,10 +18,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from aiokafka import TopicPartition
 from kpi_common.calendar import Bucket
 from kpi_common.db import unit_of_work
 from kpi_common.kafka import Message
+from kpi_common.offsets import Offsets
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_evaluator import (
@@ -81,7 +83,7 @@ class MetricsHandler:
         self._clock = clock
         self._on_commit = on_commit
 
-    async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
+    async def __call__(self, messages: list[Message], offsets: Offsets) -> None:
         started = time.perf_counter()
         now = self._clock()
         decoded = dedup([m.observed for m in messages if m.observed])
@@ -89,6 +91,7 @@ class MetricsHandler:
         await self._archive.ensure(observations)
         tenants = sorted({o.tenant_id for o in observations})
         async with unit_of_work(self._sessions) as session:
+            await strategy_repo.save_offsets(session, self._group_id, offsets)
             # after the lock: a recompute of these tenants is either done or waits for us
             await recompute_repo.share_tenants(session, tenants)
             strategies = await self._strategies.get_many(tenants, session)
@@ -101,7 +104,6 @@ class MetricsHandler:
             await self._evaluator.run_many(
                 session, [(strategies[t], refs) for t, refs in by_tenant.items()], now
             )
-            await strategy_repo.save_offsets(session, self._group_id, offsets)
         self._on_commit()
         EVENTS.inc(len(fresh))
         DUPLICATES.inc(len(observations) - len(fresh))

@@ -8,7 +8,6 @@ it when the tenant's `strategy_version` moved (one cheap query per use).
 
 from collections.abc import Callable, Sequence
 
-from aiokafka import TopicPartition
 from kpi_common.apikeys import key_record
 from kpi_common.db import unit_of_work
 from kpi_common.events import (
@@ -21,6 +20,7 @@ from kpi_common.events import (
 )
 from kpi_common.kafka import Message
 from kpi_common.logging import get_logger
+from kpi_common.offsets import Offsets
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kpi_evaluator import buckets_repo, recompute_repo
@@ -75,16 +75,16 @@ class GoalsChangesHandler:
         self.on_change = on_change
         self.on_recompute = on_recompute
 
-    async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
+    async def __call__(self, messages: list[Message], offsets: Offsets) -> None:
         rows = node_rows(messages)
         async with unit_of_work(self._sessions) as session:
+            await repo.save_offsets(session, self._group_id, offsets)  # fenced: first
             tenants = sorted({r.tenant_id for r in rows})
             before = {t: Strategy.build(t, await repo.load_nodes(session, t)) for t in tenants}
             changed = await repo.upsert_nodes(session, rows)
             jobs = [await self._recompute(session, before[t]) for t in sorted(changed)]
             for m in messages:
                 await self._apply_other(session, m)
-            await repo.save_offsets(session, self._group_id, offsets)
         if changed:
             log.info("strategy updated", tenants=sorted(changed))
             self.on_change()

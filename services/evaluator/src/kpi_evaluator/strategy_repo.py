@@ -3,14 +3,14 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import TopicPartition
 from kpi_common import apikeys
 from kpi_common.apikeys import KeyRecord
 from kpi_common.definitions import Definition, parse_definition
 from kpi_common.logging import get_logger
+from kpi_common.offsets import Offsets, OffsetTable, advance_offsets
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kpi_evaluator.models import api_keys
 
@@ -152,41 +152,14 @@ async def load_nodes(conn: Executor, tenant_id: str) -> dict[tuple[str, str], De
     return out
 
 
-async def save_offsets(
-    session: AsyncSession, group_id: str, offsets: dict[TopicPartition, int]
-) -> None:
-    if not offsets:
-        return
-    items = sorted(offsets.items(), key=lambda kv: (kv[0].topic, kv[0].partition))
-    await session.execute(
-        text("""INSERT INTO evaluator.consumer_offsets AS o
-                  (group_id, topic, partition, next_offset)
-                SELECT :g, t, p, n FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]),
-                                               CAST(:n AS bigint[])) AS u(t, p, n)
-                ON CONFLICT (group_id, topic, partition) DO UPDATE
-                SET next_offset = GREATEST(o.next_offset, excluded.next_offset)"""),
-        {
-            "g": group_id,
-            "t": [tp.topic for tp, _ in items],
-            "p": [tp.partition for tp, _ in items],
-            "n": [n for _, n in items],
-        },
-    )
+OFFSETS = "evaluator.consumer_offsets"
 
 
-class PgOffsetStore:
-    """Offsets of one consumer group, kept in Postgres beside the effects they cover."""
+def offsets_table(group_id: str) -> OffsetTable:
+    return OffsetTable(OFFSETS, group_id)
 
-    def __init__(self, engine: AsyncEngine, group_id: str) -> None:
-        self._engine = engine
-        self.group_id = group_id
 
-    async def load(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                text("""SELECT topic, partition, next_offset FROM evaluator.consumer_offsets
-                        WHERE group_id = :g"""),
-                {"g": self.group_id},
-            )
-            stored = {TopicPartition(r[0], r[1]): int(r[2]) for r in rows}
-        return {tp: stored[tp] for tp in partitions if tp in stored}
+async def save_offsets(session: AsyncSession, group_id: str, offsets: Offsets) -> None:
+    """Advance the group's stored offsets, fenced (kpi_common.offsets): the first write of a
+    batch's transaction; `OffsetsFenced` when another member stored them first."""
+    await advance_offsets(session, offsets_table(group_id), offsets)

@@ -4,12 +4,13 @@ and `kpi.status` are consumed, so a backlogged breach never comes before the str
 names its recipients; after that both follow their topics side by side."""
 
 from kpi_common.kafka import BatchConsumer, BatchHandler, dead_letter_topic, running
+from kpi_common.offsets import PgOffsetStore
 from kpi_common.service import ServiceRuntime
 from kpi_common.topic_reads import wait_caught_up
 from kpi_common.topics import GOALS_CHANGES, KPI_BREACHES, KPI_STATUS
 
 from kpi_notifier.config import SERVICE, Settings
-from kpi_notifier.repository import PgOffsetStore
+from kpi_notifier.repository import OFFSETS
 
 
 def group_ids(settings: Settings) -> tuple[str, str]:
@@ -22,7 +23,7 @@ class Consumers:
         self._runtime = runtime
         self._settings = settings
         self._handler = handler
-        self._store = PgOffsetStore(runtime.sessions)
+        self._store = PgOffsetStore(runtime.engine, OFFSETS)
 
     def _consumer(self, topics: list[str], group_id: str) -> BatchConsumer:
         return BatchConsumer(

@@ -1,11 +1,11 @@
 """What the notifier does with each consumed event, in the consumer's one transaction:
 keep its copy of the strategy and API keys, record breaches and plan their deliveries.
-The batch's offsets are stored in the same transaction (kpi_common.kafka.OffsetStore)."""
+The batch's offsets are advanced first in the same transaction, fenced (kpi_common.offsets): a
+batch another replica applied first is refused and rolls back whole."""
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from aiokafka import TopicPartition
 from kpi_common.apikeys import key_record
 from kpi_common.db import unit_of_work
 from kpi_common.events import (
@@ -25,6 +25,7 @@ from kpi_common.events import (
 )
 from kpi_common.kafka import CONSUMER_DEAD_LETTERED, Message
 from kpi_common.logging import get_logger
+from kpi_common.offsets import Offsets, advance_offsets
 from kpi_common.outbox import add_to_outbox
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,7 +37,7 @@ from kpi_notifier.deliveries import Deliveries
 from kpi_notifier.directory import NODE_TYPES, check
 from kpi_notifier.models import outbox
 from kpi_notifier.planning import Planned, plan_resolved, plan_restatement
-from kpi_notifier.repository import Repository
+from kpi_notifier.repository import OFFSETS, Repository
 from kpi_notifier.routing import Breach
 from kpi_notifier.scorecard_store import ScorecardStore
 from kpi_notifier.shadow_store import set_aside
@@ -143,11 +144,11 @@ class EventHandler:
         self._restatement_delay = restatement_window_s
         self._group_wait_s = group_wait_s
 
-    async def __call__(self, messages: list[Message], offsets: dict[TopicPartition, int]) -> None:
+    async def __call__(self, messages: list[Message], offsets: Offsets) -> None:
         async with unit_of_work(self._sessions) as session:
+            await advance_offsets(session, OFFSETS, offsets)
             for message in messages:
                 await self._handle_one(session, message)
-            await Repository(session).store_offsets(offsets)
         self._planned()
 
     async def _handle_one(self, session: AsyncSession, message: Message) -> None:

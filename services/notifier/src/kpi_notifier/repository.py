@@ -1,23 +1,25 @@
 """SQL for the notifier's copy of the strategy, its API keys, consumer offsets, breaches,
 silences and held reviews. The caller's unit of work commits."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from aiokafka import TopicPartition
 from kpi_common.apikeys import KeyRecord, upsert_key
 from kpi_common.definitions import Definition, parse_definition
+from kpi_common.offsets import OffsetTable
 from sqlalchemy import Row, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kpi_notifier.directory import NODE_TYPES, Directory, build_directory, parse_match
 from kpi_notifier.models import api_keys, breaches, consumer_offsets, nodes, reviews_held, silences
 from kpi_notifier.routing import Breach, Silence
 
 CONTRACT = 2  # the `node.upserted` version the notifier reads
+# both consumer groups' offsets (their topics are disjoint), advanced fenced (kpi_common.offsets)
+OFFSETS = OffsetTable(consumer_offsets.fullname)
 
 
 @dataclass(frozen=True)
@@ -119,26 +121,6 @@ class Repository:
             return None
         return ApiKey(row.key_id, row.tenant_id, row.role, row.unit_scope, row.revoked)
 
-    async def store_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
-        for tp, offset in offsets.items():
-            stmt = insert(consumer_offsets).values(
-                topic=tp.topic, partition=tp.partition, next_offset=offset
-            )
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[consumer_offsets.c.topic, consumer_offsets.c.partition],
-                    set_={"next_offset": stmt.excluded.next_offset},
-                )
-            )
-
-    async def load_offsets(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        topics = {tp.topic for tp in partitions}
-        rows = await self.session.execute(
-            select(consumer_offsets).where(consumer_offsets.c.topic.in_(topics))
-        )
-        stored = {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
-        return {tp: stored[tp] for tp in partitions if tp in stored}
-
     async def add_breach(self, breach: Breach) -> bool:
         """Record an opened breach; False when it was already known."""
         stmt = insert(breaches).values(
@@ -238,14 +220,3 @@ class Repository:
         for r in rows:
             out.setdefault(r.review_id, set()).add(r.due_date)
         return out
-
-
-class PgOffsetStore:
-    """The consumer's offsets, read from Postgres when partitions are assigned."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-
-    async def load(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        async with self._sessions() as session:
-            return await Repository(session).load_offsets(partitions)
