@@ -28,10 +28,12 @@ async def test_a_tick_cleaning_up_waits_for_the_evaluation_in_flight(settings: S
         lock = zlib.crc32(f"evaluator:{tenant.tenant_id}".encode())
         evaluation, observer = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
         try:
-            await evaluation.execute(ORPHAN, tenant.tenant_id)  # a KPI the strategy lacks
             in_flight = evaluation.transaction()
             await in_flight.start()
             await evaluation.execute("SELECT pg_advisory_xact_lock($1)", lock)
+            # a KPI the strategy lacks, written (committed) once the lock is held: the app's
+            # own background tick, which may run at any time, cannot clean it up before
+            await observer.execute(ORPHAN, tenant.tenant_id)
             tick = asyncio.create_task(app.parts.ticker.tick_once([tenant.tenant_id]))
 
             async def tick_waits() -> bool:
