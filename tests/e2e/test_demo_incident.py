@@ -1,10 +1,11 @@
 """`make demo` shows an incident: the demo's own plants (demo/traffic.py), sent to the four
-services as processes with the demo's grouping window, leave both regions short so that
-`revenue` breaches too; the notifier forms one incident naming both regions as causes, and
-the demo's report (demo/incidents.py) prints it, with the one email per recipient it caused,
-from the notifier's API and the mail the SMTP server received; and cash-flow's burn-rate rule
-(examples/acme) fires, which the report prints too. The services run on the real clock here,
-not the demo's: the plants are shares of each KPI's pace, so the statuses are the same."""
+services as processes with the demo's breach duration and grouping window, leave both regions
+short so that `revenue` breaches too; the notifier forms one incident naming both regions as
+causes, and the demo's report (demo/incidents.py) prints it, with the one email per recipient
+it caused, from the notifier's API and the mail the SMTP server received; and cash-flow's
+burn-rate rule (examples/acme) fires, which the report prints too. The services run on the
+real clock here, not the demo's: the plants are shares of each KPI's pace, so the statuses
+are the same."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -85,6 +86,9 @@ def test_the_demos_traffic_forms_one_incident_and_the_report_prints_it(
         "KPI_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "KPI_TOPIC_PREFIX": f"{infra.topic_prefix}demoinc{unique}.",
         "KPI_LOG_LEVEL": "INFO",
+        # as in the demo: a KPI that looks behind while the backlog is folded (the year's
+        # events arrive oldest first) does not breach; only the planted shortfalls do
+        "KPI_EVALUATOR_BREACH_FOR_S": str(stack.BREACH_FOR_S),
         "KPI_NOTIFIER_GROUP_WAIT_S": str(stack.GROUP_WAIT_S),
     }
     with running_stack(env, tmp_path) as (procs, smtp):
