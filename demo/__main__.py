@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from demo import added_kpi, report, stack, traffic, web
+from demo import added_kpi, incidents, report, stack, traffic, web
 from demo.clock import DEMO_NOW, QUARTER_START, set_clock
 from demo.tenant import DemoTenant, wait_until
 
@@ -64,6 +64,8 @@ def _report(tenant: DemoTenant, sinks: Path, since_ns: int) -> None:
     report.scorecard(console, card)
     report.alignment(console, tenant.alignment(), tenant.review_findings(), tenant.data_health())
     report.notifications(console, sinks, since_ns)
+    mail, slack = stack.read_sink(sinks, "mail"), stack.read_sink(sinks, "slack")
+    incidents.show(console, tenant.incidents(), tenant.notifications(), mail, slack)
     report.urls(console)
     web.show(console, tenant)
 

@@ -60,7 +60,7 @@ def mistyped(console: Console, answer: dict[str, Any]) -> None:
     )
 
 
-def _number(value: Any) -> str:
+def number(value: Any) -> str:
     """Three significant digits (3.01M, 121k, 31.6, 0.0425): stable while the clock moves."""
     if value is None:
         return "-"
@@ -75,8 +75,8 @@ def _kpi_label(k: dict[str, Any]) -> str:
     style = COLOURS.get(k["status"], "")
     return (
         f"[{style}]{k['status']:>9}[/{style}]  {k['title']}  "
-        f"actual {_number(k['actual'])} / target {_number(k['target'])}"
-        f" (expected {_number(k['expected'])}, forecast {_number(k['forecast'])})"
+        f"actual {number(k['actual'])} / target {number(k['target'])}"
+        f" (expected {number(k['expected'])}, forecast {number(k['forecast'])})"
     )
 
 
@@ -92,14 +92,14 @@ def _branch(parent: Tree, node: dict[str, Any]) -> None:
 
 def scorecard(console: Console, card: dict[str, Any]) -> None:
     console.rule(f"scorecard at {DEMO_NOW:%Y-%m-%d %H:%M} UTC (each KPI in its current period)")
-    tree = Tree(f"[bold]Acme Corp[/bold]  score {_number(card.get('score'))}")
+    tree = Tree(f"[bold]Acme Corp[/bold]  score {number(card.get('score'))}")
     for goal in card.get("goals", []):
         _branch(tree, goal)
     console.print(tree)
     table = Table("perspective", "score", "KPIs", "statuses", title="balanced scorecard")
     for row in card.get("perspectives", []):
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(row["statuses"].items()))
-        table.add_row(row["perspective"], _number(row["score"]), str(row["kpis"]), statuses)
+        table.add_row(row["perspective"], number(row["score"]), str(row["kpis"]), statuses)
     console.print(table)
     counts: dict[str, int] = {}
     for k in card.get("kpis", []):

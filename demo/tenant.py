@@ -103,6 +103,9 @@ class DemoTenant:
     def notifications(self) -> Any:
         return self._get(self.urls.notifier_url, "/v1/notifications", limit=200)
 
+    def incidents(self) -> Any:
+        return self._get(self.urls.notifier_url, "/v1/incidents")
+
 
 def wait_until(what: str, ready: Callable[[], Any], timeout_s: float = 120) -> Any:
     """Poll `ready()` until it returns something truthy (an exception counts as not yet),

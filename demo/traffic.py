@@ -31,7 +31,10 @@ SEED = 2026
 # what the demo plants, so every status shows up on the scorecard
 PLANTS = {
     "new-clients": "breach",  # off_track: 45% of the pace -> a breach, email + #sales
-    "cash-flow": "breach",  # off_track -> a breach, email + #finance
+    "cash-flow": "breach",  # off_track -> a breach, email + #finance; its burn-rate rule fires
+    # both regions short: revenue (they contribute to it) breaches too -> one incident
+    "revenue-emea": "breach",
+    "revenue-amer": "breach",
     "ar-days": "at_risk",  # 5% slower than the 30-day target
     "qualified-leads": "achieved",  # the quarter's 200 already reached
     "engagement": "silent",  # the survey never ran: no data
