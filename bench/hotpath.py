@@ -37,6 +37,7 @@ from kpi_common.topic_reads import end_offsets
 from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
 from kpi_localinfra.processes import SERVICES, ServiceProcess, free_ports
 
+from bench.older_contract import downgraded
 from bench.table import Row
 from bench.tenant import THROUGHPUT_KPI, THROUGHPUT_METRIC, BenchTenant
 
@@ -143,7 +144,8 @@ async def _running(
             await admin.execute(f'CREATE DATABASE "{v.database}"')
             await ensure_topics(bootstrap, v.prefix, 1)
             source = infra.prefix + GOALS_CHANGES.name
-            await _copy_goals_changes(bootstrap, source, tenant.tenant_id, v.prefix)
+            older = bool(v.pythonpath)  # an older commit's evaluator reads an older contract
+            await _copy_goals_changes(bootstrap, source, tenant.tenant_id, v.prefix, older)
             v.svc = _service(v, _with_database(base_url, v.database), bootstrap, infra.logs)
             v.svc.start()
         for v in variants:
@@ -191,8 +193,11 @@ def _service(v: Variant, database_url: str, bootstrap: str, logs: Path) -> Servi
     return ServiceProcess(spec, env, log, free_ports(1)[0])
 
 
-async def _copy_goals_changes(bootstrap: str, source: str, tenant_id: str, prefix: str) -> None:
-    """The bench tenant's records of the bench's `goals.changes`, byte for byte."""
+async def _copy_goals_changes(
+    bootstrap: str, source: str, tenant_id: str, prefix: str, older: bool
+) -> None:
+    """The bench tenant's records of the bench's `goals.changes`, byte for byte (for an
+    older commit's evaluator, as its contract reads them: bench.older_contract)."""
     ends = {tp: n for tp, n in (await end_offsets(bootstrap, source)).items() if n > 0}
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -210,8 +215,11 @@ async def _copy_goals_changes(bootstrap: str, source: str, tenant_id: str, prefi
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 for r in records:
-                    if r.value is not None and json.loads(r.value)["tenant_id"] == tenant_id:
-                        await producer.send(prefix + GOALS_CHANGES.name, r.value, key=r.key)
+                    if r.value is None or json.loads(r.value)["tenant_id"] != tenant_id:
+                        continue
+                    value = downgraded(r.value) if older else r.value
+                    if value is not None:
+                        await producer.send(prefix + GOALS_CHANGES.name, value, key=r.key)
         await producer.flush()
     finally:
         await producer.stop()

@@ -80,7 +80,7 @@ def schema(out: str, shown: str, work: Path) -> None:
 
 
 def applied(out: str, shown: str, work: Path) -> None:
-    summary = shown.splitlines()[-1]  # changed: 13 created, 0 updated, 0 deleted
+    summary = shown.splitlines()[-1]  # changed: 14 created, 0 updated, 0 deleted
     assert out.splitlines()[-1] == summary
     assert "would " + summary.replace("changed", "change") in out.splitlines()
     assert ["create", "unit sales", "1", ""] in rows(out)
