@@ -1,6 +1,8 @@
 """Every 2xx answer of the four services is described in their OpenAPI documents: a typed
-body, never a bare `{"type": "object", "additionalProperties": true}`, so the schema checks
-of the security suite (tests/security/test_schemathesis.py) check what the routes answer."""
+body, never a bare `{"type": "object", "additionalProperties": true}` at any depth (a
+strategy document's entries are described by the document's models), so the schema checks
+of the security suite (tests/security/test_schemathesis.py) check what the routes answer.
+The web service answers HTML and publishes no JSON route."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,19 +33,46 @@ def _resolve(doc: Schema, schema: Schema) -> Schema:
     return found
 
 
-def _untyped(doc: Schema, schema: Schema) -> list[str]:
-    """What in this body schema is an object of unknown shape (or no schema at all)."""
+def _untyped(
+    doc: Schema, schema: Schema, at: str = "body", seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """Where in this body schema, at any depth, is an object of unknown shape or a value of
+    no schema at all (a place named in `OPEN` excepted; a recursive reference read once)."""
+    ref = schema.get("$ref")
+    if ref in seen or any(at.endswith(place) for place in OPEN):
+        return []
+    seen = seen if ref is None else seen | {ref}
     schema = _resolve(doc, schema)
-    branches = schema.get("anyOf") or schema.get("oneOf")
+
+    def inner(s: Schema, where: str) -> list[str]:
+        return _untyped(doc, s, where, seen)
+
+    branches = schema.get("anyOf") or schema.get("oneOf") or schema.get("allOf")
     if branches:
-        return [why for b in branches for why in _untyped(doc, b)]
+        return [why for i, b in enumerate(branches) for why in inner(b, f"{at}|{i}")]
     if not schema:
-        return ["no schema"]
+        return [f"{at}: no schema"]
     if schema.get("type") == "array":
-        return _untyped(doc, schema.get("items", {}))
-    if schema.get("type") in (None, "object") and not schema.get("properties"):
-        return [f"untyped object {schema}"]
-    return []
+        return inner(schema.get("items", {}), f"{at}[]")
+    if schema.get("type") not in (None, "object") or "const" in schema or "enum" in schema:
+        return []
+    properties: dict[str, Schema] = schema.get("properties") or {}
+    more = schema.get("additionalProperties")
+    if not properties and not (isinstance(more, dict) and more):
+        return [f"{at}: untyped object {schema}"]
+    found = [w for name, s in properties.items() for w in inner(s, f"{at}.{name}")]
+    if isinstance(more, dict) and more:
+        found += inner(more, f"{at}.*")
+    return found
+
+
+# Places whose value is any JSON by definition, not a shape nobody wrote down.
+OPEN = (
+    ".before",  # a field's value before and after a change: a number, text, list, object
+    ".after",
+    "body.properties",  # GET /v1/strategy/schema: a JSON Schema's own keywords
+    "body.$defs",
+)
 
 
 def _success_bodies(doc: Schema) -> Iterator[tuple[str, Schema]]:
@@ -65,8 +94,12 @@ def test_every_success_body_has_a_typed_schema(service: str) -> None:
     assert not untyped, "\n".join(untyped)
 
 
-def test_the_check_refuses_an_untyped_body() -> None:
+def test_the_check_refuses_an_untyped_body_at_any_depth() -> None:
     doc: Schema = {"paths": {}}
     assert _untyped(doc, {"type": "object", "additionalProperties": True}) != []
-    assert _untyped(doc, {}) == ["no schema"]
+    assert _untyped(doc, {}) == ["body: no schema"]
     assert _untyped(doc, {"type": "object", "properties": {"a": {"type": "string"}}}) == []
+    nested = {"type": "object", "properties": {"items": {"type": "array", "items": {}}}}
+    assert _untyped(doc, nested) == ["body.items[]: no schema"]
+    open_map = {"type": "object", "additionalProperties": {"type": "object"}}
+    assert _untyped(doc, open_map) == ["body.*: untyped object {'type': 'object'}"]

@@ -156,15 +156,16 @@ def _resource_routes(path: str, node_type: str) -> None:
     async def get_node(node_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
         return await reads.one(d, who, node_type, node_id)
 
+    answer, page = r.node_answers(node_type)
     router.add_api_route(
-        f"/{path}", list_nodes, methods=["GET"], name=f"list {path}", response_model=r.NodePage
+        f"/{path}", list_nodes, methods=["GET"], name=f"list {path}", response_model=page
     )
     router.add_api_route(
         f"/{path}/{{node_id}}",
         get_node,
         methods=["GET"],
         name=f"get {path}",
-        response_model=r.NodeAnswer,
+        response_model=answer,
     )
 
 

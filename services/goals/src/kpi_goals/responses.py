@@ -1,12 +1,35 @@
 """What the goals routes answer (their 2xx bodies), for the OpenAPI document."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from kpi_common import definitions
-from kpi_common.responses import Answer, Json
-from pydantic import ConfigDict, Field
+from kpi_common.responses import Answer, Described, Json, Number
+from pydantic import ConfigDict, Field, create_model
 
+from kpi_goals import document as doc
 from kpi_goals.access import Role
+
+# Document entries as written (stored as applied), each described by its document model.
+OrganizationEntry = Annotated[Json, Described(doc.Organization)]
+UnitEntry = Annotated[Json, Described(doc.Unit)]
+PersonEntry = Annotated[Json, Described(doc.Person)]
+GoalEntry = Annotated[Json, Described(doc.Goal)]
+ObjectiveEntry = Annotated[Json, Described(doc.Objective)]
+SuccessFactorEntry = Annotated[Json, Described(doc.SuccessFactor)]
+KpiEntry = Annotated[Json, Described(doc.Kpi)]
+ReviewEntry = Annotated[Json, Described(doc.Review)]
+ChannelEntry = Annotated[Json, Described(doc.Channel)]
+RouteEntry = Annotated[Json, Described(doc.Route)]
+InhibitEntry = Annotated[Json, Described(doc.InhibitRule)]
+ENTRIES: dict[str, Any] = {
+    "unit": UnitEntry,
+    "person": PersonEntry,
+    "goal": GoalEntry,
+    "objective": ObjectiveEntry,
+    "success_factor": SuccessFactorEntry,
+    "kpi": KpiEntry,
+    "review": ReviewEntry,
+}
 
 
 class TenantCreatedAnswer(Answer):
@@ -85,23 +108,25 @@ class StrategyApplied(Answer):
 
 
 class Alerts(Answer):
-    channels: dict[str, Json]
-    routes: list[Json]
-    inhibit: list[Json] | None = None  # absent: the document declared none (the default)
+    channels: dict[str, ChannelEntry]
+    routes: list[RouteEntry]
+    inhibit: list[InhibitEntry] | None = None  # absent: the document declared none (the default)
 
 
 class StrategyAnswer(Answer):
     """The tenant's strategy document (see GET /v1/strategy/schema); each entry as written."""
 
     version: int
-    organization: Json | None = Field(default=None, description="absent until one is applied")
-    units: list[Json]
-    people: list[Json]
-    goals: list[Json]
-    objectives: list[Json]
-    success_factors: list[Json]
-    kpis: list[Json]
-    reviews: list[Json]
+    organization: OrganizationEntry | None = Field(
+        default=None, description="absent until one is applied"
+    )
+    units: list[UnitEntry]
+    people: list[PersonEntry]
+    goals: list[GoalEntry]
+    objectives: list[ObjectiveEntry]
+    success_factors: list[SuccessFactorEntry]
+    kpis: list[KpiEntry]
+    reviews: list[ReviewEntry]
     alerts: Alerts
 
 
@@ -113,7 +138,7 @@ class HistoryEntry(Answer):
     reason: str | None
     target_changed: bool
     fields: dict[str, FieldChange]
-    definition: Json | None
+    definition: KpiEntry | None
 
 
 class KpiHistory(Answer):
@@ -138,12 +163,12 @@ class KpiTargets(Answer):
     as_of: str
     revision: int
     changed_at: str
-    baseline: Any
-    target: Any
-    targets: Any
-    period: Any
-    direction: Any
-    at_risk_below: Any
+    baseline: Number | None
+    target: Annotated[Any, Described(doc.Target | None)]
+    targets: Annotated[Any, Described(list[doc.PeriodTarget] | None)]
+    period: Annotated[Any, Described(doc.Period | None)]
+    direction: Annotated[Any, Described(Literal["increase", "decrease", "range"] | None)]
+    at_risk_below: Number | None
     resolved: definitions.KpiTargets
     period_kind: definitions.PeriodKind
     at: PeriodTarget | None
@@ -153,8 +178,8 @@ class NodeSummary(Answer):
     node_type: str
     id: str
     title: str | None
-    unit: Any
-    owner: Any
+    unit: str | None
+    owner: str | None
 
 
 class Branch(NodeSummary):
@@ -205,12 +230,18 @@ class AlignmentReport(Answer):
     rules: list[Rule]
 
 
-class NodeAnswer(Answer):
-    id: str
-    revision: int
-    definition: Json
-
-
-class NodePage(Answer):
-    items: list[NodeAnswer]
-    next_after: str | None
+def node_answers(node_type: str) -> tuple[type[Answer], type[Answer]]:
+    """The answers of `GET /v1/<nodes>/{id}` and `GET /v1/<nodes>` for one node type, the
+    definition described by its document entry."""
+    name = "".join(part.title() for part in node_type.split("_"))
+    answer = create_model(
+        f"{name}Node",
+        __base__=Answer,
+        id=(str, ...),
+        revision=(int, ...),
+        definition=(ENTRIES[node_type], ...),
+    )
+    page = create_model(
+        f"{name}Page", __base__=Answer, items=(list[answer], ...), next_after=(str | None, ...)
+    )
+    return answer, page

@@ -58,7 +58,7 @@ class Queries:
         context = message_context(directory, row.context, row.channel, row.recipient)
         message = self._messages.render(context.get("kind", row.kind), context)
         entry = {f: getattr(row, f) for f in SHADOW_FIELDS}
-        transition = row.context.get("breach") or {}
+        transition = row.context.get("breach") or row.context.get("alert")  # burn: "alert"
         return entry | {
             "transition": transition,
             "subject": message.subject,

@@ -1,11 +1,23 @@
 """What the notifier's routes answer (their 2xx bodies), for the OpenAPI document."""
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from kpi_common.events import ChainLink, KpiBreachOpened
-from kpi_common.responses import Answer
+from kpi_common.events import (
+    ChainLink,
+    KpiBreachOpened,
+    KpiBreachResolved,
+    KpiBurnRateFired,
+    KpiBurnRateResolved,
+)
+from kpi_common.responses import Answer, Described
 from pydantic import ConfigDict, Field
+
+# The facts of a `kpi.breaches` event as the notifier consumed them (its `data`).
+TransitionFacts = Annotated[
+    dict[str, Any],
+    Described(KpiBreachOpened | KpiBreachResolved | KpiBurnRateFired | KpiBurnRateResolved),
+]
 
 
 class Delivery(Answer):
@@ -145,7 +157,9 @@ class ShadowEntry(Answer):
     breach_id: str | None
     suppressed_by: str | None = Field(description="a silence that would have held it back")
     recorded_at: datetime
-    transition: dict[str, Any] = Field(description="the breach transition's facts")
+    transition: TransitionFacts | None = Field(
+        description="the facts of the kpi.breaches event (null: a delivery of no transition)"
+    )
     subject: str
     text: str
 
