@@ -102,3 +102,14 @@ def test_a_cumulative_kpi_in_a_band_is_judged_by_its_forecast() -> None:
     high = evaluate(SUM_IN_BAND, Target(low=40, high=60), 35, Q1, MID_Q1)
     assert high.status == "off_track"
     assert high.score == pytest.approx(1 - 10 / 60)
+
+
+def test_the_range_example_of_the_strategy_guide() -> None:
+    # docs/strategy.md, "Range KPIs": inventory days in [30, 45]; 47 is 2 above, scale 45:
+    # p = 1 - 2/45 = 0.956 -> at_risk; 38 is inside -> on_track, a closed month achieved
+    days = Target(low=30, high=45)
+    above = evaluate(BAND, days, 47, APRIL, FOUR_DAYS_IN)
+    assert (above.status, above.target) == ("at_risk", 37.5)
+    assert above.score == pytest.approx(1 - 2 / 45)
+    assert evaluate(BAND, days, 38, APRIL, FOUR_DAYS_IN).status == "on_track"
+    assert evaluate(BAND, days, 38, APRIL, AFTER_APRIL).status == "achieved"

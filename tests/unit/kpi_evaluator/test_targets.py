@@ -47,14 +47,17 @@ def test_a_range_kpi_has_its_band_in_every_period_and_a_plain_amount_is_as_resol
     assert target_for(kpi(target={"increase_by": "10%"}), "2026") is None  # no baseline
 
 
+CUMULATIVE = ("sum", "count")  # docs/strategy.md, "Ratio KPIs": the others are levels
+AGGREGATIONS = (*CUMULATIVE, "avg", "min", "max", "last")
+RATIO_PACE = {(True, False): Pace.GROWING, (False, True): Pace.SHRINKING}
+
+
 @pytest.mark.parametrize(
     ("numerator", "denominator", "pace"),
     [
-        ("count", "last", Pace.GROWING),
-        ("sum", "avg", Pace.GROWING),
-        ("last", "count", Pace.SHRINKING),
-        ("sum", "count", Pace.LEVEL),
-        ("avg", "last", Pace.LEVEL),
+        (n, d, RATIO_PACE.get((n in CUMULATIVE, d in CUMULATIVE), Pace.LEVEL))
+        for n in AGGREGATIONS
+        for d in AGGREGATIONS
     ],
 )
 def test_a_ratio_moves_with_the_period_as_its_cumulative_parts_do(
