@@ -70,12 +70,14 @@ class BenchTenant:
     def ingest(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.ingest_key}", "Content-Type": "application/json"}
 
-    def target(self, kpi_id: str) -> float:
-        """The KPI's target in its current period, as goals resolves it."""
+    def target(self, kpi_id: str, at: datetime | None = None) -> float:
+        """The KPI's target in the period that holds `at` (default: now), as goals resolves
+        it on the tenant's fiscal calendar."""
+        at = at or datetime.now(UTC)
         with httpx.Client(base_url=service_url("goals"), headers=self.admin, timeout=10) as http:
-            target = GoalsTargets(http)(kpi_id, datetime.now(UTC)).target
+            target = GoalsTargets(http)(kpi_id, at).target
         if target is None:
-            raise RuntimeError(f"goals has no target for {kpi_id} in the current period")
+            raise RuntimeError(f"goals has no target for {kpi_id} in the period of {at}")
         return target
 
     def kpi_status(self, kpi_id: str) -> dict[str, Any]:

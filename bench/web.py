@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import yaml
-from kpi_cli.simulation import Simulation
+from kpi_cli.simulation import Simulation, Targets
 from kpi_cli.targets import GoalsTargets
 from kpi_localinfra import processes
 
@@ -82,8 +82,13 @@ def _batches(goals: str, admin: str) -> list[list[dict[str, Any]]]:
     doc = yaml.safe_load(ACME.read_text())
     auth = {"Authorization": f"Bearer {admin}"}
     with httpx.Client(base_url=goals, headers=auth, timeout=30) as http:
-        events = Simulation(doc, datetime.now(UTC), GoalsTargets(http), 7, PLANTS).events()
+        events = simulated_events(doc, GoalsTargets(http), datetime.now(UTC))
     return [events[i : i + 1000] for i in range(0, len(events), 1000)]
+
+
+def simulated_events(doc: dict[str, Any], targets: Targets, now: datetime) -> list[dict[str, Any]]:
+    """The run's traffic up to `now`, each KPI's periods and targets from `targets` (goals)."""
+    return Simulation(doc, now, targets, 7, PLANTS).events()
 
 
 def _send(ingest: str, key: str, events: list[dict[str, Any]], first: bool) -> None:

@@ -2,8 +2,8 @@
 `fiscal_year_start: "04-01"`, per-period targets for qualified-leads and `increase_by: 5` on
 a baseline of 200 for new-clients. The traffic is sized from the target goals resolves for
 the period in question (2025-Q4 is January to March 2026 on that calendar), never from a
-copy of the rules in the CLI. The bench's peer alert rule takes its threshold from goals
-too."""
+copy of the rules in the CLI. The bench's web traffic and its targets on this calendar, and
+its peer alert rule's threshold, come from goals too."""
 
 import uuid
 from collections.abc import Iterator
@@ -20,6 +20,7 @@ from kpi_cli.feeds import render
 from kpi_cli.simulation import PLANTS
 from kpi_cli.targets import GoalsTargets
 
+from bench import web as bench_web
 from bench.peerstack import GAUGE, alert_rules
 from bench.tenant import BUDGET_USD, PEER_KPI, BenchTenant
 from demo import traffic
@@ -204,3 +205,26 @@ def test_the_bench_peer_alerts_over_the_target_goals_answers(
     [rule] = alert_rules(budget)["groups"][0]["rules"]
     assert rule["expr"] == f"{GAUGE} > 10"
     assert "of a 10 USD budget" in rule["annotations"]["summary"]
+
+
+def test_the_bench_web_traffic_and_targets_come_from_goals_on_the_fiscal_calendar(
+    applied: tuple[dict[str, str], Path],
+) -> None:
+    cli, path = applied
+    now = datetime(2026, 5, 15, 12, tzinfo=UTC)  # fiscal 2026-Q1: April to June 2026
+    with _goals_targets(cli) as targets:
+        events = bench_web.simulated_events(yaml.safe_load(path.read_text()), targets, now)
+    start, end = datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
+    elapsed = (now - start) / (end - start)
+    assert all(str(e["time"]) >= "2026-04-01" for e in events)
+    won = [e for e in events if e["metric"] == "crm.deal.won"]  # planted `breach` on 205
+    assert len(won) == round(NEW_CLIENTS * PLANTS[bench_web.PLANTS["new-clients"]] * elapsed)
+    # unplanted: 100-112 % of the pace of 2026-Q1's own 300 (not the default 100, not 120)
+    leads = len([e for e in events if e["metric"] == "crm.lead.qualified"])
+    assert LEADS["2026-Q1"] * elapsed - 1 <= leads <= LEADS["2026-Q1"] * elapsed * 1.12 + 1
+    bench = BenchTenant("r", "t", cli["KPI_API_KEY"], "")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KPI_GOALS_URL", cli["KPI_GOALS_URL"])
+        assert bench.target("qualified-leads", now) == LEADS["2026-Q1"]
+        assert bench.target("qualified-leads", datetime(2026, 2, 1, tzinfo=UTC)) == 120
+        assert bench.target("new-clients", now) == NEW_CLIENTS
