@@ -31,7 +31,7 @@ async def test_acme_applies_unchanged_and_again_changes_nothing(goals: Goals, un
     }
 
 
-async def test_the_original_acme_example_still_applies_and_gains_only_the_burn_rule(
+async def test_the_original_acme_example_applies_round_trips_and_gains_only_the_burn_rule(
     goals: Goals, unique: str
 ) -> None:
     tenant = await goals.tenant(f"orig-{unique}")
@@ -39,6 +39,9 @@ async def test_the_original_acme_example_still_applies_and_gains_only_the_burn_r
     assert first.status_code == 200, first.text
     assert first.json()["created"] == NODE_COUNT
     assert "burn_rates" not in await _cash_flow(tenant)
+    back = (await tenant.get("/v1/strategy")).json()  # and it round-trips
+    same = await tenant.apply(orjson.dumps(back), **{"Content-Type": "application/json"})
+    assert (same.status_code, same.json()["changes"]) == (200, [])
     now = await tenant.apply(ACME.read_bytes())
     assert now.status_code == 200, now.text
     assert (now.json()["created"], now.json()["updated"], now.json()["deleted"]) == (0, 1, 0)
