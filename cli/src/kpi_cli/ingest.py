@@ -220,4 +220,4 @@ def _report(totals: Totals) -> None:
     for record, reason in totals.rejected[:20]:
         err.print(f"  record {record}: {reason}")
     if totals.rejected:
-        raise typer.Exit(2)
+        raise typer.Exit(int(ExitCode.REJECTED))
