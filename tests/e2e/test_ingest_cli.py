@@ -71,6 +71,7 @@ def test_send_resumes_after_an_interruption_and_sends_each_record_once(
     assert second.exit_code == ExitCode.REJECTED.value == 8  # one record rejected
     assert "accepted 699, duplicates 0, rejected 1" in second.stdout
     assert "record 951: value:" in second.output
+    assert "first rejected: record 951: value:" in second.stderr  # shown while sending
     assert not (tmp_path / "events.jsonl.checkpoint").exists()
     produced = asyncio.run(
         read_topic(infra.kafka_bootstrap, METRICS_EVENTS.qualified(infra.topic_prefix), 6)
