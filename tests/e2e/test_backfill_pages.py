@@ -85,7 +85,7 @@ def kpi_send(tenant: Tenant, data: Path) -> subprocess.CompletedProcess[str]:
         "KPI_API_KEY": tenant.ingest,
         "KPI_INGEST_URL": tenant.urls["metrics-ingest"],
     }
-    args = [str(KPI_BIN), "send", "-f", str(data), "--batch-size", "500"]
+    args = [str(KPI_BIN), "send", "-f", str(data), "--batch-size", "500", "--dimensions", "channel"]
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -2,6 +2,7 @@
 dry run, round trip, cascade and alignment."""
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -21,6 +22,26 @@ def kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+def kpi_at_terminal(
+    env: dict[str, str], typed: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`kpi` with a terminal for its stdin, on which the user types `typed` and Enter."""
+    master, terminal = os.openpty()
+    try:
+        os.write(master, f"{typed}\n".encode())
+        return subprocess.run(
+            [sys.executable, "-m", "kpi_cli.main", *args],
+            env={**os.environ, "COLUMNS": "200", **env},
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(master)
+        os.close(terminal)
 
 
 def field(output: str, name: str) -> str:
@@ -112,6 +133,53 @@ def test_apply_asks_before_deleting_and_prints_titles_as_they_are(
         assert "Traceback" not in refused.stderr
         assert "nothing to change" in kpi(cli, "apply", "-f", str(titled)).stdout
 
+        declined = kpi_at_terminal(cli, "n", "apply", "-f", str(trimmed))
+        assert declined.returncode == 7, declined.stderr
+        count = re.search(r"deletes these (\d+) node\(s\)", refused.stdout)
+        assert count, refused.stdout
+        assert f"delete these {count.group(1)} node(s)? [y/N]" in declined.stdout
+        assert "not applied: the deletions were not confirmed" in declined.stderr
+        assert "nothing to change" in kpi(cli, "apply", "-f", str(titled)).stdout
+        asked = kpi_at_terminal(cli, "y", "apply", "-f", str(trimmed))
+        assert asked.returncode == 0, asked.stderr
+        assert "kpi csat" not in kpi(cli, "cascade").stdout
+
+        assert kpi(cli, "apply", "-f", str(titled)).returncode == 0
         confirmed = kpi(cli, "apply", "-f", str(trimmed), "--yes")
         assert confirmed.returncode == 0, confirmed.stderr
         assert "kpi csat" not in kpi(cli, "cascade").stdout
+
+
+def test_an_admin_key_is_not_revoked_by_accident_and_the_operator_issues_a_new_one(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 14, point 4: `kpi keys revoke` of the key in use, the tenant's last admin key,
+    answered exit 0 and left the tenant without an admin and no way to issue a new one."""
+    env = {**service_env, "KPI_OPERATOR_TOKEN": OPERATOR}
+    with running("goals", env, tmp_path) as svc:
+        slug = f"cli-{uuid.uuid4().hex[:8]}"
+        operator = {"KPI_GOALS_URL": svc.url, "KPI_OPERATOR_TOKEN": OPERATOR}
+        made = kpi(operator, "tenants", "create", slug)
+        cli = {"KPI_GOALS_URL": svc.url, "KPI_API_KEY": field(made.stdout, "admin_api_key")}
+        own = _only_key(cli)
+        refused = kpi(cli, "keys", "revoke", own)
+        assert refused.returncode == 1
+        assert "key making this call" in refused.stderr
+        assert "last admin key" in refused.stderr
+        assert "(--force)" in refused.stderr
+        forced = kpi(cli, "keys", "revoke", own, "--force")
+        assert (forced.returncode, forced.stdout) == (0, f"revoked {own}\n")
+        assert kpi(cli, "keys", "list").returncode == 1  # locked out: 401
+
+        issued = kpi(operator, "tenants", "admin-key", slug, "--name", "locked out")
+        assert issued.returncode == 0, issued.stderr
+        cli["KPI_API_KEY"] = field(issued.stdout, "admin_api_key")
+        listed = kpi(cli, "keys", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "locked out" in listed.stdout
+        assert "operator" in listed.stdout  # who issued it
+
+
+def _only_key(cli: dict[str, str]) -> str:
+    [row] = [line for line in kpi(cli, "keys", "list").stdout.splitlines() if "│ key_" in line]
+    return row.split("│")[1].strip()

@@ -13,6 +13,7 @@ import httpx
 import kpi_cli.ingest
 import pytest
 from kpi_cli.app import app
+from kpi_cli.client import ExitCode
 from kpi_common.topics import METRICS_EVENTS
 from typer.testing import CliRunner
 
@@ -67,9 +68,10 @@ def test_send_resumes_after_an_interruption_and_sends_each_record_once(
 
         monkeypatch.setattr(kpi_cli.ingest, "post_batch", real_post)
         second = runner.invoke(app, ["send", "--file", str(data), "--batch-size", "100"], env=env)
-    assert second.exit_code == 2  # one record rejected
+    assert second.exit_code == ExitCode.REJECTED.value == 8  # one record rejected
     assert "accepted 699, duplicates 0, rejected 1" in second.stdout
     assert "record 951: value:" in second.output
+    assert "first rejected: record 951: value:" in second.stderr  # shown while sending
     assert not (tmp_path / "events.jsonl.checkpoint").exists()
     produced = asyncio.run(
         read_topic(infra.kafka_bootstrap, METRICS_EVENTS.qualified(infra.topic_prefix), 6)

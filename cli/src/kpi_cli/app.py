@@ -49,8 +49,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     help="kpi-cascade: strategy as code, metric events, scorecards and alerts.",
-    epilog="Exit codes: 1 refused, 2 usage or rejected records, 3 configuration, 4 unreachable,"
-    " 5 timeout, 6 service failure, 7 not confirmed, 70 bug, 130 interrupted (docs/cli.md).",
+    epilog="Exit codes: 1 refused, 2 usage, 3 configuration, 4 unreachable, 5 timeout,"
+    " 6 service failure, 7 not confirmed, 8 records rejected (kpi send), 9 not ready"
+    " (kpi health), 70 bug, 130 interrupted (docs/cli.md).",
 )
 
 

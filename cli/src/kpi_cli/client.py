@@ -61,12 +61,14 @@ class ExitCode(IntEnum):
     """The exit codes of `kpi`, one per kind of failure (docs/cli.md#exit-codes)."""
 
     REFUSED = 1  # the service answered with an error (4xx), or the input is invalid
-    USAGE = 2  # a wrong option (click); `kpi send`: some records were rejected
+    USAGE = 2  # a wrong option or argument (click)
     CONFIG = 3  # a setting is missing or malformed (KPI_API_KEY, KPI_*_URL, ...)
     UNREACHABLE = 4  # no connection to the service
     TIMEOUT = 5  # the service did not answer within KPI_TIMEOUT_S
     SERVICE = 6  # the service failed (5xx) or answered something that is not its API
     UNCONFIRMED = 7  # a destructive change was not confirmed (`kpi apply` without --yes)
+    REJECTED = 8  # `kpi send`: the file was sent, and metrics-ingest rejected some records
+    NOT_READY = 9  # `kpi health`: a service does not answer ready
     INTERNAL = 70  # a bug in `kpi`: run again with --debug for the traceback
     INTERRUPTED = 130  # Ctrl-C
 

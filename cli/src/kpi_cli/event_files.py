@@ -2,8 +2,10 @@
 
 `.jsonl`: one JSON object per line. `.csv`: a header naming the columns `id, metric, value,
 time` (others of your file renamed onto them with `--map theirs=ours`); every other column is
-a dimension. A byte-order mark is dropped; `encoding` reads Latin-1 or Windows-1252 files.
-A record that cannot be sent is a `Problem` naming its line and column."""
+declared, as a dimension (`--dimensions`) or as one to leave out (`--ignore`): a column that
+is neither is refused, so a misspelt or unexpected column is never taken silently. A
+byte-order mark is dropped; `encoding` reads Latin-1 or Windows-1252 files. A record that
+cannot be sent is a `Problem` naming its line and column."""
 
 import codecs
 import csv
@@ -52,11 +54,15 @@ class EventFile:
     path: Path
     encoding: str = DEFAULT_ENCODING
     renames: Mapping[str, str] = field(default_factory=dict)  # their column -> ours
+    dimensions: frozenset[str] = frozenset()  # CSV columns sent as dimensions
+    ignored: frozenset[str] = frozenset()  # CSV columns left out
 
     def records(self) -> Iterator[Event | Problem]:
         """Each record in file order: its event, or the problem that keeps it from being one."""
         if self.path.suffix.lower() == ".csv":
             return self._csv()
+        if self.renames or self.dimensions or self.ignored:
+            raise CliError(f"{self.path}: --map, --dimensions and --ignore are for .csv files")
         return self._jsonl()
 
     def _lines(self) -> Iterator[str]:
@@ -90,22 +96,50 @@ class EventFile:
             if len(cells) != len(header):
                 yield Problem(reader.line_num, f"{len(cells)} cells, the header has {len(header)}")
                 continue
+            row = {name: cell for name, cell in zip(header, cells, strict=True) if name}
             try:
-                yield csv_event(dict(zip(header, cells, strict=True)))
+                yield csv_event(row)
             except RowError as exc:
                 yield Problem(reader.line_num, str(exc))
 
-    def _header(self, cells: list[str]) -> list[str]:
+    def _header(self, cells: list[str]) -> list[str | None]:
+        """Each column's name as an event field (core or dimension), None for one left out."""
         names = [cell.strip().lstrip("\ufeff") for cell in cells]
-        unknown = sorted(set(self.renames) - set(names))
-        if unknown:
-            raise CliError(f"{self.path}: --map names no column of the header: {unknown}")
+        self._check_options(names)
         names = [self.renames.get(n, n) for n in names]
         twice = sorted({n for n in names if n and names.count(n) > 1})
         missing = [c for c in CORE_COLUMNS if c not in names]
         if twice or missing:
             raise CliError(f"{self.path}: {_header_problem(names, twice, missing)}")
-        return names
+        declared = {*CORE_COLUMNS, *self.dimensions, *self.ignored, ""}  # "": no name, left out
+        undeclared = [n for n in names if n not in declared]
+        if undeclared:
+            raise CliError(f"{self.path}: {_undeclared_problem(undeclared)}")
+        return [None if n in self.ignored or not n else n for n in names]
+
+    def _check_options(self, names: list[str]) -> None:
+        """--map, --dimensions and --ignore name columns of the header, each column once."""
+        for option, columns in (
+            ("--map", set(self.renames)),
+            ("--dimensions", self.dimensions),
+            ("--ignore", self.ignored),
+        ):
+            absent = sorted(columns - set(names))
+            if absent:
+                raise CliError(
+                    f"{self.path}: {option} names no column of the header: {', '.join(absent)}"
+                    f" (it has: {', '.join(names)})"
+                )
+        core = sorted((self.dimensions | self.ignored) & set(CORE_COLUMNS))
+        both = sorted(
+            (self.dimensions & self.ignored)
+            | (set(self.renames) & (self.dimensions | self.ignored))
+        )
+        if core or both:
+            raise CliError(
+                f"{self.path}: a column is either one of {', '.join(CORE_COLUMNS)}, a dimension"
+                f" or left out: {', '.join(core + both)} is declared as two of them"
+            )
 
 
 def _header_problem(names: list[str], twice: list[str], missing: list[str]) -> str:
@@ -116,6 +150,16 @@ def _header_problem(names: list[str], twice: list[str], missing: list[str]) -> s
     return (
         f"the header has no column {', '.join(missing)} (it has: {', '.join(names)}); "
         f"nothing was sent\n  name the columns {', '.join(CORE_COLUMNS)}, or map yours: {hint}"
+    )
+
+
+def _undeclared_problem(undeclared: list[str]) -> str:
+    columns = ",".join(undeclared)
+    return (
+        f"the header has column(s) neither {', '.join(CORE_COLUMNS)} nor declared: "
+        f"{', '.join(undeclared)}; nothing was sent\n  send them as dimensions with "
+        f"--dimensions {columns}, leave them out with --ignore {columns}, or --map one"
+        " onto a column of ours"
     )
 
 
@@ -175,6 +219,11 @@ def typed(cell: str) -> str | int | float | bool:
             continue
         return number if math.isfinite(number) else cell
     return cell
+
+
+def parse_columns(items: list[str]) -> frozenset[str]:
+    """`--dimensions region,plan --dimensions channel` as the set of column names."""
+    return frozenset(c.strip() for item in items for c in item.split(",") if c.strip())
 
 
 def parse_renames(items: list[str]) -> dict[str, str]:

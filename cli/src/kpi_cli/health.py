@@ -5,7 +5,7 @@ import typer
 from rich.table import Table
 
 from kpi_cli.app import app
-from kpi_cli.client import NAMES, CliError, load_settings, service
+from kpi_cli.client import NAMES, CliError, ExitCode, load_settings, service
 from kpi_cli.console import out, styled
 
 
@@ -47,4 +47,4 @@ def health() -> None:
             "KPI_*_PORT values make up used) to check yours."
         )
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.NOT_READY))

@@ -27,6 +27,7 @@ from kpi_cli.event_files import (
     EventFile,
     Problem,
     csv_event,
+    parse_columns,
     parse_renames,
     typed,
 )
@@ -145,14 +146,29 @@ def send(
         list[str] | None,
         typer.Option("--map", help="CSV: read your column as ours, e.g. timestamp=time; repeat"),
     ] = None,
+    dimensions: Annotated[
+        list[str] | None,
+        typer.Option(help="CSV: columns sent as dimensions, e.g. region,new_customer; repeat"),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option(help="CSV: columns left out, e.g. notes; repeat")
+    ] = None,
     encoding: Annotated[str, typer.Option(help="e.g. cp1252 or latin-1")] = DEFAULT_ENCODING,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="check the file, send nothing")
     ] = False,
 ) -> None:
     """Send metric events from a .jsonl or .csv file (backfill); resumable after interruption.
-    The whole file is checked first: a record that cannot be sent stops it before sending."""
-    source = EventFile(file, encoding, parse_renames(map_ or []))
+    A CSV has the columns id, metric, value, time (--map yours=ours); each other column is
+    declared with --dimensions or --ignore. The whole file is checked first: a record that
+    cannot be sent stops it before sending."""
+    source = EventFile(
+        file,
+        encoding,
+        parse_renames(map_ or []),
+        parse_columns(dimensions or []),
+        parse_columns(ignore or []),
+    )
     if dry_run:
         typer.echo(f"{file}: {checked(source)} records, all can be sent (dry run: none sent)")
         return
@@ -220,4 +236,4 @@ def _report(totals: Totals) -> None:
     for record, reason in totals.rejected[:20]:
         err.print(f"  record {record}: {reason}")
     if totals.rejected:
-        raise typer.Exit(2)
+        raise typer.Exit(int(ExitCode.REJECTED))

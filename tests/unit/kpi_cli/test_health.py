@@ -2,7 +2,7 @@
 `make up` used) and says where each came from; a default URL is never silently "yours"."""
 
 import pytest
-from kpi_cli.client import CliSettings
+from kpi_cli.client import CliSettings, ExitCode
 from kpi_cli.main import app
 from kpi_localinfra.processes import free_ports
 from typer.testing import CliRunner
@@ -37,7 +37,7 @@ def test_health_names_each_url_checked_and_where_it_came_from(
         monkeypatch.setenv(f"KPI_{part}_PORT", str(port))
     monkeypatch.setenv("KPI_NOTIFIER_URL", f"http://127.0.0.1:{ports[3]}")
     result = CliRunner().invoke(app, ["health"], env={"COLUMNS": "200"})
-    assert result.exit_code == 1  # nothing listens there
+    assert result.exit_code == ExitCode.NOT_READY.value == 9  # nothing listens there
     lines = [line for line in result.output.splitlines() if "http://" in line]
     assert len(lines) == 5
     for line, port in zip(lines, ports, strict=True):

@@ -3,12 +3,20 @@ time column named otherwise, a blank time, an `event_id` header, Excel's byte-or
 `nan` and Latin-1 were sent dated now, failed after all rows were sent, or aborted half-way
 with a traceback."""
 
+import re
 import socket
 from pathlib import Path
 
 import pytest
 from kpi_cli.client import CliError
-from kpi_cli.event_files import DEFAULT_ENCODING, Event, EventFile, Problem, parse_renames
+from kpi_cli.event_files import (
+    DEFAULT_ENCODING,
+    Event,
+    EventFile,
+    Problem,
+    parse_columns,
+    parse_renames,
+)
 from kpi_cli.main import app
 from typer.testing import CliRunner
 
@@ -25,7 +33,11 @@ def csv_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
 def records(
     path: Path, encoding: str = DEFAULT_ENCODING, renames: dict[str, str] | None = None
 ) -> list[Event | Problem]:
-    return list(EventFile(path, encoding, renames or {}).records())
+    """The file's records; a CSV's `region` column, if any, a dimension."""
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        region = path.suffix == ".csv" and "region" in fh.readline()
+    dimensions = frozenset({"region"} if region else set())
+    return list(EventFile(path, encoding, renames or {}, dimensions).records())
 
 
 def events(path: Path, encoding: str = DEFAULT_ENCODING) -> list[Event]:
@@ -76,6 +88,60 @@ def test_jsonl_nan_is_a_problem_not_a_crash_when_sending(tmp_path: Path) -> None
     ]
 
 
+def test_a_column_neither_ours_nor_declared_is_refused(tmp_path: Path) -> None:
+    """A misspelt dimension (`new_custmer`) or a second time column was sent as a dimension
+    no KPI filters on; now every column is ours, a dimension or left out, said so."""
+    text = "id,metric,value,time,new_custmer,region,notes\nd-1,a.b,1,2026-11-21T09:00:00Z,1,x,y\n"
+    path = csv_file(tmp_path, text)
+    with pytest.raises(CliError) as refused:
+        list(EventFile(path, dimensions=frozenset({"region"})).records())
+    assert str(refused.value) == (
+        f"{path}: the header has column(s) neither id, metric, value, time nor declared: "
+        "new_custmer, notes; nothing was sent\n  send them as dimensions with --dimensions "
+        "new_custmer,notes, leave them out with --ignore new_custmer,notes, or --map one onto"
+        " a column of ours"
+    )
+    declared = EventFile(
+        path,
+        dimensions=parse_columns(["new_custmer, region"]),
+        ignored=parse_columns(["notes"]),
+    )
+    [event] = declared.records()
+    assert event == {
+        "id": "d-1",
+        "metric": "a.b",
+        "value": 1.0,
+        "time": "2026-11-21T09:00:00Z",
+        "dimensions": {"new_custmer": 1, "region": "x"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "ignored", "message"),
+    [
+        ({"regoin"}, set(), "--dimensions names no column of the header: regoin (it has: id,"),
+        (set(), {"nope"}, "--ignore names no column of the header: nope"),
+        ({"time", "region"}, set(), "time is declared as two of them"),
+        ({"region"}, {"region"}, "region is declared as two of them"),
+    ],
+)
+def test_declarations_name_columns_of_the_header_once(
+    tmp_path: Path, dimensions: set[str], ignored: set[str], message: str
+) -> None:
+    path = csv_file(tmp_path, HEADER + ROW.format(n=1))
+    with pytest.raises(CliError, match=re.escape(message)):
+        list(
+            EventFile(path, dimensions=frozenset(dimensions), ignored=frozenset(ignored)).records()
+        )
+
+
+def test_declarations_are_for_csv_files(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"id": "a"}\n')
+    with pytest.raises(CliError, match=r"--map, --dimensions and --ignore are for \.csv files"):
+        list(EventFile(path, dimensions=frozenset({"region"})).records())
+
+
 def test_send_refuses_a_bad_file_before_any_request(tmp_path: Path) -> None:
     with socket.socket() as s:  # a request would end in "cannot reach" (exit 4)
         s.bind(("127.0.0.1", 0))
@@ -83,13 +149,19 @@ def test_send_refuses_a_bad_file_before_any_request(tmp_path: Path) -> None:
     rows = "".join(ROW.format(n=n) for n in range(500))
     path = csv_file(tmp_path, HEADER + rows + "d-x,crm.deal.won,1,,emea\n" + rows)
     env = {"KPI_API_KEY": "k", "KPI_INGEST_URL": url, "COLUMNS": "200"}
-    result = CliRunner().invoke(app, ["send", "-f", str(path), "--batch-size", "10"], env=env)
+    result = CliRunner().invoke(
+        app, ["send", "-f", str(path), "--batch-size", "10", "--dimensions", "region"], env=env
+    )
     assert result.exit_code == 1
     assert "1 of 1001 records cannot be sent; nothing was sent" in result.output
     assert "line 502, column time: empty" in result.output
     assert not path.with_name("export.csv.checkpoint").exists()
-    dry = CliRunner().invoke(app, ["send", "-f", str(path), "--dry-run"], env={"KPI_API_KEY": None})
+    dry_run = ["send", "-f", str(path), "--dry-run", "--dimensions", "region"]
+    dry = CliRunner().invoke(app, dry_run, env={"KPI_API_KEY": None})
     assert dry.exit_code == 1
-    good = csv_file(tmp_path, HEADER + rows)
-    dry = CliRunner().invoke(app, ["send", "-f", str(good), "--dry-run"], env={"KPI_API_KEY": None})
+    undeclared = CliRunner().invoke(app, dry_run[:-2], env={"KPI_API_KEY": None})
+    assert undeclared.exit_code == 1
+    assert "--dimensions region" in undeclared.output
+    csv_file(tmp_path, HEADER + rows)
+    dry = CliRunner().invoke(app, dry_run, env={"KPI_API_KEY": None})
     assert (dry.exit_code, "500 records, all can be sent" in dry.output) == (0, True)
