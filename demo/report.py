@@ -170,6 +170,8 @@ def urls(console: Console) -> None:
     for spec in processes.SERVICES:
         port = processes.port_of(spec, os.environ)
         console.print(f"  {spec.name:15} http://127.0.0.1:{port}/docs")
+    web_port = processes.port_of(processes.WEB, os.environ)
+    console.print(f"  {'web view':15} http://127.0.0.1:{web_port}/ (viewer key: see above)")
     console.print(f"  SMTP sink       smtp://127.0.0.1:{stack.SMTP_PORT}")
     console.print(f"  Slack stand-in  {stack.SLACK_URL}/docs")
     console.print("  " + _grafana())

@@ -211,11 +211,16 @@ def _stopped(exc: CliError | KeyboardInterrupt, mark: "Checkpoint", total: int) 
     """The failure, and how far the file got: acknowledged records stay sent."""
     code = exc.code if isinstance(exc, CliError) else ExitCode.INTERRUPTED
     what = str(exc) if isinstance(exc, CliError) else "interrupted"
+    # A refusal (a key that may not send, a bad setting) repeats until its cause is fixed.
+    again = "fix that, then run" if code in _NEEDS_A_FIX else "run"
     return CliError(
         f"{what}\n  {mark.done} of {total} records were acknowledged before it ({mark.path}):"
-        " run the same command again to send the rest",
+        f" {again} the same command again to send the rest",
         code,
     )
+
+
+_NEEDS_A_FIX = (ExitCode.REFUSED, ExitCode.CONFIG)
 
 
 def _progress() -> Progress:

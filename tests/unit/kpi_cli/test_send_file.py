@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from kpi_cli.client import CliError
+from kpi_cli.client import CliError, ExitCode
 from kpi_cli.event_files import (
     DEFAULT_ENCODING,
     Event,
@@ -17,6 +17,7 @@ from kpi_cli.event_files import (
     parse_columns,
     parse_renames,
 )
+from kpi_cli.ingest import Checkpoint, _stopped
 from kpi_cli.main import app
 from typer.testing import CliRunner
 
@@ -165,3 +166,23 @@ def test_send_refuses_a_bad_file_before_any_request(tmp_path: Path) -> None:
     csv_file(tmp_path, HEADER + rows)
     dry = CliRunner().invoke(app, dry_run, env={"KPI_API_KEY": None})
     assert (dry.exit_code, "500 records, all can be sent" in dry.output) == (0, True)
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        (ExitCode.REFUSED, "fix that, then run the same command again"),
+        (ExitCode.CONFIG, "fix that, then run the same command again"),
+        (ExitCode.UNREACHABLE, ": run the same command again"),
+        (ExitCode.SERVICE, ": run the same command again"),
+    ],
+)
+def test_a_stopped_send_says_whether_resending_needs_a_fix_first(
+    tmp_path: Path, code: ExitCode, hint: str
+) -> None:
+    """A key that may not send (403) is refused again on a plain rerun: say to fix it first."""
+    mark = Checkpoint(tmp_path / "mark.json", "f", done=300)
+    error = _stopped(CliError("refused", code), mark, 1000)
+    assert error.code == code
+    assert "300 of 1000 records were acknowledged" in str(error)
+    assert hint in str(error)
