@@ -216,6 +216,27 @@ async def archived(app: Running, tenant: Tenant) -> int:
         return int(row.scalar_one())
 
 
+async def add_revisions(app: Running, tenant_id: str, times: list[str]) -> None:
+    async with app.parts.runtime.engine.begin() as conn:
+        for at in times:
+            await conn.execute(
+                text("""INSERT INTO evaluator.kpi_revisions (tenant_id, kpi_id, period_key,
+                          old_actual, new_actual, revised_at, reason, restatement_id)
+                        VALUES (:t, 'operating-costs', '2024', 1, 2, :at, 'late_events', 'r')"""),
+                {"t": tenant_id, "at": datetime.fromisoformat(at)},
+            )
+
+
+async def revised(app: Running, tenant_id: str) -> list[datetime]:
+    async with app.parts.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            text("""SELECT revised_at FROM evaluator.kpi_revisions
+                    WHERE tenant_id = :t AND restatement_id = 'r' ORDER BY revised_at"""),
+            {"t": tenant_id},
+        )
+        return [r[0] for r in rows]
+
+
 async def test_retention_drops_whole_partitions_and_refuses_what_lies_before_it(
     infra: Infra, settings: Settings
 ) -> None:
@@ -241,9 +262,12 @@ async def test_retention_drops_whole_partitions_and_refuses_what_lies_before_it(
             )
             assert {"events_p202502", "events_p202602", "events_p202603"} <= {r[0] for r in names}
 
+        await add_revisions(app, t, ["2025-02-28T23:59:59+00:00", "2025-03-01T00:00:00+00:00"])
         clock.now = datetime(2026, 3, 15, tzinfo=UTC)  # the horizon moves to 2025-03
         assert await app.parts.archive.prune_once() == ["events_p202502"]
         assert await archived(app, tenant) == 1
+        # revisions made before the horizon go too; the one made at it stays
+        assert await revised(app, t) == [datetime(2025, 3, 1, tzinfo=UTC)]
         await send_metrics(kept, [old])  # its partition is gone: refused, never counted again
         await app.wait_consumed(4)
         assert (await status(app, tenant, "operating-costs", "2025"))["actual"] == 5
