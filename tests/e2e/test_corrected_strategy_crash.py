@@ -3,23 +3,29 @@ stream under a strategy with one KPI missing (qualified-leads), one filter that 
 nothing (revenue-emea on region "nowhere"), one wrong period (new-clients per month) and a
 wrong fiscal year; then the corrected strategy arrives, and the evaluator is SIGKILLed in the
 middle of the recompute it causes. After the restart every actual equals the values computed
-by hand, the job was done again once, and a resend of every event counts nothing."""
+by hand, the job was done again once, and a resend of every event counts nothing. Then an
+operator's `kpi recompute --all` changes nothing either, and a later change of a closed
+quarter's filter restates it with its provenance (`kpi kpi-status ID --history`)."""
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from kpi_cli.evaluator import ALL_TIME
 from kpi_common.db import unit_of_work
 from kpi_common.kafka import ensure_topics
 from kpi_evaluator import archive_repo
 from kpi_evaluator.archive import Month
+from kpi_evaluator.config import Settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from tests.conftest import Infra
 from tests.e2e.test_evaluator_crash import consumed
+from tests.e2e.test_notifier_cli import kpi
 from tests.integration.kpi_evaluator.conftest import (
     Tenant,
     make_settings,
@@ -30,8 +36,12 @@ from tests.integration.kpi_evaluator.conftest import (
 from tests.integration.kpi_evaluator.test_pipeline import q1_events
 from tests.integration.kpi_evaluator.test_recompute import (
     CORRECTED,
+    editor_key,
     publish_revision,
     wrong_strategy,
+)
+from tests.integration.kpi_evaluator.test_recompute import (
+    kpi as kpi_of,
 )
 from tests.support import strategy_events
 from tests.support.procs import service
@@ -136,6 +146,56 @@ async def test_a_corrected_strategy_survives_a_sigkill_mid_recompute(
 
             await wait_until(resent, 120)
             assert await actuals(http, tenant) == EXPECTED
+            await operator_recomputes_all(svc.url, settings, tenant)
+            assert await actuals(http, tenant) == EXPECTED
+            await closed_quarter_restated(svc.url, http, settings, tenant)
     finally:
         svc.stop()
         await engine.dispose()
+
+
+async def operator_recomputes_all(url: str, settings: Settings, tenant: Tenant) -> None:
+    """`kpi recompute --all` with an editor key, followed with `kpi recompute status`."""
+    auth = await editor_key(settings, tenant)
+    cli = {"KPI_EVALUATOR_URL": url, "KPI_API_KEY": auth["Authorization"].split()[1]}
+
+    async def asked() -> bool:
+        out = await asyncio.to_thread(kpi, cli, "recompute", "--all")
+        return out.returncode == 0 and "queued:" in out.stdout
+
+    await wait_until(asked, 60)  # once the evaluator learned the new key
+
+    async def done() -> bool:
+        out = await asyncio.to_thread(kpi, cli, "recompute", "status", "--json")
+        newest = json.loads(out.stdout)["jobs"][0]
+        return bool(newest["reason"] == "requested" and newest["state"] == "done")
+
+    await wait_until(done, 240)
+
+
+async def closed_quarter_restated(
+    url: str, http: httpx.AsyncClient, settings: Settings, tenant: Tenant
+) -> None:
+    """new-clients counts the deals that were not a new customer: its closed 2026-Q1 goes
+    from 23 to 1, and the revision says so, with why and when."""
+    doc = strategy_events.load()
+    kpi_of(doc, "new-clients")["measure"]["where"] = {"new_customer": False}
+    await publish_revision(settings, tenant, doc, 3)
+
+    async def restated() -> bool:
+        resp = await http.get(
+            "/v1/kpis/new-clients/status", params={"period": "2026-Q1"}, headers=tenant.auth
+        )
+        return bool(resp.json()["actual"] == 1)
+
+    await wait_until(restated, 120)
+    series = await http.get("/v1/kpis/new-clients/series", params=ALL_TIME, headers=tenant.auth)
+    points = {p["period"]: p for p in series.json()["points"]}
+    revisions = points["2026-Q1"]["revisions"]
+    assert [(r["old"], r["new"], r["reason"]) for r in revisions] == [(23, 1, "definition_change")]
+    cli = {"KPI_EVALUATOR_URL": url, "KPI_API_KEY": tenant.key}
+    out = await asyncio.to_thread(kpi, cli, "kpi-status", "new-clients", "--history")
+    assert out.returncode == 0, out.stderr
+    row = next(line for line in out.stdout.splitlines() if "2026-Q1" in line and "23" in line)
+    assert "definition change" in row
+    assert revisions[0]["at"][:10] in row
