@@ -310,6 +310,45 @@ async def test_an_interrupted_job_is_done_again_exactly_once(settings: Settings)
         assert len(again) == 1  # the same job, done once
 
 
+async def test_other_tenants_keep_flowing_during_a_recompute(settings: Settings) -> None:
+    """Tenant A's recompute holds A's exclusive lock and is stuck mid-job (on A's buckets,
+    row-locked by another transaction); tenant B's events are consumed and counted meanwhile."""
+    acme = strategy_events.load()
+    emea_only = copy.deepcopy(acme)
+    kpi(emea_only, "revenue")["measure"]["where"] = {"region": "emea"}
+    blocking = create_async_engine(settings.database_url)
+    blocker = await blocking.connect()
+    try:
+        async with running_app(settings, Clock(NOW)) as app:
+            a = await start(app, settings)
+            await send_metrics(settings, q1_events(a.tenant_id))
+            await app.wait_consumed(96)
+            await wait_idle(app, a, 1)
+            await blocker.execute(
+                text("""SELECT 1 FROM evaluator.buckets
+                        WHERE tenant_id = :t AND kpi_id = 'revenue' FOR UPDATE"""),
+                {"t": a.tenant_id},
+            )
+            await publish_revision(settings, a, emea_only, 2)
+
+            async def running() -> bool:
+                return any(j["state"] == "running" for j in await jobs(app, a))
+
+            await wait_until(running, 60)
+            b = await start(app, settings)
+            await send_metrics(settings, q1_events(b.tenant_id))
+            await app.wait_consumed(2 * 96)
+            assert await corrected(app, b) == CORRECTED  # B counted while A's job waits
+            stuck = [j for j in await jobs(app, a) if j["kpis"] == ["revenue"]]
+            assert [j["state"] for j in stuck] == ["running"]
+            await blocker.rollback()
+            await wait_job(app, a, ["revenue"])
+            assert (await status(app, a, "revenue", "2026"))["actual"] == 300
+    finally:
+        await blocker.close()
+        await blocking.dispose()
+
+
 Q1 = {"period": "2026-Q1"}
 
 
