@@ -156,12 +156,16 @@ class Stack:
     def _own_env(self, name: str) -> dict[str, str]:
         own = {
             "goals": {"KPI_OPERATOR_TOKEN": self.operator_token},
-            "metrics-ingest": {"KPI_INGEST_KAFKA_RETRY_AFTER_S": "1"},
             # the breach rounds walk closed days two years back (load.BREACH_START), and each
             # must page: the oracle counts one notification per transition and channel, so
             # the paging horizon (docs/evaluator.md, "Restatements") reaches all of them, and
             # each must count: the archive's retention keeps them (its default, 36 months
-            # back from the real now, leaves the oldest days out as expired)
+            # back from the real now, leaves the oldest days out as expired), and ingest
+            # accepts them (its limit in the past is the archive's default too)
+            "metrics-ingest": {
+                "KPI_INGEST_KAFKA_RETRY_AFTER_S": "1",
+                "KPI_INGEST_MAX_PAST_MONTHS": "1200",
+            },
             "evaluator": {
                 "KPI_EVALUATOR_BREACH_HORIZON_PERIODS": "100000",
                 "KPI_EVALUATOR_ARCHIVE_RETENTION_MONTHS": "1200",

@@ -6,7 +6,6 @@ the events sent, whichever reached the evaluator first. A resend counts nothing.
 Before the archive and recomputation, the evaluator marked events seen before its copy of the
 strategy had the KPI, and the actual stayed null for good."""
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -102,5 +101,9 @@ def test_apply_then_send_at_once_counts_every_event_20_times(
             wait_until(f"trial {n} to count its 3 events", _counted(trial, 3), 60)
         again = trials[0].send(_deals(3))
         assert again.json() == {"accepted": 0, "duplicates": 3, "rejected": []}
-        time.sleep(3)  # time enough for the evaluator to have applied a resend, if it did
-        assert [t.actual() for t in trials] == [3] * TRIALS
+        # one new deal after the resend, on the same (tenant, metric) partition: once it is
+        # counted, a resend that had reached the evaluator would have been counted too
+        fresh = {"id": "deal-fresh", "metric": "crm.deal.won", "value": 1}
+        assert trials[0].send({**fresh, "time": datetime.now(UTC).isoformat()}).status_code == 202
+        wait_until("the new deal after the resend to count", _counted(trials[0], 4), 60)
+        assert [t.actual() for t in trials] == [4] + [3] * (TRIALS - 1)

@@ -216,6 +216,27 @@ async def archived(app: Running, tenant: Tenant) -> int:
         return int(row.scalar_one())
 
 
+async def add_revisions(app: Running, tenant_id: str, times: list[str]) -> None:
+    async with app.parts.runtime.engine.begin() as conn:
+        for at in times:
+            await conn.execute(
+                text("""INSERT INTO evaluator.kpi_revisions (tenant_id, kpi_id, period_key,
+                          old_actual, new_actual, revised_at, reason, restatement_id)
+                        VALUES (:t, 'operating-costs', '2024', 1, 2, :at, 'late_events', 'r')"""),
+                {"t": tenant_id, "at": datetime.fromisoformat(at)},
+            )
+
+
+async def revised(app: Running, tenant_id: str) -> list[datetime]:
+    async with app.parts.runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            text("""SELECT revised_at FROM evaluator.kpi_revisions
+                    WHERE tenant_id = :t AND restatement_id = 'r' ORDER BY revised_at"""),
+            {"t": tenant_id},
+        )
+        return [r[0] for r in rows]
+
+
 async def test_retention_drops_whole_partitions_and_refuses_what_lies_before_it(
     infra: Infra, settings: Settings
 ) -> None:
@@ -241,9 +262,12 @@ async def test_retention_drops_whole_partitions_and_refuses_what_lies_before_it(
             )
             assert {"events_p202502", "events_p202602", "events_p202603"} <= {r[0] for r in names}
 
+        await add_revisions(app, t, ["2025-02-28T23:59:59+00:00", "2025-03-01T00:00:00+00:00"])
         clock.now = datetime(2026, 3, 15, tzinfo=UTC)  # the horizon moves to 2025-03
         assert await app.parts.archive.prune_once() == ["events_p202502"]
         assert await archived(app, tenant) == 1
+        # revisions made before the horizon go too; the one made at it stays
+        assert await revised(app, t) == [datetime(2025, 3, 1, tzinfo=UTC)]
         await send_metrics(kept, [old])  # its partition is gone: refused, never counted again
         await app.wait_consumed(4)
         assert (await status(app, tenant, "operating-costs", "2025"))["actual"] == 5
@@ -284,6 +308,45 @@ async def test_an_interrupted_job_is_done_again_exactly_once(settings: Settings)
         assert await leads(app, tenant) == {"2026-Q1": 95, "2026-Q2": 1}
         again = [j for j in await jobs(app, tenant) if "qualified-leads" in j["kpis"]]
         assert len(again) == 1  # the same job, done once
+
+
+async def test_other_tenants_keep_flowing_during_a_recompute(settings: Settings) -> None:
+    """Tenant A's recompute holds A's exclusive lock and is stuck mid-job (on A's buckets,
+    row-locked by another transaction); tenant B's events are consumed and counted meanwhile."""
+    acme = strategy_events.load()
+    emea_only = copy.deepcopy(acme)
+    kpi(emea_only, "revenue")["measure"]["where"] = {"region": "emea"}
+    blocking = create_async_engine(settings.database_url)
+    blocker = await blocking.connect()
+    try:
+        async with running_app(settings, Clock(NOW)) as app:
+            a = await start(app, settings)
+            await send_metrics(settings, q1_events(a.tenant_id))
+            await app.wait_consumed(96)
+            await wait_idle(app, a, 1)
+            await blocker.execute(
+                text("""SELECT 1 FROM evaluator.buckets
+                        WHERE tenant_id = :t AND kpi_id = 'revenue' FOR UPDATE"""),
+                {"t": a.tenant_id},
+            )
+            await publish_revision(settings, a, emea_only, 2)
+
+            async def running() -> bool:
+                return any(j["state"] == "running" for j in await jobs(app, a))
+
+            await wait_until(running, 60)
+            b = await start(app, settings)
+            await send_metrics(settings, q1_events(b.tenant_id))
+            await app.wait_consumed(2 * 96)
+            assert await corrected(app, b) == CORRECTED  # B counted while A's job waits
+            stuck = [j for j in await jobs(app, a) if j["kpis"] == ["revenue"]]
+            assert [j["state"] for j in stuck] == ["running"]
+            await blocker.rollback()
+            await wait_job(app, a, ["revenue"])
+            assert (await status(app, a, "revenue", "2026"))["actual"] == 300
+    finally:
+        await blocker.close()
+        await blocking.dispose()
 
 
 Q1 = {"period": "2026-Q1"}

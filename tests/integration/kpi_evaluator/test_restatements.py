@@ -1,7 +1,8 @@
 """Restatements on the real Kafka and Postgres: a late event into a closed quarter keeps a
 revision (old, new, when, why) shown by the series API and `kpi kpi-status --history`;
 events backfilled into quarters past the paging horizon open breaches that are recorded
-but published as restatements of one run, while the current and previous quarter page."""
+but published as restatements of one run, while the current and previous quarter page; the
+same holds for the breaches a recompute opens (one run per job)."""
 
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -23,6 +24,8 @@ from tests.integration.kpi_evaluator.conftest import (
 )
 from tests.integration.kpi_evaluator.test_breaches import deals
 from tests.integration.kpi_evaluator.test_pipeline import start
+from tests.integration.kpi_evaluator.test_recompute import publish_revision, wait_job, without
+from tests.support import strategy_events
 
 
 async def series(app: Running, tenant: Tenant, kpi: str) -> dict[str, dict[str, Any]]:
@@ -115,3 +118,39 @@ async def test_a_backfill_past_the_horizon_is_recorded_as_one_restatement(
     for period, data in by_period.items():
         assert points[period]["breach_id"] == data["breach_id"]
         assert points[period]["status"] == "off_track"
+
+
+async def test_a_recompute_past_the_horizon_is_recorded_as_one_restatement(
+    settings: Settings,
+) -> None:
+    """The same quarters, streamed before the KPI existed: the recompute that adding it
+    causes opens their breaches, and those past the horizon are one restatement run, named
+    after the job; the current and the previous quarter still page."""
+    clock = Clock(datetime(2026, 5, 10, tzinfo=UTC))
+    quarters = ["2025-05-01", "2025-08-01", "2025-11-01", "2026-02-01", "2026-05-01"]
+    acme = strategy_events.load()
+    async with running_app(settings, clock) as app:
+        tenant = await start(app, settings, without(acme, "new-clients"))
+        t = tenant.tenant_id
+        for day in quarters:
+            await send_metrics(settings, deals(t, 5, f"{day}T10:00:00+00:00"))
+        await app.wait_consumed(25)
+        await publish_revision(settings, tenant, acme, 2)
+        job = await wait_job(app, tenant, ["new-clients"])
+        events = await breach_events(settings, t, 5)
+
+    assert job["reason"] == "new_kpi"
+    by_period = {e.data["period"]: e.data for e in events if e.data["kpi_id"] == "new-clients"}
+    assert sorted(by_period) == ["2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
+    for period in ("2025-Q2", "2025-Q3", "2025-Q4"):
+        data = by_period[period]
+        assert (data["urgency"], data["restatement_id"], data["restatement_reason"]) == (
+            "restatement",
+            f"recompute-{job['id']}",
+            "definition_change",
+        )
+    for period in ("2026-Q1", "2026-Q2"):
+        assert (by_period[period]["urgency"], by_period[period]["severity"]) == (
+            "page",
+            "critical",
+        )

@@ -2,10 +2,12 @@
 live events gives (pure)."""
 
 import copy
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 from kpi_common.observed import Observed
 from kpi_evaluator.definitions import Strategy
 from kpi_evaluator.folding import fold
@@ -73,6 +75,65 @@ def test_new_kpis_and_changed_measures_periods_and_formulas_are_affected() -> No
         assert set(affected(build(NODES), build(nodes)).values()) == {DEFINITION}
     formula = changed(**{"per-deal": lambda d: d["measure"].update(formula="deals / amount")})
     assert affected(build(NODES), build(formula)) == {"per-deal": DEFINITION}
+
+
+RATIO = {
+    "title": "Deals per lead",
+    "period": "month",
+    "measure": {
+        "ratio": {
+            "numerator": {"metric": "deal", "aggregation": "count"},
+            "denominator": {"metric": "lead", "aggregation": "count"},
+        }
+    },
+}
+Edit = tuple[str, Callable[[dict[str, Any]], Any]]
+# every kind of change issue 12 lists, each on its own: (KPI or "organization", edit)
+EVERY_KIND: dict[str, Edit] = {
+    "measure metric": ("amount", lambda d: d["measure"].update(metric="order")),
+    "where": ("deals", lambda d: d["measure"].update(where={"new": False})),
+    "field": ("amount", lambda d: d["measure"].update(field="net")),
+    "aggregation": ("amount", lambda d: d["measure"].update(aggregation="avg")),
+    "ratio numerator": (
+        "ratio",
+        lambda d: d["measure"]["ratio"]["numerator"].update(where={"new": True}),
+    ),
+    "ratio denominator": (
+        "ratio",
+        lambda d: d["measure"]["ratio"]["denominator"].update(metric="visit"),
+    ),
+    "formula": ("per-deal", lambda d: d["measure"].update(formula="amount / deals * 100")),
+    "formula input": ("amount", lambda d: d["measure"].update(aggregation="max")),
+    "period": ("deals", lambda d: d.update(period="year")),
+    "rolling window": ("deals", lambda d: d.update(period={"rolling_days": 7})),
+    "rolling window length": ("rolling", lambda d: d.update(period={"rolling_days": 30})),
+    "fiscal calendar": ("organization", lambda d: d.update(fiscal_year_start="07-01")),
+    "time zone": ("organization", lambda d: d.update(timezone="Asia/Tokyo")),
+}
+ROLLING = {
+    "title": "Deals, last 7 days",
+    "period": {"rolling_days": 7},
+    "measure": {"metric": "deal", "aggregation": "count"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EVERY_KIND))
+def test_every_kind_of_change_recomputes_what_it_changes(kind: str) -> None:
+    base = {**copy.deepcopy(NODES), ("kpi", "ratio"): RATIO, ("kpi", "rolling"): ROLLING}
+    target, edit = EVERY_KIND[kind]
+    nodes = copy.deepcopy(base)
+    node = ("organization", target) if target == "organization" else ("kpi", target)
+    edit(nodes[node])
+    found = affected(build(base), build(nodes))
+    if target == "organization":
+        assert found == dict.fromkeys(["amount", "deals", "per-deal", "ratio", "rolling"], CALENDAR)
+        return
+    # a formula is computed from its inputs at evaluation: a changed input is recomputed on
+    # its own, and the formula's periods are re-evaluated with it
+    assert found == {target: DEFINITION}
+    # and the same KPI added new, whatever it measures
+    added = build({k: v for k, v in nodes.items() if k != node})
+    assert affected(added, build(nodes)) == {target: NEW}
 
 
 def test_a_new_calendar_affects_every_kpi_with_a_measure() -> None:

@@ -15,6 +15,7 @@ from kpi_ingest.events import (
 NOW = datetime(2026, 2, 3, 10, 0, tzinfo=UTC)
 LIMITS = Limits(
     max_future=timedelta(minutes=5),
+    max_past_months=36,
     max_dimensions=3,
     max_dimension_key_chars=12,
     max_dimension_value_chars=8,
@@ -80,6 +81,8 @@ def test_missing_time_means_received_now() -> None:
         (_plain(time="yesterday"), "time: not an RFC 3339 timestamp"),
         (_plain(time="2026-02-03T09:00:00"), "time: must carry a timezone"),
         (_plain(time="2026-02-03T10:06:00Z"), "time: more than the limit of 5 minutes"),
+        (_plain(time="2023-01-31T23:59:59Z"), "time: before 2023-02-01, the start of the oldest"),
+        (_plain(time="1970-01-01T00:00:00Z"), "time: before 2023-02-01"),
         (_plain(dimensions=[1]), "dimensions: must be an object"),
         (
             _plain(dimensions={"a": 1, "b": 2, "c": 3, "d": 4}),
@@ -113,3 +116,10 @@ def test_a_repeated_id_within_one_request_counts_once() -> None:
     unique, repeats = first_occurrences(events)
     assert [e.id for e in unique] == ["a", "b"]
     assert repeats == 2
+
+
+def test_the_oldest_month_counted_is_accepted_from_its_first_instant() -> None:
+    # NOW is 2026-02-03: 36 months before February 2026 is February 2023
+    assert check_event(_plain(time="2023-02-01T00:00:00Z"), LIMITS, NOW).time == datetime(
+        2023, 2, 1, tzinfo=UTC
+    )

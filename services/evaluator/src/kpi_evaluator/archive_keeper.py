@@ -10,7 +10,7 @@ from kpi_common.db import unit_of_work
 from kpi_common.logging import get_logger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kpi_evaluator import archive_repo, arrivals_repo, recompute_repo
+from kpi_evaluator import archive_repo, arrivals_repo, recompute_repo, status_repo
 from kpi_evaluator.archive import Month, expired, horizon, months_of
 from kpi_evaluator.folding import Observation
 from kpi_evaluator.metrics import ARCHIVE_DROPPED, EXPIRED
@@ -53,7 +53,8 @@ class ArchiveKeeper:
 
     async def prune_once(self) -> list[str]:
         """Create this month and the next; drop the partitions past the retention (and
-        forget the metric names that arrived last before it)."""
+        forget the metric names that arrived last before it, and the revisions made before
+        it)."""
         now = self._clock()
         ahead = {Month.of(now), Month.of(now).plus(1)}
         async with unit_of_work(self._sessions) as session:
@@ -61,7 +62,9 @@ class ArchiveKeeper:
             dropped = expired(await archive_repo.partitions(session), horizon(now, self._retention))
             await archive_repo.drop_partitions(session, dropped)
             await recompute_repo.prune(session, now - JOBS_KEPT)
-            await arrivals_repo.prune(session, horizon(now, self._retention).start)
+            oldest = horizon(now, self._retention).start
+            await arrivals_repo.prune(session, oldest)
+            await status_repo.prune_revisions(session, oldest)
         self._known = (self._known | ahead) - {m for p in dropped if (m := Month.parse(p))}
         if dropped:
             ARCHIVE_DROPPED.inc(len(dropped))

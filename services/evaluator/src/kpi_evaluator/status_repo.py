@@ -239,6 +239,14 @@ async def add_revisions(session: AsyncSession, revisions: Sequence[Revision]) ->
         await session.execute(_REVISE, [vars(r) for r in revisions])
 
 
+async def prune_revisions(session: AsyncSession, before: datetime) -> None:
+    """Forget revisions made before `before` (the archive's horizon: a recompute could not
+    restate those periods from the archive any more), so the table does not grow forever."""
+    await session.execute(
+        text("DELETE FROM evaluator.kpi_revisions WHERE revised_at < :b"), {"b": before}
+    )
+
+
 async def revisions(
     conn: Executor, tenant_id: str, kpi_id: str, period_keys: Iterable[str]
 ) -> dict[str, list[Revision]]:

@@ -36,6 +36,7 @@ class Limits:
     """The per-event limits; each rejection reason names the limit it broke."""
 
     max_future: timedelta
+    max_past_months: int  # the evaluator counts no event older than its archive keeps
     max_dimensions: int
     max_dimension_key_chars: int
     max_dimension_value_chars: int
@@ -171,10 +172,24 @@ def _time(value: object, limits: Limits, now: datetime) -> datetime:
     if parsed - now > limits.max_future:
         minutes = int(limits.max_future.total_seconds() // 60)
         raise EventError(f"time: more than the limit of {minutes} minutes in the future")
+    oldest = oldest_kept(now, limits.max_past_months)
+    if parsed < oldest:
+        raise EventError(
+            f"time: before {oldest:%Y-%m-%d}, the start of the oldest month counted "
+            f"({limits.max_past_months} months before this one)"
+        )
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
         raise EventError("time: out of the representable range") from None
+
+
+def oldest_kept(now: datetime, months: int) -> datetime:
+    """The first instant (UTC) of the month `months` before now's: what the evaluator's
+    archive keeps by default (docs/evaluator.md, "The archive")."""
+    utc = now.astimezone(UTC)
+    index = utc.year * 12 + utc.month - 1 - months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
 def _dimensions(value: object, limits: Limits) -> dict[str, Scalar]:
