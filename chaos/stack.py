@@ -161,14 +161,14 @@ class Stack:
             # the paging horizon (docs/evaluator.md, "Restatements") reaches all of them, and
             # each must count: the archive's retention keeps them (its default, 36 months
             # back from the real now, leaves the oldest days out as expired), and ingest
-            # accepts them (its limit in the past is the archive's default too)
+            # accepts them (it refuses what the archive would not keep: one setting)
             "metrics-ingest": {
                 "KPI_INGEST_KAFKA_RETRY_AFTER_S": "1",
-                "KPI_INGEST_MAX_PAST_MONTHS": "1200",
+                "KPI_ARCHIVE_RETENTION_MONTHS": "1200",
             },
             "evaluator": {
                 "KPI_EVALUATOR_BREACH_HORIZON_PERIODS": "100000",
-                "KPI_EVALUATOR_ARCHIVE_RETENTION_MONTHS": "1200",
+                "KPI_ARCHIVE_RETENTION_MONTHS": "1200",
             },
             "notifier": {
                 "KPI_SMTP_HOST": "127.0.0.1",

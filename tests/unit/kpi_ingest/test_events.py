@@ -15,7 +15,7 @@ from kpi_ingest.events import (
 NOW = datetime(2026, 2, 3, 10, 0, tzinfo=UTC)
 LIMITS = Limits(
     max_future=timedelta(minutes=5),
-    max_past_months=36,
+    archive_retention_months=36,
     max_dimensions=3,
     max_dimension_key_chars=12,
     max_dimension_value_chars=8,

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kpi_common.retention import oldest_counted
+
 PREFIX = "events_p"
 
 
@@ -51,7 +53,7 @@ class Month:
 
 def horizon(now: datetime, retention_months: int) -> Month:
     """The oldest month the archive keeps (and in which an event still counts)."""
-    return Month.of(now).plus(-retention_months)
+    return Month.of(oldest_counted(now, retention_months))
 
 
 def expired(partitions: Iterable[str], oldest: Month) -> list[str]:

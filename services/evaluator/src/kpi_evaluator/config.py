@@ -5,6 +5,7 @@ Every variable is documented in docs/evaluator.md (section "Configuration")."""
 from datetime import timedelta
 from typing import Literal
 
+from kpi_common.retention import retention_months_field
 from kpi_common.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -41,9 +42,8 @@ class Settings(ServiceSettings):
         default=1, ge=0, validation_alias=_env("BREACH_HORIZON_PERIODS")
     )
     # Archive of consumed events (dedup, recomputation) and recompute jobs
-    archive_retention_months: int = Field(
-        default=36, ge=1, le=1200, validation_alias=_env("ARCHIVE_RETENTION_MONTHS")
-    )
+    # KPI_ARCHIVE_RETENTION_MONTHS, shared with metrics-ingest (its older name still read)
+    archive_retention_months: int = retention_months_field(_env("ARCHIVE_RETENTION_MONTHS"))
     archive_prune_interval_s: float = Field(
         default=3600.0, gt=0, validation_alias=_env("ARCHIVE_PRUNE_INTERVAL_S")
     )

@@ -38,7 +38,7 @@ class Deps:
 def limits_of(settings: Settings) -> Limits:
     return Limits(
         max_future=timedelta(minutes=settings.max_future_minutes),
-        max_past_months=settings.max_past_months,
+        archive_retention_months=settings.archive_retention_months,
         max_dimensions=settings.max_dimensions,
         max_dimension_key_chars=settings.max_dimension_key_chars,
         max_dimension_value_chars=settings.max_dimension_value_chars,

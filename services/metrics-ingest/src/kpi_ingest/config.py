@@ -2,6 +2,7 @@
 
 Every variable is documented in docs/ingest.md (section "Configuration")."""
 
+from kpi_common.retention import retention_months_field
 from kpi_common.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -26,9 +27,8 @@ class Settings(ServiceSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, validation_alias=_env("MAX_BODY_BYTES"))
     max_events: int = Field(default=1000, ge=1, validation_alias=_env("MAX_EVENTS"))
     max_future_minutes: int = Field(default=5, ge=0, validation_alias=_env("MAX_FUTURE_MINUTES"))
-    max_past_months: int = Field(
-        default=36, ge=1, le=1200, validation_alias=_env("MAX_PAST_MONTHS")
-    )
+    # KPI_ARCHIVE_RETENTION_MONTHS, the evaluator's: an older event would not count
+    archive_retention_months: int = retention_months_field()
     max_dimensions: int = Field(default=20, ge=0, validation_alias=_env("MAX_DIMENSIONS"))
     max_dimension_key_chars: int = Field(
         default=64, ge=1, validation_alias=_env("MAX_DIMENSION_KEY_CHARS")

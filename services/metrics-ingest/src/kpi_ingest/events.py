@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kpi_common.retention import oldest_counted
+
 METRIC_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 DIMENSION_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -36,7 +38,7 @@ class Limits:
     """The per-event limits; each rejection reason names the limit it broke."""
 
     max_future: timedelta
-    max_past_months: int  # the evaluator counts no event older than its archive keeps
+    archive_retention_months: int  # the evaluator counts no event older than its archive keeps
     max_dimensions: int
     max_dimension_key_chars: int
     max_dimension_value_chars: int
@@ -172,24 +174,16 @@ def _time(value: object, limits: Limits, now: datetime) -> datetime:
     if parsed - now > limits.max_future:
         minutes = int(limits.max_future.total_seconds() // 60)
         raise EventError(f"time: more than the limit of {minutes} minutes in the future")
-    oldest = oldest_kept(now, limits.max_past_months)
+    oldest = oldest_counted(now, limits.archive_retention_months)
     if parsed < oldest:
         raise EventError(
             f"time: before {oldest:%Y-%m-%d}, the start of the oldest month counted "
-            f"({limits.max_past_months} months before this one)"
+            f"({limits.archive_retention_months} months before this one)"
         )
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
         raise EventError("time: out of the representable range") from None
-
-
-def oldest_kept(now: datetime, months: int) -> datetime:
-    """The first instant (UTC) of the month `months` before now's: what the evaluator's
-    archive keeps by default (docs/evaluator.md, "The archive")."""
-    utc = now.astimezone(UTC)
-    index = utc.year * 12 + utc.month - 1 - months
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
 def _dimensions(value: object, limits: Limits) -> dict[str, Scalar]:
