@@ -1,15 +1,18 @@
 """How recompute jobs finish, and that each says so: a tenant's pending jobs of one kind run as
 one (the others `merged` into it, in the same transaction), a job with nothing archived and
-nothing folded before completes as `no_events` without a rebuild, and one whose archived
-events were dropped by the retention still forgets what was folded. Real Kafka and Postgres."""
+nothing folded before completes as `no_events` without a rebuild, but not while a batch that
+archived events of its KPIs is still in flight, and one whose archived events were dropped by
+the retention still forgets what was folded. Real Kafka and Postgres."""
 
 import copy
 from datetime import UTC, datetime
 from typing import Any
 
 from kpi_common.db import unit_of_work
-from kpi_evaluator import recompute_repo
+from kpi_evaluator import archive_repo, recompute_repo
+from kpi_evaluator.archive import Month
 from kpi_evaluator.config import Settings
+from kpi_evaluator.recompute_repo import _tenant_key
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -20,15 +23,18 @@ from tests.integration.kpi_evaluator.conftest import (
     metric,
     running_app,
     send_metrics,
+    wait_until,
 )
 from tests.integration.kpi_evaluator.test_pipeline import q1_events, start, status
 from tests.integration.kpi_evaluator.test_recompute import (
     NOW,
     jobs,
     kpi,
+    leads,
     publish_revision,
     wait_idle,
     wait_job,
+    without,
 )
 from tests.support import strategy_events
 
@@ -120,3 +126,51 @@ async def test_a_changed_kpi_whose_events_the_retention_dropped_forgets_its_fold
         assert (job["outcome"], job["events_total"], job["events_done"]) == ("recomputed", 0, 0)
         assert (await status(app, tenant, "operating-costs", "2025"))["actual"] is None
         assert all(j["state"] == "done" for j in await jobs(app, tenant))
+
+
+async def waiting_for(engine: AsyncEngine, tenant: str) -> bool:
+    """Whether a transaction waits for the tenant's recompute lock."""
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            text("""SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+                    AND NOT granted AND objid = CAST(:k AS bigint)"""),
+            {"k": _tenant_key(tenant)},
+        )
+        return bool(found.scalar_one())
+
+
+async def test_an_event_archived_by_a_batch_in_flight_is_counted_not_skipped(
+    settings: Settings,
+) -> None:
+    """A batch holds the tenant's recompute lock shared, has archived an event of a KPI it
+    does not know yet, and has not committed when the KPI's job starts: the job waits for it,
+    then sees the event (asked before the lock, the archive would look empty: `no_events`,
+    and the event would count nowhere)."""
+    engine = create_async_engine(settings.database_url)
+    batch = async_sessionmaker(engine)()  # a metric batch, by hand
+    try:
+        async with running_app(settings, Clock(NOW)) as app:
+            tenant = await start(app, settings, without(strategy_events.load(), "qualified-leads"))
+            t = tenant.tenant_id
+            await wait_idle(app, tenant, 1)
+            async with unit_of_work(async_sessionmaker(engine)) as session:
+                await archive_repo.create_partitions(session, {Month(2026, 1)})
+            await recompute_repo.share_tenants(batch, [t])
+            await batch.execute(
+                text("""INSERT INTO evaluator.events VALUES (:t, 'crm.lead.qualified', 'late-1',
+                        timestamptz '2026-01-05', 1, '{}'::jsonb, now())"""),
+                {"t": t},
+            )
+            await publish_revision(settings, tenant, strategy_events.load(), 2)
+
+            async def job_waits() -> bool:
+                return await waiting_for(engine, t)
+
+            await wait_until(job_waits, 60)
+            await batch.commit()
+            job = await wait_job(app, tenant, ["qualified-leads"])
+            assert (job["outcome"], job["events_total"]) == ("recomputed", 1)
+            assert await leads(app, tenant) == {"2026-Q1": 1, "2026-Q2": None}
+    finally:
+        await batch.close()
+        await engine.dispose()
