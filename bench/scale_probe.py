@@ -72,8 +72,9 @@ async def _recomputes(stack: ScaleStack) -> int:
 
 async def measure_tick(stack: ScaleStack, kpis: int, ticks: int, timeout_s: float) -> Tick:
     """The periodic tick, settled: once a tick covered all `kpis` (the evaluator knows every
-    tenant) and the new tenants' recompute jobs are done (each wakes a tick that also drops
-    orphaned rows), one more tick, then the mean duration and CPU of the next `ticks`."""
+    tenant) and the new tenants' recompute jobs are done (each wakes a tick of its tenant,
+    as each strategy change does), one more tick, then the mean duration and CPU of the next
+    `ticks`."""
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=30) as http:
         ready = await _until(stack, http, deadline, lambda t: t.kpis >= kpis)

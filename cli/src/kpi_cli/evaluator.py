@@ -171,14 +171,26 @@ def _progress(job: dict[str, Any]) -> str:
     return f"{job['events_done']:,}/{total:,}" if total is not None else "-"
 
 
+def _outcome(job: dict[str, Any]) -> str:
+    """How it finished: `merged into 12`, `recomputed (+ 13, 14)`, `no_events`, or `-`."""
+    outcome = job.get("outcome")
+    if outcome == "merged":
+        return f"merged into {job.get('merged_into')}"
+    absorbed = job.get("absorbed") or []
+    also = f" (+ {', '.join(str(i) for i in absorbed)})" if absorbed else ""
+    return f"{outcome or '-'}{also}"
+
+
 def jobs_table(jobs: list[dict[str, Any]]) -> Table:
     table = Table(title="recompute jobs")
-    for column in ("id", "state", "events", "attempts", "reason", "KPIs", "created", "finished"):
+    columns = ("id", "state", "outcome", "events", "attempts", "reason", "KPIs", "created")
+    for column in (*columns, "finished"):
         table.add_column(column)
     for job in jobs:
         table.add_row(
             str(job["id"]),
             job["state"],
+            _outcome(job),
             _progress(job),
             str(job["attempts"]),
             job["reason"],

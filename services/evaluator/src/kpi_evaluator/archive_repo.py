@@ -107,6 +107,16 @@ async def count(conn: Executor, tenant_id: str, metrics: Sequence[str]) -> int:
     return int(row.scalar_one())
 
 
+async def any_event(conn: Executor, tenant_id: str, metrics: Sequence[str]) -> bool:
+    """Whether the archive holds an event of those metrics for the tenant."""
+    row = await conn.execute(
+        text("""SELECT EXISTS (SELECT 1 FROM evaluator.events
+                WHERE tenant_id = :t AND metric = ANY(CAST(:m AS text[])))"""),
+        {"t": tenant_id, "m": sorted(set(metrics))},
+    )
+    return bool(row.scalar_one())
+
+
 _STREAM = """
 SELECT event_id, metric, value, CAST(dimensions AS text), event_time, received_at
 FROM evaluator.events WHERE tenant_id = $1 AND metric = ANY($2::text[])

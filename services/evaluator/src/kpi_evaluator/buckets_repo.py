@@ -3,8 +3,9 @@ event (dedup is the archive's insert, `archive_repo`)."""
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kpi_evaluator.aggregation import AggState
@@ -102,17 +103,21 @@ async def last_seen_many(conn: Executor, tenants: Iterable[str]) -> dict[tuple[s
     return {(str(r[0]), str(r[1])): r[2] for r in rows}
 
 
-async def delete_kpis(session: AsyncSession, tenant_id: str, kpis: Sequence[str]) -> None:
-    """Forget what was folded for those KPIs (a recompute folds them again)."""
+async def delete_kpis(session: AsyncSession, tenant_id: str, kpis: Sequence[str]) -> bool:
+    """Forget what was folded for those KPIs (a recompute folds them again); whether there
+    was anything."""
     if not kpis:
-        return
+        return False
     params = {"t": tenant_id, "k": sorted(set(kpis))}
+    found = False
     for table in ("buckets", "kpi_seen"):
-        await session.execute(
+        deleted = await session.execute(
             text(f"""DELETE FROM evaluator.{table}
                      WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))"""),
             params,
         )
+        found = found or cast(CursorResult[Any], deleted).rowcount > 0
+    return found
 
 
 async def period_keys(conn: Executor, tenant_id: str, kpis: Sequence[str]) -> list[str]:

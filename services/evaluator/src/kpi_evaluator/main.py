@@ -1,6 +1,6 @@
 """Composition root of the evaluator service: builds the infrastructure once and wires it in."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +70,9 @@ def build(settings: Settings, clock: Clock) -> Parts:
         sessions, settings.archive_retention_months, settings.archive_prune_interval_s, clock
     )
 
-    def recomputed() -> None:  # outbox rows to relay; status rows of old bounds to drop
-        relay.notify()
-        ticker.notify()
+    def recomputed(tenants: Sequence[str]) -> None:  # outbox rows to relay; the new actuals'
+        relay.notify()  # periods without a status row yet, ticked for those tenants only
+        ticker.notify(tenants)
 
     source = FillSource(
         settings.kafka_bootstrap,
@@ -92,8 +92,8 @@ def build(settings: Settings, clock: Clock) -> Parts:
         archive_ready=fill.finished,  # recomputes wait for the archive fill (upgrades)
     )
     fill.on_done = runner.notify
-    # a strategy change wakes the tick, so a new target or KPI shows without waiting, and
-    # the recompute runner, for the KPIs whose actuals it changed
+    # a strategy change wakes the tick for the tenants it changed, so a new target or KPI
+    # shows without waiting, and the recompute runner, for the KPIs whose actuals it changed
     goals = GoalsChangesHandler(sessions, strategy_group, ticker.notify, runner.notify)
     metrics = MetricsHandler(
         sessions, strategies, evaluator, archive, metrics_group, clock, relay.notify

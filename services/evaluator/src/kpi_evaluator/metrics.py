@@ -24,9 +24,16 @@ TICK_SECONDS = Histogram(
     "Time of one periodic tick: every tenant's KPIs re-evaluated (current and previous period)",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+TENANT_TICK_SECONDS = Histogram(
+    "evaluator_tenant_tick_duration_seconds",
+    "Time of one tick of some tenants only, between periodic ticks: those whose strategy "
+    "changed or whose recompute finished",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 TICK_CPU = Counter(
     "evaluator_tick_cpu_seconds_total",
-    "Process CPU time (user + system) spent while ticks ran (other tasks of the process too)",
+    "Process CPU time (user + system) spent while ticks ran, periodic and per tenant (other "
+    "tasks of the process too)",
 )
 TICK_KPIS = Gauge("evaluator_tick_kpis", "KPIs the last completed tick re-evaluated")
 LAG = Gauge("evaluator_consumer_lag_messages", "Messages behind the high watermark", ["topic"])
@@ -51,6 +58,12 @@ RECOMPUTE_EVENTS = Counter(
 )
 RECOMPUTE_JOBS = Gauge(
     "evaluator_recompute_jobs", "Recompute jobs by state (pending, running, done)", ["state"]
+)
+RECOMPUTE_FINISHED = Counter(
+    "evaluator_recompute_jobs_finished_total",
+    "Recompute jobs finished, by outcome: recomputed, no_events (nothing archived to fold), "
+    "merged (done by another job of the tenant)",
+    ["outcome"],
 )
 FILL_REMAINING = Gauge(
     "evaluator_archive_fill_remaining_messages",

@@ -43,6 +43,7 @@ from kpi_evaluator.metrics import (
     DUPLICATES,
     EVENTS,
     LATENCY,
+    TENANT_TICK_SECONDS,
     TICK_CPU,
     TICK_KPIS,
     TICK_SECONDS,
@@ -175,6 +176,8 @@ class Ticker:
         self._interval_s = interval_s
         self._on_commit = on_commit
         self._wake = asyncio.Event()
+        self._woken: set[str] = set()  # tenants to tick before the next periodic tick
+        self._everyone = False
 
     async def tick_once(self, tenants: Iterable[str] | None = None, cleanup: bool = True) -> int:
         """Re-evaluate; with `cleanup`, first drop status rows the strategy no longer has.
@@ -198,18 +201,43 @@ class Ticker:
         self._on_commit()
         return kpis
 
-    def notify(self) -> None:
-        """Tick now (the strategy changed: new targets, new KPIs)."""
+    def notify(self, tenants: Iterable[str] | None = None) -> None:
+        """Tick those tenants now (their strategy changed, or a recompute of theirs finished),
+        with the cleanup; without tenants, every tenant: the next periodic tick, now."""
+        if tenants is None:
+            self._everyone = True
+        else:
+            self._woken.update(tenants)
         self._wake.set()
 
     async def run(self) -> None:
-        cleanup = True  # at start and after each strategy change
+        cleanup = True  # at start, and when woken for every tenant
         while True:
             self._wake.clear()
+            self._everyone = False
             started, cpu = time.perf_counter(), time.process_time()
             TICK_KPIS.set(await self.tick_once(cleanup=cleanup))
             TICK_CPU.inc(time.process_time() - cpu)
             TICK_SECONDS.observe(time.perf_counter() - started)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval_s)
-            cleanup = self._wake.is_set()
+            cleanup = await self._until_next_tick()
+
+    async def _until_next_tick(self) -> bool:
+        """Wait out the interval, ticking the tenants woken for meanwhile (a strategy change or
+        a recompute concerns one tenant: ticking every tenant for it made a burst of new
+        tenants tick everything once per change). True when woken for every tenant."""
+        deadline = time.monotonic() + self._interval_s
+        while (left := deadline - time.monotonic()) > 0:
+            if not self._woken:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), left)
+            if self._everyone:
+                return True
+            if not self._woken:
+                return False
+            self._wake.clear()
+            tenants, self._woken = sorted(self._woken), set()
+            started, cpu = time.perf_counter(), time.process_time()
+            await self.tick_once(tenants, cleanup=True)
+            TICK_CPU.inc(time.process_time() - cpu)
+            TENANT_TICK_SECONDS.observe(time.perf_counter() - started)
+        return self._everyone

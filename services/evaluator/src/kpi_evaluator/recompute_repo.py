@@ -19,8 +19,10 @@ from kpi_evaluator.strategy_repo import Executor
 _JOB_KEYS = 1 << 40  # job locks live above every crc32 tenant key
 COLUMNS = (
     "id, tenant_id, kpi_ids, reason, state, attempts, events_done, events_total, error, "
-    "created_at, started_at, finished_at"
+    "created_at, started_at, finished_at, outcome, merged_into, absorbed"
 )
+RECOMPUTED, NO_EVENTS, MERGED = "recomputed", "no_events", "merged"  # a finished job's outcome
+MAX_ABSORBED = 1_000  # a tenant's pending jobs one run takes over
 
 
 def _tenant_key(tenant_id: str) -> int:
@@ -57,6 +59,9 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    outcome: str | None = None
+    merged_into: int | None = None
+    absorbed: tuple[int, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,11 +76,30 @@ class Job:
             "created_at": self.created_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
+            "outcome": self.outcome,
+            "merged_into": self.merged_into,
+            "absorbed": list(self.absorbed),
         }
 
 
 def _job(r: Sequence[Any]) -> Job:
-    return Job(int(r[0]), r[1], list(r[2]), r[3], r[4], int(r[5]), int(r[6]), *r[7:])
+    return Job(
+        id=int(r[0]),
+        tenant_id=r[1],
+        kpi_ids=list(r[2]),
+        reason=r[3],
+        state=r[4],
+        attempts=int(r[5]),
+        events_done=int(r[6]),
+        events_total=r[7],
+        error=r[8],
+        created_at=r[9],
+        started_at=r[10],
+        finished_at=r[11],
+        outcome=r[12],
+        merged_into=r[13],
+        absorbed=tuple(int(i) for i in r[14]),
+    )
 
 
 async def add(conn: Executor, tenant_id: str, kpi_ids: Sequence[str], reason: str) -> Job:
@@ -95,20 +119,47 @@ async def claim(session: AsyncSession) -> Job | None:
                 ORDER BY error IS NOT NULL, id LIMIT 50""")
     )
     for (job_id,) in ids.all():
-        got = await session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _JOB_KEYS + int(job_id)}
-        )
-        if got.scalar_one():
-            row = (
-                await session.execute(
-                    text(f"""SELECT {COLUMNS} FROM evaluator.recompute_jobs
-                             WHERE id = :i AND state <> 'done'"""),
-                    {"i": job_id},
-                )
-            ).first()
-            if row is not None:
-                return _job(tuple(row))
+        held = await _hold(session, [int(job_id)])
+        if held:
+            return held[0]
     return None
+
+
+async def absorb(session: AsyncSession, job: Job, requested: bool) -> list[Job]:
+    """The tenant's other unfinished jobs that this run can do too, locked for this
+    transaction like `claim`'s: those no other runner holds, of the same kind (an operator's
+    request, or a strategy change: `requested`), never one that failed (it is retried on its
+    own). None when `job` itself failed last time."""
+    if job.error is not None:
+        return []
+    ids = await session.execute(
+        text("""SELECT id FROM evaluator.recompute_jobs
+                WHERE tenant_id = :t AND state <> 'done' AND error IS NULL AND id <> :i
+                  AND (reason = 'requested') = :r
+                ORDER BY id LIMIT :n"""),
+        {"t": job.tenant_id, "i": job.id, "r": requested, "n": MAX_ABSORBED},
+    )
+    return await _hold(session, [int(r[0]) for r in ids])
+
+
+async def _hold(session: AsyncSession, ids: Sequence[int]) -> list[Job]:
+    """Of those jobs, the ones this transaction could lock and that are still unfinished
+    once locked (a runner that held one may have finished it meanwhile)."""
+    got = []
+    for job_id in ids:
+        locked = await session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _JOB_KEYS + job_id}
+        )
+        if locked.scalar_one():
+            got.append(job_id)
+    if not got:
+        return []
+    rows = await session.execute(
+        text(f"""SELECT {COLUMNS} FROM evaluator.recompute_jobs
+                 WHERE id = ANY(CAST(:i AS bigint[])) AND state <> 'done' ORDER BY id"""),
+        {"i": got},
+    )
+    return [_job(tuple(r)) for r in rows]
 
 
 async def _update(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any) -> None:
@@ -118,13 +169,19 @@ async def _update(sessions: async_sessionmaker[AsyncSession], sql: str, **params
         await session.execute(text(sql), params)
 
 
-async def started(sessions: async_sessionmaker[AsyncSession], job_id: int, total: int) -> None:
+async def started(
+    sessions: async_sessionmaker[AsyncSession], job_id: int, total: int, absorbed: Sequence[int]
+) -> None:
+    """The job runs (one more attempt), and so do the jobs it absorbed."""
     await _update(
         sessions,
-        """UPDATE evaluator.recompute_jobs SET state = 'running', attempts = attempts + 1,
-           started_at = now(), events_total = :n, events_done = 0 WHERE id = :i""",
+        """UPDATE evaluator.recompute_jobs SET state = 'running',
+           attempts = attempts + CASE WHEN id = :i THEN 1 ELSE 0 END, started_at = now(),
+           events_total = CASE WHEN id = :i THEN CAST(:n AS bigint) END, events_done = 0
+           WHERE id = :i OR id = ANY(CAST(:a AS bigint[]))""",
         i=job_id,
         n=total,
+        a=list(absorbed),
     )
 
 
@@ -146,13 +203,28 @@ async def failed(sessions: async_sessionmaker[AsyncSession], job_id: int, error:
     )
 
 
-async def finish(session: AsyncSession, job_id: int, done: int) -> None:
-    """In the job's own transaction: done exactly when its effects commit."""
+async def finish(
+    session: AsyncSession, job_id: int, done: int, outcome: str, absorbed: Sequence[int]
+) -> None:
+    """In the job's own transaction: done exactly when its effects commit, and with it the
+    jobs it absorbed (`merged`, pointing at it). A run that found nothing to rebuild never
+    said `started`: it counts its attempt here."""
     await session.execute(
         text("""UPDATE evaluator.recompute_jobs SET state = 'done', events_done = :d,
-                error = NULL, finished_at = now() WHERE id = :i"""),
-        {"i": job_id, "d": done},
+                error = NULL, finished_at = now(), outcome = :o,
+                absorbed = CAST(:a AS bigint[]),
+                attempts = attempts + CASE WHEN :o = 'no_events' THEN 1 ELSE 0 END,
+                started_at = CASE WHEN :o = 'no_events' THEN now() ELSE started_at END
+                WHERE id = :i"""),
+        {"i": job_id, "d": done, "o": outcome, "a": list(absorbed)},
     )
+    if absorbed:
+        await session.execute(
+            text("""UPDATE evaluator.recompute_jobs SET state = 'done', error = NULL,
+                    finished_at = now(), outcome = 'merged', merged_into = :i
+                    WHERE id = ANY(CAST(:a AS bigint[]))"""),
+            {"i": job_id, "a": list(absorbed)},
+        )
 
 
 async def list_jobs(conn: Executor, tenant_id: str, limit: int = 50) -> list[Job]:

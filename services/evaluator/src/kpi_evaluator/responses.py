@@ -110,6 +110,16 @@ class RecomputeJob(Answer):
     created_at: AwareDatetime
     started_at: AwareDatetime | None
     finished_at: AwareDatetime | None
+    outcome: Literal["recomputed", "no_events", "merged"] | None = Field(
+        description="how it finished (null until done): its KPIs rebuilt from the archive; "
+        "nothing to rebuild (no archived event of their metrics, nothing folded before); or "
+        "done by the job `merged_into`"
+    )
+    merged_into: int | None = Field(description="the job that did this one (outcome merged)")
+    absorbed: list[int] = Field(
+        description="the tenant's pending jobs this one did too (their KPIs rebuilt with its "
+        "own; `events_done`/`events_total` count the events of all of them)"
+    )
 
 
 class ArchiveFillProgress(Answer):

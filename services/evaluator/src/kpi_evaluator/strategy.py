@@ -67,7 +67,7 @@ class GoalsChangesHandler:
         self,
         sessions: async_sessionmaker[AsyncSession],
         group_id: str,
-        on_change: Callable[[], None] = lambda: None,
+        on_change: Callable[[Sequence[str]], None] = lambda tenants: None,
         on_recompute: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessions = sessions
@@ -87,7 +87,7 @@ class GoalsChangesHandler:
                 await self._apply_other(session, m)
         if changed:
             log.info("strategy updated", tenants=sorted(changed))
-            self.on_change()
+            self.on_change(sorted(changed))
         if any(jobs):
             self.on_recompute()
 
