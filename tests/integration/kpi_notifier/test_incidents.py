@@ -246,3 +246,27 @@ async def test_the_incident_closes_once_with_its_last_breach_and_says_so_once(
 async def _resolved(h: Harness, breach_id: str) -> bool:
     r = await h.api.get(f"/v1/breaches/{breach_id}", headers=auth(h.keys["admin"]))
     return bool(r.json().get("resolved_at"))
+
+
+async def test_a_silence_created_while_the_notification_waits_holds_it_back(
+    acme: Scene, smtp: SmtpServer, plain_slack: SlackServer
+) -> None:
+    h, clock, admin = acme.h, acme.clock, acme.admin
+    emea, revenue = await breach(h, "revenue-emea"), await breach(h, "revenue")
+    await known(h, [emea, revenue])
+    planned = await h.rows(limit=1000)  # waiting out the incident's grouping window
+    body = {
+        "matchers": {"kpi": ["revenue-emea", "revenue"]},
+        "ends_at": (clock.now + DAY).isoformat(),
+    }
+    silence = await h.api.post("/v1/silences", json=body, headers=auth(admin))
+    await send_due(h, clock, 3)  # lars, sales-slack, morgan
+    rows = await h.rows(limit=1000)
+
+    assert {r["status"] for r in planned} == {"pending"}
+    assert silence.status_code == 201, silence.text
+    assert {(r["kind"], r["status"], r["suppressed_by"]) for r in rows} == {
+        ("incident", "suppressed", silence.json()["id"])
+    }
+    assert smtp.to("lars@acme.example") == smtp.to("morgan@acme.example") == []
+    assert plain_slack.requests == []
