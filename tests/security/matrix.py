@@ -236,6 +236,22 @@ def _goals_rows() -> list[Row]:
             ),
         ),
         Row("goals", "GET", "/v1/cascade", GOALS_READ, fixed("/v1/cascade")),
+        Row(
+            "goals",
+            "GET",
+            "/v1/cascade/chains",
+            GOALS_READ,
+            lambda _s, t: Req("/v1/cascade/chains", params={"kpi": _kpi(t)}),
+            foreign=lambda _s, t: Req("/v1/cascade/chains", params={"kpi": _kpi(t)}),
+        ),
+        Row(
+            "goals",
+            "GET",
+            "/v1/history",
+            GOALS_READ,
+            lambda _s, t: Req("/v1/history", params={"kpi": _kpi(t)}),
+            foreign=lambda _s, t: Req("/v1/history", params={"kpi": _kpi(t)}),
+        ),
         Row("goals", "GET", "/v1/alignment", GOALS_READ, fixed("/v1/alignment")),
     ]
     for resource in GOALS_RESOURCES:

@@ -183,6 +183,14 @@ class KpiChains(Read):
     chains: list[list[ChainNode]]
 
 
+class ManyKpiChains(Read):
+    kpis: list[KpiChains]
+
+
+class ManyKpiHistories(Read):
+    kpis: list[KpiHistory]
+
+
 class Breach(Read):
     """A breach as the notifier knows it (the evaluator's facts and its acknowledgement)."""
 
