@@ -1,26 +1,14 @@
 """The goals service as a real process, driven by the `kpi` command: tenant, keys, apply,
 dry run, round trip, cascade and alignment."""
 
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
+from tests.e2e.conftest import kpi
 from tests.support.procs import running
 from tests.support.strategy_events import ACME
 
 OPERATOR = "e2e-operator-token"
-
-
-def kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kpi_cli.main", *args],
-        env={**os.environ, "COLUMNS": "200", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def field(output: str, name: str) -> str:
