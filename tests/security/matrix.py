@@ -364,6 +364,14 @@ def _evaluator_rows() -> list[Row]:
             per_tenant(lambda t: f"/v1/kpis/{_kpi(t)}/series", params=series),
             foreign=per_tenant(lambda t: f"/v1/kpis/{_kpi(t)}/series", params=series),
         ),
+        Row(
+            "evaluator",
+            "GET",
+            "/v1/series",
+            reads,
+            lambda _s, t: Req("/v1/series", params={"kpi": _kpi(t), **series}),
+            foreign=lambda _s, t: Req("/v1/series", params={"kpi": _kpi(t), **series}),
+        ),
     ]
 
 

@@ -30,17 +30,22 @@ def upstream() -> Upstream:
 
 
 class PackUpstream(Upstream):
-    """Goals' chains and histories of several KPIs in one answer, from the canned answers
-    of each (only new-clients has chains)."""
+    """Goals' chains and histories and the evaluator's series of several KPIs in one answer,
+    from the canned answers of each (only new-clients has chains)."""
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         asked = request.url.params.get_list("kpi")
         if request.url.path == "/v1/cascade/chains":
             self.seen.append(request)
             return httpx.Response(200, json={"kpis": [self._chains(k) for k in asked]})
-        if request.url.path == "/v1/history":
+        many = {
+            "/v1/history": ("goals.test", "history"),
+            "/v1/series": ("evaluator.test", "series"),
+        }
+        if request.url.path in many:
             self.seen.append(request)
-            found = [self.routes[("goals.test", f"/v1/kpis/{k}/history")] for k in asked]
+            host, part = many[request.url.path]
+            found = [self.routes[(host, f"/v1/kpis/{k}/{part}")] for k in asked]
             return httpx.Response(200, json={"kpis": found})
         return super().__call__(request)
 
@@ -84,10 +89,11 @@ async def test_the_pack_reads_each_thing_once_and_chains_only_of_the_kpis_it_set
     asked = {r.url.path: r.url.params.get_list("kpi") for r in upstream.seen}
     assert asked["/v1/cascade/chains"] == ["new-clients"]  # the one off track, only
     assert sorted(asked["/v1/history"]) == ["new-clients", "revenue-amer", "revenue-emea"]
+    assert sorted(asked["/v1/series"]) == ["new-clients", "revenue-amer", "revenue-emea"]
     assert sorted(set(reads)) == sorted(reads)  # nothing read twice
-    # the reviews, strategy, scorecard, 2 findings, each KPI's series (3), the histories, the
-    # chains of the KPIs set out and the one breach the series name
-    assert len(reads) == 11
+    # the reviews, strategy, scorecard, 2 findings, the series, the histories, the chains of
+    # the KPIs set out and the one breach the series name
+    assert len(reads) == 9
 
 
 async def test_the_pack_stands_alone_under_a_policy_that_allows_nothing_external(

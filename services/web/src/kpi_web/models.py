@@ -191,6 +191,10 @@ class ManyKpiHistories(Read):
     kpis: list[KpiHistory]
 
 
+class ManySeries(Read):
+    kpis: list[Series]
+
+
 class Breach(Read):
     """A breach as the notifier knows it (the evaluator's facts and its acknowledgement)."""
 

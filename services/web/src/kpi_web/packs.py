@@ -4,14 +4,14 @@ the viewer's own key from the services that own it.
 The review (its unit, the date due and what it looks back to) is the notifier's; the unit's
 scorecard, each KPI's series and the data-health findings are the evaluator's; the strategy,
 the KPIs' target histories, the "so that" chains of the KPIs it sets out and the alignment
-findings are goals' (one read each, for all the KPIs).
+findings are goals'. One read each, for all the KPIs.
 """
 
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from kpi_web.gather import Gather, segment
+from kpi_web.gather import Gather
 from kpi_web.models import (
     Breach,
     Finding,
@@ -21,6 +21,7 @@ from kpi_web.models import (
     KpiLeaf,
     ManyKpiChains,
     ManyKpiHistories,
+    ManySeries,
     Review,
     Scorecard,
     Series,
@@ -71,21 +72,20 @@ class Packs:
         )
         since = datetime.fromisoformat(review.since).replace(tzinfo=UTC)
         leaves, window = scorecard.kpis, since - LOOK_BACK
+        kpi_ids = [leaf.id for leaf in leaves]
         series, histories, chains = await asyncio.gather(
-            asyncio.gather(*(self._series(key, leaf, window, now) for leaf in leaves)),
-            self._histories(key, [leaf.id for leaf in leaves]),
+            self._series(key, kpi_ids, window, now),
+            self._histories(key, kpi_ids),
             self._chains(key, [leaf.id for leaf in leaves if leaf.status in ATTENTION]),
         )
-        files = [
-            KpiFile(leaf, s, histories[leaf.id]) for leaf, s in zip(leaves, series, strict=True)
-        ]
+        files = [KpiFile(leaf, series[leaf.id], histories[leaf.id]) for leaf in leaves]
         breaches = await self._breaches(key, files)
         ids = {leaf.id for leaf in scorecard.kpis} | _unit_nodes(strategy, review.unit)
         return PackData(
             review,
             strategy,
             scorecard,
-            list(files),
+            files,
             chains,
             breaches,
             [f for f in alignment if f.node_id in ids],
@@ -104,10 +104,14 @@ class Packs:
             raise NotFound(f"review {review_id} not found")
         return found[0]
 
-    async def _series(self, key: str, leaf: KpiLeaf, start: datetime, now: datetime) -> Series:
-        path = f"/v1/kpis/{segment(leaf.id)}/series"
+    async def _series(
+        self, key: str, kpi_ids: list[str], start: datetime, now: datetime
+    ) -> dict[str, Series]:
+        if not kpi_ids:
+            return {}
         window = {"from": start.isoformat(), "to": (now + timedelta(days=366)).isoformat()}
-        return Series.model_validate(await self._up.get("evaluator", path, key, window))
+        answer = await self._up.get("evaluator", "/v1/series", key, {**window, "kpi": kpi_ids})
+        return {s.kpi_id: s for s in ManySeries.model_validate(answer).kpis}
 
     async def _histories(self, key: str, kpi_ids: list[str]) -> dict[str, KpiHistory]:
         if not kpi_ids:
