@@ -393,6 +393,16 @@ def _notifier_rows() -> list[Row]:
         Row(
             "notifier",
             "GET",
+            "/v1/breaches",
+            NOTIFIER_READ,
+            lambda _s, t: Req("/v1/breaches", params={"breach_id": t.breach_id}),
+            # another tenant's breach is one the notifier does not know: left out, not a 404
+            foreign=lambda _s, t: Req("/v1/breaches", params={"breach_id": t.breach_id}),
+            foreign_status=200,
+        ),
+        Row(
+            "notifier",
+            "GET",
             "/v1/breaches/{breach_id}",
             NOTIFIER_READ,
             per_tenant(lambda t: f"/v1/breaches/{t.breach_id}"),

@@ -90,6 +90,7 @@ async def test_the_pack_reads_each_thing_once_and_chains_only_of_the_kpis_it_set
     assert asked["/v1/cascade/chains"] == ["new-clients"]  # the one off track, only
     assert sorted(asked["/v1/history"]) == ["new-clients", "revenue-amer", "revenue-emea"]
     assert sorted(asked["/v1/series"]) == ["new-clients", "revenue-amer", "revenue-emea"]
+    assert ("notifier.test", "/v1/breaches") in reads  # the breaches, all in one read
     assert sorted(set(reads)) == sorted(reads)  # nothing read twice
     # the reviews, strategy, scorecard, 2 findings, the series, the histories, the chains of
     # the KPIs set out and the one breach the series name

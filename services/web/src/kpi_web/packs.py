@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from kpi_web.gather import Gather
+from kpi_web.gather import Gather, breach_ids
 from kpi_web.models import (
     Breach,
     Finding,
@@ -126,8 +126,10 @@ class Packs:
         return {c.kpi_id: c for c in ManyKpiChains.model_validate(answer).kpis}
 
     async def _breaches(self, key: str, files: list[KpiFile]) -> list[tuple[str, Breach]]:
-        found = await asyncio.gather(*(self._g.breaches(key, f.series) for f in files))
-        return [(f.leaf.id, b) for f, some in zip(files, found, strict=True) for b in some]
+        """The breaches each KPI's series names, the notifier's record of them in one read."""
+        wanted = {f.leaf.id: breach_ids(f.series) for f in files}
+        found = await self._g.breaches_by_id(key, [i for ids in wanted.values() for i in ids])
+        return [(kpi, found[i]) for kpi, ids in wanted.items() for i in ids if i in found]
 
     async def _findings(
         self, key: str, service: str, path: str, missing: list[str]
