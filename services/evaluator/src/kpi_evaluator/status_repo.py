@@ -214,12 +214,6 @@ async def delete(session: AsyncSession, tenant_id: str, refs: Sequence[tuple[str
         )
 
 
-async def series(
-    conn: Executor, tenant_id: str, kpi_id: str, start: datetime, end: datetime
-) -> list[StatusRow]:
-    return (await series_of(conn, tenant_id, [kpi_id], start, end)).get(kpi_id, [])
-
-
 async def series_of(
     conn: Executor, tenant_id: str, kpi_ids: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, list[StatusRow]]:
@@ -249,14 +243,6 @@ VALUES (:tenant_id, :kpi_id, :period_key, :old_actual, :new_actual, :revised_at,
 async def add_revisions(session: AsyncSession, revisions: Sequence[Revision]) -> None:
     if revisions:
         await session.execute(_REVISE, [vars(r) for r in revisions])
-
-
-async def revisions(
-    conn: Executor, tenant_id: str, kpi_id: str, period_keys: Iterable[str]
-) -> dict[str, list[Revision]]:
-    """Each period's revisions, oldest first."""
-    found = await revisions_of(conn, tenant_id, [kpi_id], period_keys)
-    return {period: revs for (_, period), revs in found.items()}
 
 
 async def revisions_of(
