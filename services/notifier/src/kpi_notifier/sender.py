@@ -122,7 +122,7 @@ class Sender:
         for item in claimed:
             row = item.row
             ids = announced(row.kind, row.context, row.breach_id)
-            breaches = [b for i in ids if (b := await repo.breach(row.tenant_id, i)) is not None]
+            breaches = await repo.breaches_of(row.tenant_id, ids) if ids else []
             if breaches and row.tenant_id not in tenants:
                 silences = await repo.active_silences(row.tenant_id, now)
                 tenants[row.tenant_id] = (await repo.directory(row.tenant_id), silences)
