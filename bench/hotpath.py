@@ -24,22 +24,21 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
-from kpi_common.events import MetricObserved, make_envelope
-from kpi_common.kafka import Outgoing, create_producer, ensure_topics, publish
+from kpi_common.kafka import create_producer, ensure_topics, publish
 from kpi_common.topic_admin import drop_topics
 from kpi_common.topic_reads import end_offsets
-from kpi_common.topics import GOALS_CHANGES, METRICS_EVENTS
+from kpi_common.topics import GOALS_CHANGES
 from kpi_localinfra.processes import SERVICES, ServiceProcess, free_ports
 
+from bench.memory import pid_cpu_seconds
 from bench.older_contract import downgraded
 from bench.table import Row
-from bench.tenant import THROUGHPUT_KPI, THROUGHPUT_METRIC, BenchTenant
+from bench.tenant import THROUGHPUT_KPI, THROUGHPUT_METRIC, BenchTenant, observed
 
 ARCHIVE_MERGE = "2f270c8"  # "Merge branch 'archive'" on main
 GOAL = 1.25  # at most 25 % more CPU per event with the archive
@@ -230,18 +229,21 @@ async def _round(v: Variant, tenant: BenchTenant, infra: Infra, run: str, events
     bootstrap, database_url = infra.bootstrap, _with_database(infra.database_url, v.database)
     assert v.svc is not None
     assert v.svc.proc is not None
-    messages = [_event(tenant.tenant_id, v.prefix, f"{run}-{i}") for i in range(events)]
+    messages = [
+        observed(v.prefix, tenant.tenant_id, THROUGHPUT_METRIC, f"bench-hotpath-{run}-{i}")
+        for i in range(events)
+    ]
     target = v.fed + events
     producer = create_producer(bootstrap)
     await producer.start()
     try:
-        cpu = _cpu_seconds(v.svc.proc.pid)
+        cpu = pid_cpu_seconds(v.svc.proc.pid)
         for i in range(0, len(messages), CHUNK):
             await publish(producer, messages[i : i + CHUNK])
         # the offsets commit with each batch's fold: read from the database, so that waiting
         # costs the evaluator nothing
         await _until_consumed(v, database_url, target)
-        v.cpu_s += _cpu_seconds(v.svc.proc.pid) - cpu
+        v.cpu_s += pid_cpu_seconds(v.svc.proc.pid) - cpu
     finally:
         await producer.stop()
     counted = await asyncio.to_thread(_status, v, tenant)
@@ -269,21 +271,6 @@ async def _until_consumed(v: Variant, database_url: str, target: int) -> None:
     raise TimeoutError(f"(i) {v.label}: {target} events not consumed after 300s")
 
 
-def _event(tenant_id: str, prefix: str, event_id: str) -> Outgoing:
-    now = datetime.now(UTC)
-    data = MetricObserved(
-        metric=THROUGHPUT_METRIC, value=1, time=now, dimensions={"region": "emea"}, received_at=now
-    )
-    envelope = make_envelope(
-        id=f"bench-hotpath-{event_id}",
-        tenant_id=tenant_id,
-        producer="metrics-ingest",
-        time=now,
-        data=data,
-    )
-    return Outgoing(prefix + METRICS_EVENTS.name, f"{tenant_id}:{THROUGHPUT_METRIC}", envelope)
-
-
 def _status(v: Variant, tenant: BenchTenant) -> float | None:
     """The count KPI's actual as that evaluator answers it (None until it knows the KPI)."""
     assert v.svc is not None
@@ -304,11 +291,6 @@ async def _until(ready: object, timeout_s: float, what: str) -> None:
             pass
         await asyncio.sleep(0.2)
     raise TimeoutError(f"(i) {what}: not after {timeout_s:.0f}s")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _plain(url: str) -> str:

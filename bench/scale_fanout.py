@@ -13,18 +13,16 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 import httpx
-from kpi_common.events import MetricObserved, make_envelope
-from kpi_common.kafka import Outgoing, create_producer, publish
-from kpi_common.topics import METRICS_EVENTS
+from kpi_common.kafka import create_producer, publish
 
 from bench import scale_tenants
 from bench.scale_probe import scrape
 from bench.scale_tenants import ScaleTenant
 from bench.scalestack import ScaleStack
+from bench.tenant import observed
 
 FANOUT = (1, 10, 100)
 EVENTS = 20_000
@@ -71,7 +69,10 @@ async def measure(
 async def _point(
     stack: ScaleStack, bootstrap: str, tenant: ScaleTenant, kpis: int, fed: int
 ) -> FanoutPoint:
-    messages = [_event(stack.prefix, tenant.tenant_id) for _ in range(EVENTS)]
+    messages = [
+        observed(stack.prefix, tenant.tenant_id, METRIC, f"scale-{uuid.uuid4().hex}")
+        for _ in range(EVENTS)
+    ]
     producer = create_producer(bootstrap)
     await producer.start()
     try:
@@ -86,21 +87,6 @@ async def _point(
         await producer.stop()
     await _check_count(stack, tenant)
     return FanoutPoint(kpis, EVENTS / elapsed, used * 1e6 / EVENTS)
-
-
-def _event(prefix: str, tenant_id: str) -> Outgoing:
-    now = datetime.now(UTC)
-    data = MetricObserved(
-        metric=METRIC, value=1, time=now, dimensions={"region": "emea"}, received_at=now
-    )
-    envelope = make_envelope(
-        id=f"scale-{uuid.uuid4().hex}",
-        tenant_id=tenant_id,
-        producer="metrics-ingest",
-        time=now,
-        data=data,
-    )
-    return Outgoing(prefix + METRICS_EVENTS.name, f"{tenant_id}:{METRIC}", envelope)
 
 
 async def _tick_cpu(stack: ScaleStack) -> float:

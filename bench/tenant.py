@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 from kpi_cli.client import check
 from kpi_cli.targets import GoalsTargets
+from kpi_common.events import MetricObserved, make_envelope
+from kpi_common.kafka import Outgoing
+from kpi_common.topics import METRICS_EVENTS
 
 from demo.tenant import new_ingest_key, wait_until
 
@@ -30,6 +33,19 @@ def service_url(name: str) -> str:
     upper = name.upper()
     port = os.environ.get(f"KPI_{upper}_PORT", str(SERVICES[name]))
     return os.environ.get(f"KPI_{upper}_URL", f"http://127.0.0.1:{port}")
+
+
+def observed(prefix: str, tenant_id: str, metric: str, event_id: str) -> Outgoing:
+    """One `metric.observed` of `metric` (value 1, region emea, now) as metrics-ingest
+    publishes it, for the runs that feed the evaluator's topic directly."""
+    now = datetime.now(UTC)
+    data = MetricObserved(
+        metric=metric, value=1, time=now, dimensions={"region": "emea"}, received_at=now
+    )
+    envelope = make_envelope(
+        id=event_id, tenant_id=tenant_id, producer="metrics-ingest", time=now, data=data
+    )
+    return Outgoing(prefix + METRICS_EVENTS.name, f"{tenant_id}:{metric}", envelope)
 
 
 def breach_kpi(n: int) -> str:

@@ -15,7 +15,8 @@ import orjson
 import yaml
 from kpi_ingest.sources.signatures import stripe_v1_signature
 
-from tests.e2e.test_goals_cli import OPERATOR, field, kpi
+from tests.e2e.conftest import kpi
+from tests.e2e.test_goals_cli import OPERATOR, field
 from tests.support.procs import ServiceProcess, running
 from tests.support.strategy_events import load
 

@@ -7,7 +7,8 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.e2e.test_goals_cli import OPERATOR, field, kpi
+from tests.e2e.conftest import kpi
+from tests.e2e.test_goals_cli import OPERATOR, field
 from tests.support.procs import running, service
 from tests.support.strategy_events import ACME
 

@@ -18,8 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from tests.conftest import Infra
+from tests.e2e.conftest import kpi
 from tests.e2e.test_evaluator_crash import consumed, expected_buckets, stored_buckets, stream
-from tests.e2e.test_notifier_cli import kpi
 from tests.integration.kpi_evaluator.conftest import (
     Tenant,
     make_settings,

@@ -8,20 +8,11 @@ import sys
 import uuid
 from pathlib import Path
 
+from tests.e2e.conftest import kpi
 from tests.support.procs import running
 from tests.support.strategy_events import ACME
 
 OPERATOR = "e2e-operator-token"
-
-
-def kpi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kpi_cli.main", *args],
-        env={**os.environ, "COLUMNS": "200", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def kpi_at_terminal(

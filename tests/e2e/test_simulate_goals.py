@@ -26,7 +26,7 @@ from bench.tenant import BUDGET_USD, PEER_KPI, BenchTenant
 from demo import traffic
 from demo.clock import DEMO_NOW
 from tests.conftest import Infra
-from tests.e2e.test_goals_cli import kpi
+from tests.e2e.conftest import kpi
 from tests.support.procs import running
 from tests.support.strategy_events import load
 

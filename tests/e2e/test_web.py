@@ -7,8 +7,6 @@ text."""
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +16,8 @@ import yaml
 from playwright.sync_api import Page, expect
 
 from tests.conftest import Infra, _psql, _with_database
-from tests.support.acme_stack import Tenant, running_stack, wait_until
+from tests.support.acme_stack import WebStack, running_web_stack
 from tests.support.browser import Watch, watched_page
-from tests.support.procs import service
 from tests.support.strategy_events import ACME
 
 pytestmark = pytest.mark.e2e
@@ -29,39 +26,12 @@ MARKUP = "<script>alert(1)</script> & <b>x</b>"
 OFF_TRACK_RED = "rgb(192, 38, 45)"  # --off_track in web.css
 
 
-@dataclass(frozen=True)
-class WebStack:
-    url: str
-    viewer: str
-    ingest: str
-    doc: dict[str, Any]
-
-
 def marked_up_strategy() -> dict[str, Any]:
     """The acme document with the title of KPI new-clients and goal keep-customers in markup."""
     doc: dict[str, Any] = yaml.safe_load(ACME.read_text())
     next(k for k in doc["kpis"] if k["id"] == "new-clients")["title"] = MARKUP
     next(g for g in doc["goals"] if g["id"] == "keep-customers")["title"] = MARKUP
     return doc
-
-
-def _apply(tenant: Tenant, doc: dict[str, Any]) -> None:
-    answer = httpx.put(
-        f"{tenant.urls['goals']}/v1/strategy",
-        content=yaml.safe_dump(doc, allow_unicode=True),
-        headers={"Authorization": f"Bearer {tenant.admin}", "Content-Type": "application/yaml"},
-        timeout=60,
-    )
-    assert answer.status_code == 200, answer.text
-
-
-def _evaluated(tenant: Tenant, kpi: str) -> bool:
-    answer = httpx.get(
-        f"{tenant.urls['evaluator']}/v1/kpis/{kpi}/status",
-        headers={"Authorization": f"Bearer {tenant.admin}"},
-        timeout=30,
-    )
-    return answer.status_code == 200 and answer.json()["status"] != "no_data"
 
 
 @pytest.fixture(scope="module")
@@ -85,23 +55,8 @@ def stack(
         "KPI_LOG_LEVEL": "INFO",
     }
     logs: Path = tmp_path_factory.mktemp("web-logs")
-    with running_stack(env, logs) as (procs, _smtp):
-        tenant = Tenant(procs)
-        doc = marked_up_strategy()
-        _apply(tenant, doc)
-        tenant.send(tenant.simulated_events(datetime.now(UTC)))
-        viewer = tenant._post("goals", "/v1/api-keys", {"role": "viewer", "name": "web"}, 201)
-        urls = {
-            f"KPI_WEB_{n.upper()}_URL": procs[n].url for n in ("goals", "evaluator", "notifier")
-        }
-        web = service("web", {**env, **urls}, logs / "web.log")
-        web.start()
-        try:
-            web.wait_ready()
-            wait_until("new-clients evaluated", lambda: _evaluated(tenant, "new-clients"))
-            yield WebStack(web.url, viewer["api_key"], tenant.ingest, doc)
-        finally:
-            web.stop()
+    with running_web_stack(env, logs, marked_up_strategy()) as stack:
+        yield stack
 
 
 def sign_in(page: Page, stack: WebStack, key: str) -> None:
@@ -184,9 +139,9 @@ def test_a_title_with_markup_shows_as_text(stack: WebStack) -> None:
 
 def test_an_ingest_key_is_refused_with_a_reason(stack: WebStack) -> None:
     with watched_page() as (page, watch):
-        sign_in(page, stack, stack.ingest)
+        sign_in(page, stack, stack.tenant.ingest)
         expect(page.get_by_role("alert")).to_contain_text("cannot read the strategy")
-        assert stack.ingest not in page.content()
+        assert stack.tenant.ingest not in page.content()
         # the refused sign-in answers 403, which Chromium reports as the document's status
         refused = [e for e in watch.console_errors if "status of 403 (Forbidden)" in e]
         assert len(refused) == 1

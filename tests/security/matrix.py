@@ -236,6 +236,22 @@ def _goals_rows() -> list[Row]:
             ),
         ),
         Row("goals", "GET", "/v1/cascade", GOALS_READ, fixed("/v1/cascade")),
+        Row(
+            "goals",
+            "GET",
+            "/v1/cascade/chains",
+            GOALS_READ,
+            lambda _s, t: Req("/v1/cascade/chains", params={"kpi": _kpi(t)}),
+            foreign=lambda _s, t: Req("/v1/cascade/chains", params={"kpi": _kpi(t)}),
+        ),
+        Row(
+            "goals",
+            "GET",
+            "/v1/history",
+            GOALS_READ,
+            lambda _s, t: Req("/v1/history", params={"kpi": _kpi(t)}),
+            foreign=lambda _s, t: Req("/v1/history", params={"kpi": _kpi(t)}),
+        ),
         Row("goals", "GET", "/v1/alignment", GOALS_READ, fixed("/v1/alignment")),
     ]
     for resource in GOALS_RESOURCES:
@@ -348,6 +364,14 @@ def _evaluator_rows() -> list[Row]:
             per_tenant(lambda t: f"/v1/kpis/{_kpi(t)}/series", params=series),
             foreign=per_tenant(lambda t: f"/v1/kpis/{_kpi(t)}/series", params=series),
         ),
+        Row(
+            "evaluator",
+            "GET",
+            "/v1/series",
+            reads,
+            lambda _s, t: Req("/v1/series", params={"kpi": _kpi(t), **series}),
+            foreign=lambda _s, t: Req("/v1/series", params={"kpi": _kpi(t), **series}),
+        ),
     ]
 
 
@@ -365,6 +389,16 @@ def _notifier_rows() -> list[Row]:
             # /test_resend.py resends real ones); the others are refused for their role first
             {**NOTIFIER_WRITE, "admin": 404, "editor": 404, "editor_unit": 404},
             fixed("/v1/notifications/999999999999/resend"),
+        ),
+        Row(
+            "notifier",
+            "GET",
+            "/v1/breaches",
+            NOTIFIER_READ,
+            lambda _s, t: Req("/v1/breaches", params={"breach_id": t.breach_id}),
+            # another tenant's breach is one the notifier does not know: left out, not a 404
+            foreign=lambda _s, t: Req("/v1/breaches", params={"breach_id": t.breach_id}),
+            foreign_status=200,
         ),
         Row(
             "notifier",

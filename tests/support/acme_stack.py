@@ -5,7 +5,8 @@ examples/acme/strategy.yaml and sends a simulated quarter of traffic through the
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +90,23 @@ class Tenant:
         assert r.status_code == status, r.text
         return r.json()
 
-    def apply(self) -> None:
+    def apply(self, doc: dict[str, Any] | None = None) -> None:
+        """Apply examples/acme/strategy.yaml, or `doc`."""
+        body = ACME.read_bytes() if doc is None else yaml.safe_dump(doc, allow_unicode=True)
         r = httpx.put(
             f"{self.urls['goals']}/v1/strategy",
-            content=ACME.read_bytes(),
+            content=body,
             headers={**_auth(self.admin), "Content-Type": "application/yaml"},
             timeout=60,
         )
         assert r.status_code == 200, r.text
+
+    def evaluated(self, kpi: str) -> bool:
+        """Whether the evaluator has a status other than no_data for `kpi`."""
+        answer = httpx.get(
+            f"{self.urls['evaluator']}/v1/kpis/{kpi}/status", headers=_auth(self.admin), timeout=30
+        )
+        return answer.status_code == 200 and answer.json()["status"] != "no_data"
 
     def dead_letter(self, source_id: str) -> None:
         """A source payload no mapping rule can read: dead-lettered as a whole."""
@@ -146,6 +156,40 @@ class Tenant:
             self._post("metrics-ingest", url, events[i : i + 1000], 202, self.ingest)
         bad = {"id": "dash-bad", "metric": "web.session", "value": "lots", "time": "2026-01-01"}
         assert self._post("metrics-ingest", url, [bad], 202, self.ingest)["rejected"]
+
+
+@dataclass(frozen=True)
+class WebStack:
+    """The four services and the web view, with the acme tenant and a simulated quarter."""
+
+    url: str  # the web view's
+    viewer: str  # a viewer key of the tenant
+    tenant: Tenant
+    doc: dict[str, Any]
+
+
+@contextmanager
+def running_web_stack(
+    env: dict[str, str], log_dir: Path, doc: dict[str, Any]
+) -> Iterator[WebStack]:
+    """`running_stack` with the acme tenant on `doc`, its simulated traffic evaluated (its
+    new-clients has a status), and the web view reading the three services."""
+    with running_stack(env, log_dir) as (procs, _smtp):
+        tenant = Tenant(procs)
+        tenant.apply(doc)
+        tenant.send(tenant.simulated_events(datetime.now(UTC)))
+        viewer = tenant._post("goals", "/v1/api-keys", {"role": "viewer", "name": "web"}, 201)
+        urls = {
+            f"KPI_WEB_{n.upper()}_URL": procs[n].url for n in ("goals", "evaluator", "notifier")
+        }
+        web = service("web", {**env, **urls}, log_dir / "web.log")
+        web.start()
+        try:
+            web.wait_ready()
+            wait_until("new-clients evaluated", lambda: tenant.evaluated("new-clients"))
+            yield WebStack(web.url, viewer["api_key"], tenant, doc)
+        finally:
+            web.stop()
 
 
 def _auth(key: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
+import httpx
 from kpi_cli.evaluator import history
 from kpi_common.topic_reads import read_topic
 from kpi_common.topics import KPI_BREACHES
@@ -35,6 +36,20 @@ async def series(app: Running, tenant: Tenant, kpi: str) -> dict[str, dict[str, 
     return {p["period"]: p for p in r.json()["points"]}
 
 
+async def many_series(
+    app: Running, tenant: Tenant, kpis: list[str]
+) -> tuple[httpx.Response, list[Any], httpx.Response]:
+    """`GET /v1/series` of `kpis` (the first asked twice), the same KPIs one by one, and
+    `GET /v1/series` with a KPI the strategy does not have."""
+    window = {"from": "2025-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}
+    get, auth = app.client.get, tenant.auth
+    many = await get("/v1/series", params={**window, "kpi": [*kpis, kpis[0]]}, headers=auth)
+    singles = [await get(f"/v1/kpis/{k}/series", params=window, headers=auth) for k in kpis]
+    unknown_ids = [kpis[0], "no-such-kpi"]
+    unknown = await get("/v1/series", params={**window, "kpi": unknown_ids}, headers=auth)
+    return many, [r.json() for r in singles], unknown
+
+
 def printed(table: Any) -> str:
     console = Console(width=200, record=True)
     console.print(table)
@@ -56,7 +71,11 @@ async def test_a_late_event_into_a_closed_quarter_keeps_a_revision(settings: Set
         await send_metrics(settings, deals(t, 25, "2026-03-30T10:00:00+00:00"))
         await app.wait_consumed(50)
         points = await series(app, tenant, "new-clients")
+        many, one_by_one, unknown = await many_series(app, tenant, ["new-clients", "csat"])
 
+    assert many.json() == {"kpis": one_by_one}  # the same answers, revisions included
+    assert unknown.status_code == 404
+    assert "no-such-kpi" in unknown.json()["error"]["message"]
     q1 = points["2026-Q1"]
     assert (q1["actual"], q1["status"]) == (50, "achieved")
     revisions = q1["revisions"]

@@ -1,4 +1,4 @@
-"""GET /v1/cascade and the paginated resource reads."""
+"""GET /v1/cascade, /v1/cascade/chains and the paginated resource reads."""
 
 from tests.integration.kpi_goals.conftest import Tenant
 
@@ -31,6 +31,27 @@ async def test_a_kpi_so_that_chain_leads_up_to_the_goals(acme: Tenant) -> None:
     ar = (await acme.get("/v1/cascade?kpi=ar-days")).json()["chains"]
     assert {chain[-1]["id"] for chain in ar} == {"grow-revenue", "raise-profitability"}
     assert (await acme.get("/v1/cascade?kpi=nope")).status_code == 404
+
+
+async def test_the_chains_of_several_kpis_come_in_one_answer_as_one_by_one(acme: Tenant) -> None:
+    body = (await acme.get("/v1/cascade/chains?kpi=ar-days&kpi=bounce-rate&kpi=ar-days")).json()
+    one = [(await acme.get(f"/v1/cascade?kpi={k}")).json() for k in ("ar-days", "bounce-rate")]
+    assert body == {"kpis": one}  # in the order asked, each once
+    unknown = await acme.get("/v1/cascade/chains?kpi=bounce-rate&kpi=nope")
+    assert unknown.status_code == 404
+    assert "nope" in unknown.json()["error"]["message"]
+    assert (await acme.get("/v1/cascade/chains")).status_code == 422
+
+
+async def test_the_histories_of_several_kpis_come_in_one_answer_as_one_by_one(
+    acme: Tenant,
+) -> None:
+    body = (await acme.get("/v1/history?kpi=ar-days&kpi=bounce-rate")).json()
+    one = [(await acme.get(f"/v1/kpis/{k}/history")).json() for k in ("ar-days", "bounce-rate")]
+    assert body == {"kpis": one}
+    unknown = await acme.get("/v1/history?kpi=bounce-rate&kpi=nope")
+    assert unknown.status_code == 404
+    assert "nope" in unknown.json()["error"]["message"]
 
 
 async def test_lists_are_paginated(acme: Tenant) -> None:

@@ -219,3 +219,28 @@ async def test_a_row_left_sending_by_a_dead_sender_is_sent_again_and_counted(
 
 def _goals_messages(h: Harness) -> list[Message]:
     return [Message(e, "goals", 0, i) for i, e in enumerate(events(h.tenant_id))]
+
+
+async def test_several_breaches_are_read_at_once_those_it_knows_in_the_order_asked(
+    infra: Infra, database_url: str, unique: str, smtp: SmtpServer
+) -> None:
+    settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
+    async with harness(infra, unique, settings, now, {}) as h:
+        await h.strategy()
+        viewer = await h.api_key("viewer")
+        await h.api_key("admin")  # the delivery log's reader
+        first = await h.breach("csat", "service", "sam")
+        second = await h.breach("new-clients", "sales", "dana")
+        await until(lambda: _has_rows(h, first))
+        await until(lambda: _has_rows(h, second))
+        asked = {"breach_id": [second, "brc-unknown", first, second]}
+        many = await h.api.get("/v1/breaches", params=asked, headers=auth(viewer))
+        one = [
+            (await h.api.get(f"/v1/breaches/{b}", headers=auth(viewer))).json()
+            for b in (second, first)
+        ]
+        none = await h.api.get("/v1/breaches", headers=auth(viewer))
+
+    assert many.status_code == 200, many.text
+    assert many.json() == {"breaches": one}
+    assert none.status_code == 422

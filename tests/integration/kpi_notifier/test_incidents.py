@@ -7,6 +7,7 @@ turns that off."""
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,35 @@ async def plain_slack() -> AsyncIterator[SlackServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+@dataclass(frozen=True)
+class Scene:
+    h: Harness
+    clock: FakeClock
+    admin: str
+
+
+@pytest.fixture
+async def acme(
+    request: pytest.FixtureRequest,
+    infra: Infra,
+    database_url: str,
+    unique: str,
+    smtp: SmtpServer,
+    plain_slack: SlackServer,
+) -> AsyncIterator[Scene]:
+    """A notifier on a fake clock that knows the acme strategy (no reviews; `alerts.inhibit`
+    as the test's indirect parameter, else the default) and an admin key."""
+    clock = FakeClock(T0)
+    settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
+    doc = load()
+    doc["reviews"] = []
+    if hasattr(request, "param"):
+        doc["alerts"]["inhibit"] = request.param
+    async with harness(infra, unique, settings, clock, environ(plain_slack)) as h:
+        await h.strategy(doc)
+        yield Scene(h, clock, await h.api_key("admin"))
 
 
 def facts(kpi: str, period: str = "2026") -> dict[str, Any]:
@@ -89,35 +119,29 @@ def environ(slack: SlackServer) -> dict[str, str]:
 
 
 async def test_two_regions_short_of_revenue_are_one_incident_one_notification_per_recipient(
-    infra: Infra, database_url: str, unique: str, smtp: SmtpServer, plain_slack: SlackServer
+    acme: Scene, smtp: SmtpServer, plain_slack: SlackServer
 ) -> None:
-    clock = FakeClock(T0)
-    settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
-    doc = load()
-    doc["reviews"] = []
-    async with harness(infra, unique, settings, clock, environ(plain_slack)) as h:
-        await h.strategy(doc)
-        admin = await h.api_key("admin")
-        ids = [await breach(h, k) for k in ("revenue-emea", "revenue-amer", "revenue")]
-        await known(h, ids)
-        # lars, ana and sales-slack (route sales), morgan (the catch-all): 4, not 5
-        await send_due(h, clock, 4)
-        first = await h.rows(limit=1000)
-        listed = (await h.api.get("/v1/incidents", headers=auth(admin))).json()
+    h, clock, admin = acme.h, acme.clock, acme.admin
+    ids = [await breach(h, k) for k in ("revenue-emea", "revenue-amer", "revenue")]
+    await known(h, ids)
+    # lars, ana and sales-slack (route sales), morgan (the catch-all): 4, not 5
+    await send_due(h, clock, 4)
+    first = await h.rows(limit=1000)
+    listed = (await h.api.get("/v1/incidents", headers=auth(admin))).json()
 
-        later = await breach(h, "revenue-emea", "2026-Q1")  # the same cause, again
-        await known(h, [later])
-        await send_due(h, clock, 8)  # an update to each of the four
+    later = await breach(h, "revenue-emea", "2026-Q1")  # the same cause, again
+    await known(h, [later])
+    await send_due(h, clock, 8)  # an update to each of the four
 
-        clock.advance(DAY)
-        reminders = await h.notifier.ticker.tick()
-        await send_due(h, clock, 8 + reminders)
-        incident = listed[0]["incident_id"]
-        ack = await h.api.post(f"/v1/incidents/{incident}/ack", headers=auth(admin))
-        clock.advance(DAY)
-        after_ack = await h.notifier.ticker.tick()
-        shown = (await h.api.get(f"/v1/incidents/{incident}", headers=auth(admin))).json()
-        emea = (await h.api.get(f"/v1/breaches/{ids[0]}", headers=auth(admin))).json()
+    clock.advance(DAY)
+    reminders = await h.notifier.ticker.tick()
+    await send_due(h, clock, 8 + reminders)
+    incident = listed[0]["incident_id"]
+    ack = await h.api.post(f"/v1/incidents/{incident}/ack", headers=auth(admin))
+    clock.advance(DAY)
+    after_ack = await h.notifier.ticker.tick()
+    shown = (await h.api.get(f"/v1/incidents/{incident}", headers=auth(admin))).json()
+    emea = (await h.api.get(f"/v1/breaches/{ids[0]}", headers=auth(admin))).json()
 
     assert Counter(r["kind"] for r in first) == {"incident": 4}
     assert {r["recipient"] for r in first} == {"lars", "ana", "morgan", "sales-slack"}
@@ -169,27 +193,21 @@ async def two_in_service(h: Harness) -> tuple[str, str]:
     return critical, warning
 
 
-@pytest.mark.parametrize("declared", [None, []])
-async def test_an_open_critical_breach_mutes_a_warning_of_its_unit_unless_inhibit_is_empty(
-    infra: Infra, database_url: str, unique: str, smtp: SmtpServer, declared: Any
-) -> None:
-    clock = FakeClock(T0)
-    settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
-    doc = load()
-    doc["reviews"] = []
-    if declared is not None:
-        doc["alerts"]["inhibit"] = declared
-    async with harness(infra, unique, settings, clock, {}) as h:
-        await h.strategy(doc)
-        await h.api_key("admin")
-        _, warning = await two_in_service(h)
-        rows = await h.rows(breach_id=warning)
+async def test_an_open_critical_breach_mutes_a_warning_of_its_unit(acme: Scene) -> None:
+    _, warning = await two_in_service(acme.h)
+    rows = await acme.h.rows(breach_id=warning)
 
     assert len(rows) == 1  # sam, by email (the catch-all route)
-    if declared is None:
-        assert (rows[0]["status"], rows[0]["suppressed_by"]) == ("suppressed", "inhibit0")
-    else:
-        assert rows[0]["suppressed_by"] is None
+    assert (rows[0]["status"], rows[0]["suppressed_by"]) == ("suppressed", "inhibit0")
+
+
+@pytest.mark.parametrize("acme", [[]], indirect=True)
+async def test_an_empty_inhibit_list_mutes_nothing(acme: Scene) -> None:
+    _, warning = await two_in_service(acme.h)
+    rows = await acme.h.rows(breach_id=warning)
+
+    assert len(rows) == 1
+    assert rows[0]["suppressed_by"] is None
 
 
 async def resolve(h: Harness, breach_id: str, kpi: str) -> None:
@@ -203,25 +221,19 @@ async def resolve(h: Harness, breach_id: str, kpi: str) -> None:
 
 
 async def test_the_incident_closes_once_with_its_last_breach_and_says_so_once(
-    infra: Infra, database_url: str, unique: str, smtp: SmtpServer, plain_slack: SlackServer
+    acme: Scene, smtp: SmtpServer
 ) -> None:
-    clock = FakeClock(T0)
-    settings = settings_for(infra, database_url, f"{infra.topic_prefix}{unique}.", smtp)
-    doc = load()
-    doc["reviews"] = []
-    async with harness(infra, unique, settings, clock, environ(plain_slack)) as h:
-        await h.strategy(doc)
-        admin = await h.api_key("admin")
-        emea, revenue = await breach(h, "revenue-emea"), await breach(h, "revenue")
-        await known(h, [emea, revenue])
-        await send_due(h, clock, 3)  # lars, sales-slack, morgan
-        await resolve(h, emea, "revenue-emea")
-        await until(lambda: _resolved(h, emea))
-        still_open = (await h.api.get("/v1/incidents", headers=auth(admin))).json()
-        await resolve(h, revenue, "revenue")
-        await send_due(h, clock, 6)
-        closed = (await h.api.get("/v1/incidents?state=resolved", headers=auth(admin))).json()
-        rows = await h.rows(limit=1000)
+    h, clock, admin = acme.h, acme.clock, acme.admin
+    emea, revenue = await breach(h, "revenue-emea"), await breach(h, "revenue")
+    await known(h, [emea, revenue])
+    await send_due(h, clock, 3)  # lars, sales-slack, morgan
+    await resolve(h, emea, "revenue-emea")
+    await until(lambda: _resolved(h, emea))
+    still_open = (await h.api.get("/v1/incidents", headers=auth(admin))).json()
+    await resolve(h, revenue, "revenue")
+    await send_due(h, clock, 6)
+    closed = (await h.api.get("/v1/incidents?state=resolved", headers=auth(admin))).json()
+    rows = await h.rows(limit=1000)
 
     assert still_open[0]["state"] == "open"
     assert len(closed) == 1
@@ -234,3 +246,27 @@ async def test_the_incident_closes_once_with_its_last_breach_and_says_so_once(
 async def _resolved(h: Harness, breach_id: str) -> bool:
     r = await h.api.get(f"/v1/breaches/{breach_id}", headers=auth(h.keys["admin"]))
     return bool(r.json().get("resolved_at"))
+
+
+async def test_a_silence_created_while_the_notification_waits_holds_it_back(
+    acme: Scene, smtp: SmtpServer, plain_slack: SlackServer
+) -> None:
+    h, clock, admin = acme.h, acme.clock, acme.admin
+    emea, revenue = await breach(h, "revenue-emea"), await breach(h, "revenue")
+    await known(h, [emea, revenue])
+    planned = await h.rows(limit=1000)  # waiting out the incident's grouping window
+    body = {
+        "matchers": {"kpi": ["revenue-emea", "revenue"]},
+        "ends_at": (clock.now + DAY).isoformat(),
+    }
+    silence = await h.api.post("/v1/silences", json=body, headers=auth(admin))
+    await send_due(h, clock, 3)  # lars, sales-slack, morgan
+    rows = await h.rows(limit=1000)
+
+    assert {r["status"] for r in planned} == {"pending"}
+    assert silence.status_code == 201, silence.text
+    assert {(r["kind"], r["status"], r["suppressed_by"]) for r in rows} == {
+        ("incident", "suppressed", silence.json()["id"])
+    }
+    assert smtp.to("lars@acme.example") == smtp.to("morgan@acme.example") == []
+    assert plain_slack.requests == []

@@ -1,11 +1,18 @@
 """The shared error handlers: an unreachable database is a 503 with Retry-After that a client
 retries; any other database error stays a 500 (a bug to fix, not to retry)."""
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from kpi_common.http import Readiness, install_common
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
@@ -33,8 +40,21 @@ async def get(app: FastAPI) -> httpx.Response:
         OperationalError("SELECT 1", {}, Exception("server closed the connection")),
         InterfaceError("SELECT 1", {}, Exception("connection is closed")),
         PoolTimeout("QueuePool limit reached"),
+        asyncpg.InternalClientError("cannot switch to state 15; another operation is running"),
+        InternalError("SELECT 1", {}, Exception("cannot switch to state 15")),
+        asyncpg.InterfaceError("connection is closed"),
+        OSError(113, "Multiple exceptions: No route to host"),
     ],
-    ids=["refused", "operational", "interface", "pool-timeout"],
+    ids=[
+        "refused",
+        "operational",
+        "interface",
+        "pool-timeout",
+        "asyncpg-state-15",
+        "wrapped-state-15",
+        "asyncpg-closed",
+        "bare-oserror",
+    ],
 )
 async def test_an_unreachable_database_is_a_503_with_retry_after(exc: Exception) -> None:
     r = await get(app_raising(exc))

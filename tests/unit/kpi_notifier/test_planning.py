@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from kpi_notifier.directory import Match
 from kpi_notifier.planning import (
+    announced,
     escalation_due,
     hold_back,
     plan_escalation,
@@ -71,10 +72,32 @@ def test_escalation_after_the_routes_delay_to_the_parent_owner_once() -> None:
 
 def test_a_waiting_notice_is_held_back_after_an_ack_a_resolution_or_a_new_silence() -> None:
     d, now = acme(), T0 + DAY
-    assert hold_back("reminder", breach(acked_at=T0), d, [], now) == ("cancelled", "acknowledged")
-    assert hold_back("escalation", breach(resolved_at=T0), d, [], now) == ("cancelled", "resolved")
-    assert hold_back("resolved", breach(resolved_at=T0), d, [], now) is None
-    assert hold_back("reminder", breach(), d, [], now) is None
+    assert hold_back("reminder", [breach(acked_at=T0)], d, [], now) == ("cancelled", "acknowledged")
+    assert hold_back("escalation", [breach(resolved_at=T0)], d, [], now) == (
+        "cancelled",
+        "resolved",
+    )
+    assert hold_back("resolved", [breach(resolved_at=T0)], d, [], now) is None
+    assert hold_back("reminder", [breach()], d, [], now) is None
     s = Silence("s1", Match(units=frozenset({"sales"})), ends_at=now + DAY)
-    assert hold_back("breach", breach(), d, [s], now) == ("suppressed", "s1")
-    assert hold_back("test", None, d, [s], now) is None
+    assert hold_back("breach", [breach()], d, [s], now) == ("suppressed", "s1")
+    assert hold_back("test", [], d, [s], now) is None
+
+
+def test_an_incident_notification_is_held_back_only_when_each_of_its_breaches_is_silenced() -> None:
+    d, now = acme(), T0 + DAY
+    s = Silence("s1", Match(units=frozenset({"sales"})), ends_at=now + DAY)
+    sales, service = breach(), breach("csat", "service", "sam")
+    assert hold_back("incident", [sales], d, [s], now) == ("suppressed", "s1")
+    assert hold_back("incident_update", [sales, sales], d, [s], now) == ("suppressed", "s1")
+    assert hold_back("incident_closed", [sales], d, [s], now) == ("suppressed", "s1")
+    assert hold_back("incident", [sales, service], d, [s], now) is None
+
+
+def test_an_incident_notification_announces_its_gathered_breaches() -> None:
+    gathered = {"kind": "incident", "incident_id": "inc-1", "breaches": ["b1", "b2"]}
+    closed = {"kind": "incident_closed", "incident_id": "inc-1", "breaches": []}
+    assert announced("incident", gathered, "b1") == ["b1", "b2"]
+    assert announced("incident_closed", closed, "b3") == ["b3"]
+    assert announced("breach", {"breaches": [{"x": 1}]}, "b4") == ["b4"]
+    assert announced("test", {}, None) == []

@@ -30,12 +30,30 @@ def upstream() -> Upstream:
 
 
 class PackUpstream(Upstream):
+    """Goals' chains and histories and the evaluator's series of several KPIs in one answer,
+    from the canned answers of each (only new-clients has chains)."""
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        kpi = request.url.params.get("kpi")
-        if request.url.path == "/v1/cascade" and kpi != "new-clients":
+        asked = request.url.params.get_list("kpi")
+        if request.url.path == "/v1/cascade/chains":
             self.seen.append(request)
-            return httpx.Response(200, json={"kpi_id": kpi, "chains": []})
+            return httpx.Response(200, json={"kpis": [self._chains(k) for k in asked]})
+        many = {
+            "/v1/history": ("goals.test", "history"),
+            "/v1/series": ("evaluator.test", "series"),
+        }
+        if request.url.path in many:
+            self.seen.append(request)
+            host, part = many[request.url.path]
+            found = [self.routes[(host, f"/v1/kpis/{k}/{part}")] for k in asked]
+            return httpx.Response(200, json={"kpis": found})
         return super().__call__(request)
+
+    @staticmethod
+    def _chains(kpi: str) -> Any:
+        return (
+            answer("cascade-new-clients") if kpi == "new-clients" else {"kpi_id": kpi, "chains": []}
+        )
 
 
 async def test_the_pack_sets_out_the_review_s_unit_since_the_review_before(
@@ -59,6 +77,24 @@ async def test_the_pack_sets_out_the_review_s_unit_since_the_review_before(
     assert "support-nps" not in text  # another unit's
     assert "No crm.deal.won event for 3 days" in text  # concerns new-clients
     assert "cash-runway" not in text
+
+
+async def test_the_pack_reads_each_thing_once_and_chains_only_of_the_kpis_it_sets_out(
+    client: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    await sign_in(client)
+    upstream.seen.clear()
+    assert (await client.get(PACK)).status_code == 200
+    reads = [(r.url.host, r.url.path) for r in upstream.seen]
+    asked = {r.url.path: r.url.params.get_list("kpi") for r in upstream.seen}
+    assert asked["/v1/cascade/chains"] == ["new-clients"]  # the one off track, only
+    assert sorted(asked["/v1/history"]) == ["new-clients", "revenue-amer", "revenue-emea"]
+    assert sorted(asked["/v1/series"]) == ["new-clients", "revenue-amer", "revenue-emea"]
+    assert ("notifier.test", "/v1/breaches") in reads  # the breaches, all in one read
+    assert sorted(set(reads)) == sorted(reads)  # nothing read twice
+    # the reviews, strategy, scorecard, 2 findings, the series, the histories, the chains of
+    # the KPIs set out and the one breach the series name
+    assert len(reads) == 9
 
 
 async def test_the_pack_stands_alone_under_a_policy_that_allows_nothing_external(

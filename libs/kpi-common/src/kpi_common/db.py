@@ -7,15 +7,36 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
+)
+
+# Everything that means "the database could not be used; retry later" (a 503, never a 500),
+# as raw asyncpg raises it (the ingest's claim pool) and as SQLAlchemy wraps it: refused or
+# lost connections (bare OSError, InterfaceError), a connection broken mid-statement
+# (InternalClientError: "cannot switch to state 15" while the server restarts), the server's
+# own failures on raw statements that break no constraint (PostgresError: shutdown, deadlock,
+# ...) and a pool exhausted too long. A constraint or bad SQL through SQLAlchemy
+# (IntegrityError, ProgrammingError, ...) is not here: that is a bug, and stays a 500.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.InternalError,
+    sa_exc.TimeoutError,
 )
 
 NAMING = {

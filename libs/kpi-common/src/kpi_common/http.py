@@ -9,11 +9,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kpi_common.db import DATABASE_ERRORS
 from kpi_common.errors import ApiError, FieldError, Unavailable, loc_to_path
 from kpi_common.logging import get_logger
 
@@ -130,19 +130,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         err = ApiError(422, "invalid", "the request is not valid", errors)
         return OrjsonResponse(err.body(), status_code=422)
 
-    @app.exception_handler(ConnectionError)
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(PoolTimeout)
     async def database_unreachable(request: Request, exc: Exception) -> Response:
         """A database (or other dependency) that cannot be reached is a 503 to retry, not a
         500; any other database error (a constraint, bad SQL) is a bug and stays a 500."""
         if isinstance(exc, DBAPIError) and _is_unstorable_text(exc):
             return OrjsonResponse(UNSTORABLE_TEXT.body(), status_code=UNSTORABLE_TEXT.status)
-        if isinstance(exc, DBAPIError) and not _is_connection_error(exc):
+        if not _is_unreachable(exc):
             raise exc
         log.warning("dependency unreachable", path=request.url.path, error=str(exc)[:200])
         err = Unavailable("the database or another dependency is unreachable; retry later")
         return OrjsonResponse(err.body(), status_code=err.status, headers=err.headers)
+
+    kinds: tuple[type[Exception], ...] = (DBAPIError, *DATABASE_ERRORS)
+    for kind in kinds:
+        app.add_exception_handler(kind, database_unreachable)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
@@ -165,8 +166,9 @@ def _is_unstorable_text(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in ("22021", "22P05")
 
 
-def _is_connection_error(exc: DBAPIError) -> bool:
-    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+def _is_unreachable(exc: Exception) -> bool:
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    return invalidated or isinstance(exc, DATABASE_ERRORS)
 
 
 def _strip_loc(loc: Any) -> list[int | str]:

@@ -96,6 +96,10 @@ class Series(Answer):
     points: list[SeriesPoint]
 
 
+class ManySeries(Answer):
+    kpis: list[Series] = Field(description="each KPI asked, in the order asked")
+
+
 class RecomputeJob(Answer):
     """A recompute of some KPIs from the archive (docs/evaluator.md, "Recomputation")."""
 

@@ -214,16 +214,22 @@ async def delete(session: AsyncSession, tenant_id: str, refs: Sequence[tuple[str
         )
 
 
-async def series(
-    conn: Executor, tenant_id: str, kpi_id: str, start: datetime, end: datetime
-) -> list[StatusRow]:
+async def series_of(
+    conn: Executor, tenant_id: str, kpi_ids: Sequence[str], start: datetime, end: datetime
+) -> dict[str, list[StatusRow]]:
+    """Each KPI's rows of the periods overlapping `[start, end)`, by KPI, oldest first."""
     rows = await conn.execute(
         text(f"""SELECT {COLUMNS} FROM evaluator.kpi_status
-                 WHERE tenant_id = :t AND kpi_id = :k AND period_start < :e AND period_end > :s
-                 ORDER BY period_start"""),
-        {"t": tenant_id, "k": kpi_id, "s": start, "e": end},
+                 WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))
+                   AND period_start < :e AND period_end > :s
+                 ORDER BY kpi_id, period_start"""),
+        {"t": tenant_id, "k": sorted(set(kpi_ids)), "s": start, "e": end},
     )
-    return [_row(tuple(r)) for r in rows]
+    out: dict[str, list[StatusRow]] = {}
+    for r in rows:
+        row = _row(tuple(r))
+        out.setdefault(row.kpi_id, []).append(row)
+    return out
 
 
 _REVISE = text("""
@@ -247,19 +253,20 @@ async def prune_revisions(session: AsyncSession, before: datetime) -> None:
     )
 
 
-async def revisions(
-    conn: Executor, tenant_id: str, kpi_id: str, period_keys: Iterable[str]
-) -> dict[str, list[Revision]]:
-    """Each period's revisions, oldest first."""
+async def revisions_of(
+    conn: Executor, tenant_id: str, kpi_ids: Sequence[str], period_keys: Iterable[str]
+) -> dict[tuple[str, str], list[Revision]]:
+    """The revisions of those KPIs' periods, by (KPI, period key), oldest first."""
     rows = await conn.execute(
         text("""SELECT tenant_id, kpi_id, period_key, old_actual, new_actual, revised_at,
                        reason, restatement_id
                 FROM evaluator.kpi_revisions
-                WHERE tenant_id = :t AND kpi_id = :k AND period_key = ANY(CAST(:p AS text[]))
+                WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))
+                  AND period_key = ANY(CAST(:p AS text[]))
                 ORDER BY id"""),
-        {"t": tenant_id, "k": kpi_id, "p": sorted(set(period_keys))},
+        {"t": tenant_id, "k": sorted(set(kpi_ids)), "p": sorted(set(period_keys))},
     )
-    out: dict[str, list[Revision]] = {}
+    out: dict[tuple[str, str], list[Revision]] = {}
     for r in rows:
-        out.setdefault(r[2], []).append(Revision(*r))
+        out.setdefault((r[1], r[2]), []).append(Revision(*r))
     return out

@@ -127,6 +127,13 @@ async def kpi_history(kpi_id: str, d: DepsArg, who: Who) -> dict[str, Any]:
     return await reads.kpi_history(d, who, kpi_id)
 
 
+@router.get("/history", response_model=r.ManyKpiHistories)
+async def kpi_histories(
+    d: DepsArg, who: Who, kpi: Annotated[list[str], Query(min_length=1, max_length=1000)]
+) -> dict[str, Any]:
+    return await reads.kpi_histories(d, who, kpi)
+
+
 @router.get("/kpis/{kpi_id}/targets", response_model=r.KpiTargets)
 async def kpi_targets(
     kpi_id: str, d: DepsArg, who: Who, as_of: date | None = None, at: AwareDatetime | None = None
@@ -137,6 +144,13 @@ async def kpi_targets(
 @router.get("/cascade", response_model=r.CascadeTree | r.KpiChains)
 async def cascade(d: DepsArg, who: Who, kpi: str | None = None) -> dict[str, Any]:
     return await reads.cascade(d, who, kpi)
+
+
+@router.get("/cascade/chains", response_model=r.ManyKpiChains)
+async def cascade_chains(
+    d: DepsArg, who: Who, kpi: Annotated[list[str], Query(min_length=1, max_length=1000)]
+) -> dict[str, Any]:
+    return await reads.kpi_chains(d, who, kpi)
 
 
 @router.get("/alignment", response_model=r.AlignmentReport)

@@ -100,7 +100,11 @@ def tree(nodes: list[Node]) -> dict[str, Any]:
 
 def chains(nodes: list[Node], kpi_id: str) -> list[list[dict[str, Any]]] | None:
     """Every "so that" path from the KPI up to a top goal; None if there is no such KPI."""
-    cascade = build(nodes)
+    return chains_in(build(nodes), kpi_id)
+
+
+def chains_in(cascade: Cascade, kpi_id: str) -> list[list[dict[str, Any]]] | None:
+    """`chains` in a cascade built once (for several KPIs)."""
     node = cascade.nodes.get(kpi_id)
     if node is None or node.node_type != "kpi":
         return None

@@ -10,7 +10,7 @@ from kpi_common.errors import NotFound
 
 from kpi_goals import alignment as rules
 from kpi_goals.access import Principal, require_read
-from kpi_goals.cascade import chains, tree
+from kpi_goals.cascade import build, chains, chains_in, tree
 from kpi_goals.contract import normalise
 from kpi_goals.handlers import Deps
 from kpi_goals.nodes import Node, field_changes
@@ -53,6 +53,18 @@ async def kpi_history(deps: Deps, who: Principal, kpi_id: str) -> dict[str, Any]
     if not rows:
         raise NotFound(f"kpi {kpi_id}")
     return {"kpi_id": kpi_id, "history": [_entry(r) for r in rows]}
+
+
+async def kpi_histories(deps: Deps, who: Principal, kpi_ids: list[str]) -> dict[str, Any]:
+    """`kpi_history` of several KPIs, in the order asked, from one query."""
+    require_read(who)
+    asked = list(dict.fromkeys(kpi_ids))
+    async with unit_of_work(deps.sessions) as session:
+        found = await Repository(session).histories(who.tenant_id, "kpi", asked)
+    missing = [k for k in asked if k not in found]
+    if missing:
+        raise NotFound(f"kpi {missing[0]}")
+    return {"kpis": [{"kpi_id": k, "history": [_entry(r) for r in found[k]]} for k in asked]}
 
 
 def _entry(row: HistoryRow) -> dict[str, Any]:
@@ -125,6 +137,18 @@ async def cascade(deps: Deps, who: Principal, kpi_id: str | None) -> dict[str, A
     if found is None:
         raise NotFound(f"kpi {kpi_id}")
     return {"kpi_id": kpi_id, "chains": found}
+
+
+async def kpi_chains(deps: Deps, who: Principal, kpi_ids: list[str]) -> dict[str, Any]:
+    """Each asked KPI's "so that" chains, in the order asked, from one read of the cascade."""
+    cascade = build(await all_nodes(deps, who))
+    out = []
+    for kpi_id in dict.fromkeys(kpi_ids):
+        found = chains_in(cascade, kpi_id)
+        if found is None:
+            raise NotFound(f"kpi {kpi_id}")
+        out.append({"kpi_id": kpi_id, "chains": found})
+    return {"kpis": out}
 
 
 async def alignment(deps: Deps, who: Principal, rule: str | None) -> dict[str, Any]:

@@ -254,6 +254,22 @@ class Repository:
         )
         return [HistoryRow(*r) for r in rows]
 
+    async def histories(
+        self, tenant_id: UUID, node_type: str, node_ids: Sequence[str]
+    ) -> dict[str, list[HistoryRow]]:
+        """`history` of several nodes in one statement, by node id (absent: no history)."""
+        c = history.c
+        columns = (c.revision, c.action, c.definition, c.before, c.key_id, c.reason, c.changed_at)
+        rows = await self.session.execute(
+            select(c.node_id, *columns)
+            .where(c.tenant_id == tenant_id, c.node_type == node_type, c.node_id.in_(node_ids))
+            .order_by(c.node_id, c.revision)
+        )
+        out: dict[str, list[HistoryRow]] = {}
+        for node_id, *rest in rows:
+            out.setdefault(node_id, []).append(HistoryRow(*rest))
+        return out
+
     async def publish(self, items: Sequence[tuple[str, str, Envelope]]) -> None:
         """Queue events in this transaction; the relay sends them after commit."""
         await add_to_outbox(self.session, outbox, items)

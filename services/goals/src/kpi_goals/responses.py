@@ -146,6 +146,10 @@ class KpiHistory(Answer):
     history: list[HistoryEntry]
 
 
+class ManyKpiHistories(Answer):
+    kpis: list[KpiHistory] = Field(description="each KPI asked, in the order asked")
+
+
 class PeriodTarget(Answer):
     """The period that contains the asked instant, on the tenant's fiscal calendar."""
 
@@ -201,6 +205,10 @@ class CascadeTree(Answer):
 class KpiChains(Answer):
     kpi_id: str
     chains: list[list[NodeSummary]] = Field(description="each path from the KPI up to a goal")
+
+
+class ManyKpiChains(Answer):
+    kpis: list[KpiChains] = Field(description="each KPI asked, in the order asked")
 
 
 class Finding(Answer):

@@ -22,9 +22,6 @@ CLAIM = (
 )
 ACQUIRE_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 10.0
-# Everything that means "the database could not be used": refused or lost connections
-# (bare OSError), server-side failures (shutdown, deadlock, ...) and a pool exhausted too long.
-DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 def asyncpg_dsn(database_url: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiokafka.errors import KafkaError
-from kpi_common.db import unit_of_work
+from kpi_common.db import DATABASE_ERRORS, unit_of_work
 from kpi_common.errors import Unavailable
 from kpi_common.kafka import Encoded, publish
 from kpi_common.logging import get_logger
@@ -26,7 +26,7 @@ from kpi_common.runtime import ProducerHandle
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kpi_ingest import metrics, repository
-from kpi_ingest.claims import DATABASE_ERRORS, ClaimPool, claim_pairs
+from kpi_ingest.claims import ClaimPool, claim_pairs
 from kpi_ingest.envelopes import observed
 from kpi_ingest.events import Event, Rejection, first_occurrences
 from kpi_ingest.gate import KafkaGate

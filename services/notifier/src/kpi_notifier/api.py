@@ -90,6 +90,13 @@ async def resend(
     return await cmd.resend(who, delivery_id)
 
 
+@router.get("/breaches", response_model=r.ManyBreaches, response_model_exclude_unset=True)
+async def breaches(
+    who: Who, cmd: Cmd, breach_id: Annotated[list[str], Query(min_length=1, max_length=1000)]
+) -> dict[str, Any]:
+    return {"breaches": await cmd.breaches(who, breach_id)}
+
+
 @router.get(
     "/breaches/{breach_id}", response_model=r.BreachAnswer, response_model_exclude_unset=True
 )

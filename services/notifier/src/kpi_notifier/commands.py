@@ -94,15 +94,22 @@ class Commands:
             who.require_unit(await repo.directory(who.tenant_id), breach.unit_id)
 
     async def breach(self, who: Principal, breach_id: str) -> dict[str, Any]:
-        async with self._sessions() as session:
-            breach = await Repository(session).breach(who.tenant_id, breach_id)
-        if breach is None:
+        found = await self.breaches(who, [breach_id])
+        if not found:
             raise NotFound(f"breach {breach_id}")
-        return {
-            **dict(breach.facts),
-            "acked_at": breach.acked_at,
-            "resolved_at": breach.resolved_at,
-        }
+        return found[0]
+
+    async def breaches(self, who: Principal, breach_ids: list[str]) -> list[dict[str, Any]]:
+        """The breaches asked that the notifier knows, in the order asked (each once)."""
+        asked = list(dict.fromkeys(breach_ids))
+        async with self._sessions() as session:
+            found = {
+                b.breach_id: b for b in await Repository(session).breaches_of(who.tenant_id, asked)
+            }
+        return [
+            {**dict(b.facts), "acked_at": b.acked_at, "resolved_at": b.resolved_at}
+            for b in (found[i] for i in asked if i in found)
+        ]
 
     async def ack(self, who: Principal, breach_id: str) -> dict[str, Any]:
         """Acknowledge a breach: no more reminders or escalation. Acking twice keeps the first."""

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from kpi_notifier.directory import Directory
+from kpi_notifier.incidents import INCIDENT_KINDS
 from kpi_notifier.routing import (
     Breach,
     Recipient,
@@ -199,19 +200,30 @@ def plan_escalation(
 BREACH_KINDS = ("breach", "reminder", "escalation", "resolved")
 
 
+def announced(kind: str, context: dict[str, Any], breach_id: str | None) -> list[str]:
+    """The breaches a delivery row is about: an incident notification's gathered breaches
+    (`context["breaches"]`; the closing one's are none, so the breach that closed it), else
+    the row's own breach, if any."""
+    gathered = [str(b) for b in context.get("breaches") or []] if kind in INCIDENT_KINDS else []
+    return gathered or ([breach_id] if breach_id else [])
+
+
 def hold_back(
     kind: str,
-    breach: Breach | None,
+    breaches: Sequence[Breach],
     directory: Directory,
     silences: Iterable[Silence],
     now: datetime,
 ) -> tuple[str, str] | None:
-    """Checked again just before sending, since rows can wait (digest window, retries):
-    a reminder or escalation of a breach acknowledged or resolved meanwhile is `cancelled`;
-    a breach notice under a silence created meanwhile is `suppressed`. None: send it."""
-    if breach is None or kind not in BREACH_KINDS:
+    """Checked again just before sending, since rows can wait (digest window, retries, an
+    incident's grouping window): a reminder or escalation of a breach acknowledged or
+    resolved meanwhile is `cancelled`; a breach notice, or an incident notification every
+    breach of which (`announced`), under a silence created meanwhile is `suppressed`.
+    None: send it."""
+    if not breaches or kind not in (*BREACH_KINDS, *INCIDENT_KINDS):
         return None
-    if kind in ("reminder", "escalation") and (breach.acked_at or breach.resolved_at):
-        return "cancelled", "acknowledged" if breach.acked_at else "resolved"
-    silence = silenced_by(directory, silences, breach, now)
-    return ("suppressed", silence.id) if silence else None
+    first = breaches[0]
+    if kind in ("reminder", "escalation") and (first.acked_at or first.resolved_at):
+        return "cancelled", "acknowledged" if first.acked_at else "resolved"
+    held = [s for b in breaches if (s := silenced_by(directory, silences, b, now)) is not None]
+    return ("suppressed", held[0].id) if len(held) == len(breaches) else None

@@ -1,7 +1,7 @@
 """SQL for the notifier's copy of the strategy, its API keys, consumer offsets, breaches,
 silences and held reviews. The caller's unit of work commits."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -152,14 +152,13 @@ class Repository:
         )
 
     async def breach(self, tenant_id: str, breach_id: str) -> Breach | None:
-        row = (
-            await self.session.execute(
-                select(breaches).where(
-                    breaches.c.tenant_id == tenant_id, breaches.c.breach_id == breach_id
-                )
-            )
-        ).first()
-        return breach_from_row(row) if row else None
+        return next(iter(await self.breaches_of(tenant_id, [breach_id])), None)
+
+    async def breaches_of(self, tenant_id: str, breach_ids: Sequence[str]) -> list[Breach]:
+        """Those of the breaches the notifier knows, in no particular order."""
+        c = breaches.c
+        query = select(breaches).where(c.tenant_id == tenant_id, c.breach_id.in_(breach_ids))
+        return [breach_from_row(row) for row in await self.session.execute(query)]
 
     async def open_breaches(self, tenant_id: str | None = None) -> list[Breach]:
         """Every open, unacknowledged breach of one tenant, or of every tenant (the reminder

@@ -50,6 +50,12 @@ class BreachAnswer(KpiBreachOpened):
     resolved_at: datetime | None
 
 
+class ManyBreaches(Answer):
+    breaches: list[BreachAnswer] = Field(
+        description="those asked that the notifier knows, in the order asked"
+    )
+
+
 class Acked(Answer):
     breach_id: str
     acked_at: datetime

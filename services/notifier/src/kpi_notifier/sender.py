@@ -25,7 +25,7 @@ from kpi_notifier.directory import Directory
 from kpi_notifier.incidents import INCIDENT_KINDS, thread_headers
 from kpi_notifier.messages import Messages
 from kpi_notifier.models import outbox
-from kpi_notifier.planning import hold_back
+from kpi_notifier.planning import announced, hold_back
 from kpi_notifier.repository import Repository
 from kpi_notifier.routing import Silence
 
@@ -115,17 +115,19 @@ class Sender:
     async def _screen(
         self, session: AsyncSession, claimed: list[Claimed], now: datetime
     ) -> list[Claimed]:
-        """Drop breach notices that an ack, a resolution or a new silence made moot."""
+        """Drop breach and incident notices that an ack, a resolution or a new silence made
+        moot."""
         repo, wanted = Repository(session), []
         tenants: dict[str, tuple[Directory, list[Silence]]] = {}
         for item in claimed:
             row = item.row
-            breach = await repo.breach(row.tenant_id, row.breach_id) if row.breach_id else None
-            if breach is not None and row.tenant_id not in tenants:
+            ids = announced(row.kind, row.context, row.breach_id)
+            breaches = await repo.breaches_of(row.tenant_id, ids) if ids else []
+            if breaches and row.tenant_id not in tenants:
                 silences = await repo.active_silences(row.tenant_id, now)
                 tenants[row.tenant_id] = (await repo.directory(row.tenant_id), silences)
             directory, silences = tenants.get(row.tenant_id, (Directory(), []))
-            verdict = hold_back(row.kind, breach, directory, silences, now)
+            verdict = hold_back(row.kind, breaches, directory, silences, now)
             if verdict is None:
                 wanted.append(item)
             else:

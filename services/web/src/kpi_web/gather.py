@@ -20,7 +20,7 @@ from kpi_web.models import (
     Series,
     Strategy,
 )
-from kpi_web.upstream import NotFound, Unavailable, Upstream
+from kpi_web.upstream import Unavailable, Upstream
 
 # The KPI page's chart covers this much time before now, and this much after (forecasts).
 SERIES_BACK = timedelta(days=3 * 366)
@@ -128,16 +128,23 @@ class Gather:
     async def breaches(self, key: str, series: Series) -> list[Breach]:
         """The notifier's record of each breach of the series' latest periods, newest first
         (a breach the notifier has not received yet is left out)."""
-        ids = [p.breach_id for p in reversed(series.points) if p.breach_id][:MAX_BREACHES]
-        found = await asyncio.gather(*(self._breach(key, b) for b in dict.fromkeys(ids)))
-        return [b for b in found if b is not None]
+        ids = breach_ids(series)
+        found = await self.breaches_by_id(key, ids)
+        return [found[i] for i in ids if i in found]
 
-    async def _breach(self, key: str, breach_id: str) -> Breach | None:
-        try:
-            answer = await self._up.get("notifier", f"/v1/breaches/{segment(breach_id)}", key)
-        except NotFound:
-            return None
-        return Breach.model_validate(answer)
+    async def breaches_by_id(self, key: str, ids: list[str]) -> dict[str, Breach]:
+        """Those of the breaches that the notifier knows, in one read."""
+        if not ids:
+            return {}
+        answer = await self._up.get("notifier", "/v1/breaches", key, {"breach_id": ids})
+        found = [Breach.model_validate(b) for b in answer["breaches"]]
+        return {b.breach_id: b for b in found}
+
+
+def breach_ids(series: Series) -> list[str]:
+    """The breaches of the series' latest periods (at most `MAX_BREACHES`), newest first."""
+    ids = [p.breach_id for p in reversed(series.points) if p.breach_id][:MAX_BREACHES]
+    return list(dict.fromkeys(ids))
 
 
 def segment(value: str) -> str:

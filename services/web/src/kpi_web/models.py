@@ -183,6 +183,18 @@ class KpiChains(Read):
     chains: list[list[ChainNode]]
 
 
+class ManyKpiChains(Read):
+    kpis: list[KpiChains]
+
+
+class ManyKpiHistories(Read):
+    kpis: list[KpiHistory]
+
+
+class ManySeries(Read):
+    kpis: list[Series]
+
+
 class Breach(Read):
     """A breach as the notifier knows it (the evaluator's facts and its acknowledgement)."""
 

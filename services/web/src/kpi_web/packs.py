@@ -3,14 +3,15 @@ the viewer's own key from the services that own it.
 
 The review (its unit, the date due and what it looks back to) is the notifier's; the unit's
 scorecard, each KPI's series and the data-health findings are the evaluator's; the strategy,
-each KPI's target history and "so that" chains, and the alignment findings are goals'.
+the KPIs' target histories, the "so that" chains of the KPIs it sets out and the alignment
+findings are goals'. One read each, for all the KPIs.
 """
 
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from kpi_web.gather import Gather, segment
+from kpi_web.gather import Gather, breach_ids
 from kpi_web.models import (
     Breach,
     Finding,
@@ -18,6 +19,9 @@ from kpi_web.models import (
     KpiChains,
     KpiHistory,
     KpiLeaf,
+    ManyKpiChains,
+    ManyKpiHistories,
+    ManySeries,
     Review,
     Scorecard,
     Series,
@@ -27,6 +31,7 @@ from kpi_web.upstream import NotFound, Unavailable, Upstream
 
 # Each KPI's series reaches this far back before what the review looks back to (the chart).
 LOOK_BACK = timedelta(days=366)
+ATTENTION = ("off_track", "at_risk")  # the statuses the pack sets out one by one
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,6 @@ class KpiFile:
     leaf: KpiLeaf
     series: Series
     history: KpiHistory
-    chains: KpiChains
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class PackData:
     strategy: Strategy
     scorecard: Scorecard
     kpis: list[KpiFile]
+    chains: dict[str, KpiChains]  # of the KPIs set out (`ATTENTION`), by KPI id
     breaches: list[tuple[str, Breach]]  # (KPI id, breach), those the notifier knows
     alignment: list[Finding]
     data_health: list[Finding]
@@ -66,16 +71,22 @@ class Packs:
             self._findings(key, "evaluator", "/v1/data-health", missing),
         )
         since = datetime.fromisoformat(review.since).replace(tzinfo=UTC)
-        files = await asyncio.gather(
-            *(self._kpi(key, leaf, since - LOOK_BACK, now) for leaf in scorecard.kpis)
+        leaves, window = scorecard.kpis, since - LOOK_BACK
+        kpi_ids = [leaf.id for leaf in leaves]
+        series, histories, chains = await asyncio.gather(
+            self._series(key, kpi_ids, window, now),
+            self._histories(key, kpi_ids),
+            self._chains(key, [leaf.id for leaf in leaves if leaf.status in ATTENTION]),
         )
+        files = [KpiFile(leaf, series[leaf.id], histories[leaf.id]) for leaf in leaves]
         breaches = await self._breaches(key, files)
         ids = {leaf.id for leaf in scorecard.kpis} | _unit_nodes(strategy, review.unit)
         return PackData(
             review,
             strategy,
             scorecard,
-            list(files),
+            files,
+            chains,
             breaches,
             [f for f in alignment if f.node_id in ids],
             [f for f in health if f.node_id in ids or ids.intersection(f.kpis)],
@@ -93,24 +104,32 @@ class Packs:
             raise NotFound(f"review {review_id} not found")
         return found[0]
 
-    async def _kpi(self, key: str, leaf: KpiLeaf, start: datetime, now: datetime) -> KpiFile:
-        path = f"/v1/kpis/{segment(leaf.id)}"
+    async def _series(
+        self, key: str, kpi_ids: list[str], start: datetime, now: datetime
+    ) -> dict[str, Series]:
+        if not kpi_ids:
+            return {}
         window = {"from": start.isoformat(), "to": (now + timedelta(days=366)).isoformat()}
-        series, history, chains = await asyncio.gather(
-            self._up.get("evaluator", f"{path}/series", key, window),
-            self._up.get("goals", f"{path}/history", key),
-            self._up.get("goals", "/v1/cascade", key, {"kpi": leaf.id}),
-        )
-        return KpiFile(
-            leaf,
-            Series.model_validate(series),
-            KpiHistory.model_validate(history),
-            KpiChains.model_validate(chains),
-        )
+        answer = await self._up.get("evaluator", "/v1/series", key, {**window, "kpi": kpi_ids})
+        return {s.kpi_id: s for s in ManySeries.model_validate(answer).kpis}
+
+    async def _histories(self, key: str, kpi_ids: list[str]) -> dict[str, KpiHistory]:
+        if not kpi_ids:
+            return {}
+        answer = await self._up.get("goals", "/v1/history", key, {"kpi": kpi_ids})
+        return {h.kpi_id: h for h in ManyKpiHistories.model_validate(answer).kpis}
+
+    async def _chains(self, key: str, kpi_ids: list[str]) -> dict[str, KpiChains]:
+        if not kpi_ids:
+            return {}
+        answer = await self._up.get("goals", "/v1/cascade/chains", key, {"kpi": kpi_ids})
+        return {c.kpi_id: c for c in ManyKpiChains.model_validate(answer).kpis}
 
     async def _breaches(self, key: str, files: list[KpiFile]) -> list[tuple[str, Breach]]:
-        found = await asyncio.gather(*(self._g.breaches(key, f.series) for f in files))
-        return [(f.leaf.id, b) for f, some in zip(files, found, strict=True) for b in some]
+        """The breaches each KPI's series names, the notifier's record of them in one read."""
+        wanted = {f.leaf.id: breach_ids(f.series) for f in files}
+        found = await self._g.breaches_by_id(key, [i for ids in wanted.values() for i in ids])
+        return [(kpi, found[i]) for kpi, ids in wanted.items() for i in ids if i in found]
 
     async def _findings(
         self, key: str, service: str, path: str, missing: list[str]

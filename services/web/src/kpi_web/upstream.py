@@ -4,13 +4,14 @@ Every rule (tenant isolation, roles, what a viewer may see) stays in the owning 
 module only turns its answers into data or into one of three named failures.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from kpi_web.config import DEFAULT_PORTS, Settings
 
-Params = dict[str, str]
+Params = Mapping[str, str | list[str]]
 
 
 class UpstreamError(Exception):

@@ -6,13 +6,20 @@ since then with who and why; alignment and data-health findings."""
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from kpi_web.models import Breach, ChainNode, Finding, KpiLeaf, PerspectiveGroup, Review
-from kpi_web.packs import KpiFile, PackData
+from kpi_web.models import (
+    Breach,
+    ChainNode,
+    Finding,
+    KpiChains,
+    KpiLeaf,
+    PerspectiveGroup,
+    Review,
+)
+from kpi_web.packs import ATTENTION, KpiFile, PackData
 from kpi_web.pages import chart
 from kpi_web.pages.kpi import TargetChange, current_point, target_changes
 from kpi_web.status import Look, look
 
-ATTENTION = ("off_track", "at_risk")  # the statuses the pack sets out one by one
 CHART_PERIODS = 8  # each KPI needing attention is charted over its latest periods
 
 
@@ -79,7 +86,11 @@ def build(data: PackData) -> PackView:
         score=card.score,
         perspectives=card.perspectives,
         kpis=[KpiLine(leaf, look(leaf.status)) for leaf in card.kpis],
-        attention=[_attention(f, data.now) for f in data.kpis if f.leaf.status in ATTENTION],
+        attention=[
+            _attention(f, data.chains[f.leaf.id], data.now)
+            for f in data.kpis
+            if f.leaf.status in ATTENTION
+        ],
         breaches=_breaches(data, since),
         targets=_targets(data.kpis, since),
         alignment=data.alignment,
@@ -88,13 +99,13 @@ def build(data: PackData) -> PackView:
     )
 
 
-def _attention(f: KpiFile, now: datetime) -> Attention:
+def _attention(f: KpiFile, chains: KpiChains, now: datetime) -> Attention:
     points = f.series.points
     upto = current_point(points, now)
     shown = points[: points.index(upto) + 1] if upto else points
     shown = shown[-CHART_PERIODS:]
-    chains = [chain[1:] for chain in f.chains.chains]
-    return Attention(f.leaf, look(f.leaf.status), chains, chart.build(shown), len(shown))
+    above = [chain[1:] for chain in chains.chains]
+    return Attention(f.leaf, look(f.leaf.status), above, chart.build(shown), len(shown))
 
 
 def _breaches(data: PackData, since: date) -> list[BreachLine]:
