@@ -126,7 +126,7 @@ async def test_an_upgraded_installation_fills_its_archive_before_any_recompute(
     # the other tenant's live batches wait (its recompute lock), and so does the fill (its
     # progress table) until a recompute has been asked for
     async with held(settings) as live, held(settings) as progress:
-        await recompute_repo.lock_tenant(live, other.tenant_id)
+        await recompute_repo.exclude_batches(live, other.tenant_id)
         await progress.execute(
             text("LOCK TABLE evaluator.archive_fill_partitions IN EXCLUSIVE MODE")
         )

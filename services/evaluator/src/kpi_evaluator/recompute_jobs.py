@@ -100,7 +100,7 @@ class RecomputeRunner:
                     return False
                 merged = await recompute_repo.absorb(session, job, job.reason == REQUESTED)
                 absorbed = [m.id for m in merged]
-                await recompute_repo.lock_tenant(session, job.tenant_id)
+                await recompute_repo.exclude_batches(session, job.tenant_id)
                 done, outcome = await self._recompute(session, job, merged)
                 await recompute_repo.finish(session, job.id, done, outcome, absorbed)
         except Exception as exc:

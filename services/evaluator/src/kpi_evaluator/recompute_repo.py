@@ -40,8 +40,10 @@ async def share_tenants(session: AsyncSession, tenants: Sequence[str]) -> None:
         )
 
 
-async def lock_tenant(session: AsyncSession, tenant_id: str) -> None:
-    """A recompute's exclusive lock: waits for the tenant's batches in flight."""
+async def exclude_batches(session: AsyncSession, tenant_id: str) -> None:
+    """A recompute's exclusive hold on the lock `share_tenants` shares: waits for the
+    tenant's metric batches in flight and keeps new ones out until the transaction ends.
+    (Not the evaluation lock of `evaluation.lock_tenants`, which serialises status writes.)"""
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _tenant_key(tenant_id)})
 
 
