@@ -9,7 +9,7 @@ composition root wires them:
 - tenants get the scale run's 50-KPI strategy (`bench.scale_tenants.strategy`), turned into
   the `goals.changes` records goals would publish for it (goals' own `to_nodes`, `diff`,
   `to_event`), encoded, decoded as the consumer decodes a Kafka record, and handed to the
-  evaluator's `GoalsChangesHandler` in batches of `KPI_EVALUATOR_MAX_BATCH` (5,000) records;
+  evaluator's `GoalsChangesHandler` in batches of `KPI_EVALUATOR_STRATEGY_MAX_BATCH` records;
 - the recompute jobs that queues run to the end (`RecomputeRunner.run_once`), then one
   tick with cleanup (as after a strategy change), one more to settle, then `TICKS` settled
   periodic ticks (`Ticker.tick_once(cleanup=False)`), each timed in CPU (`process_time`) and
@@ -136,7 +136,7 @@ def wire(database_url: str, freeze: bool) -> tuple[Probe, AsyncEngine]:
     runner = RecomputeRunner(sessions, strategies, evaluator, now, settings.recompute_poll_s)
     goals = GoalsChangesHandler(sessions, GROUP)
     heap = HeapFreezer(lambda: strategies.builds) if freeze else None
-    return Probe(strategies, goals, runner, ticker, settings.max_batch, heap), engine
+    return Probe(strategies, goals, runner, ticker, settings.strategy_max_batch, heap), engine
 
 
 @asynccontextmanager

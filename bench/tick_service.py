@@ -55,7 +55,9 @@ def free_port() -> int:
             return port
 
 
-def start(database_url: str, bootstrap: str, prefix: str, logs: Path) -> ServiceProcess:
+def start(
+    database_url: str, bootstrap: str, prefix: str, logs: Path, extra: dict[str, str]
+) -> ServiceProcess:
     spec = next(s for s in SERVICES if s.name == "evaluator")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_")}
     env |= {
@@ -64,6 +66,7 @@ def start(database_url: str, bootstrap: str, prefix: str, logs: Path) -> Service
         "KPI_TOPIC_PREFIX": prefix,
         "KPI_EVALUATOR_TICK_S": "5",
         "KPI_LOG_LEVEL": "WARNING",
+        **extra,
     }
     logs.mkdir(parents=True, exist_ok=True)
     svc = ServiceProcess(spec, env, logs / "bench-tick-evaluator.log", free_port())
@@ -89,12 +92,12 @@ def pyspy(pid: int, seconds: float, out: Path) -> "subprocess.Popen[bytes]":
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def run(steps: list[int], spy: Path | None) -> None:
+async def run(steps: list[int], spy: Path | None, extra: dict[str, str]) -> None:
     bootstrap = os.environ.get("KPI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     run_id = os.urandom(4).hex()
     prefix = f"{os.environ.get('KPI_TOPIC_PREFIX', '')}bench-tick-{run_id}."
     async with scratch() as url:
-        svc = await asyncio.to_thread(start, url, bootstrap, prefix, Path(".local/run"))
+        svc = await asyncio.to_thread(start, url, bootstrap, prefix, Path(".local/run"), extra)
         stack = ScaleStack(run_id, url, prefix, secrets.token_urlsafe(8), {"evaluator": svc})
         made, last = 0, None
         try:
@@ -141,11 +144,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", default="20,100,200,400", help="tenants after each step")
     parser.add_argument("--pyspy", type=Path, help="py-spy the settled ticks into this folder")
+    parser.add_argument(
+        "--env", action="append", default=[], help="KPI_...=value for the evaluator (repeat)"
+    )
     args = parser.parse_args()
     configure_logging("bench-tick", "WARNING")
     if args.pyspy:
         args.pyspy.mkdir(parents=True, exist_ok=True)
-    asyncio.run(run(sorted(int(s) for s in args.steps.split(",")), args.pyspy))
+    extra = dict(e.split("=", 1) for e in args.env)
+    asyncio.run(run(sorted(int(s) for s in args.steps.split(",")), args.pyspy, extra))
 
 
 if __name__ == "__main__":
