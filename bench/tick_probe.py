@@ -1,7 +1,7 @@
 """The evaluator's periodic tick and strategy memory at 1,000 to 20,000 KPIs, in minutes
 rather than the 10 of `make bench-scale` (docs/benchmarks.md, "Cost curves", profile note).
 
-`python -m bench.tick_probe [--steps 20,100,200,400] [--profile DIR] [--heap]`
+`python -m bench.tick_probe [--steps 20,100,200,400] [--profile DIR] [--heap] [--no-freeze]`
 
 In one process, against a scratch database `kpi_bench_tick_<run>` on the bench's PostgreSQL
 (dropped at the end, also on failure or Ctrl-C), with the evaluator's own parts wired as its
@@ -13,10 +13,13 @@ composition root wires them:
 - the recompute jobs that queues run to the end (`RecomputeRunner.run_once`), then one
   tick with cleanup (as after a strategy change), one more to settle, then `TICKS` settled
   periodic ticks (`Ticker.tick_once(cleanup=False)`), each timed in CPU (`process_time`) and
-  wall time;
+  wall time, with the garbage collector's runs and CPU by generation; the heap is frozen
+  after the first tick and its youngest generation's threshold raised, as the service does
+  (`kpi_evaluator.heap`), unless `--no-freeze`;
 - per step: CPU and wall per tick and per KPI, the growth exponent against the step before,
-  the process's RSS (`VmRSS`; this process also imports goals and the bench), the traced
-  size of the strategy cache (`--heap`: `tracemalloc`, slower), and with `--profile` a
+  the process's RSS (`VmRSS`; this process also imports goals and the bench); with `--heap`
+  (`tracemalloc` on for the whole run, many times slower) what the traced heap gained by
+  line since the step before and the size of every strategy loaded afresh; with `--profile` a
   cProfile of the settled ticks (`DIR/tick-<kpis>.prof`) and its top functions printed.
 
 No Kafka and no HTTP: what it measures is the evaluator's own work, not the transport.
@@ -49,7 +52,7 @@ from kpi_common.offsets import NOT_STORED, Offsets
 from kpi_evaluator.breaches import BreachPolicy
 from kpi_evaluator.config import SCHEMA, Settings
 from kpi_evaluator.evaluation import EvaluationConfig, Evaluator
-from kpi_evaluator.heap import HeapFreezer
+from kpi_evaluator.heap import HeapFreezer, tune_collector
 from kpi_evaluator.main import MIGRATIONS
 from kpi_evaluator.models import outbox
 from kpi_evaluator.pipeline import Ticker
@@ -135,7 +138,10 @@ def wire(database_url: str, freeze: bool) -> tuple[Probe, AsyncEngine]:
     ticker = Ticker(sessions, strategies, evaluator, now, settings.tick_s)
     runner = RecomputeRunner(sessions, strategies, evaluator, now, settings.recompute_poll_s)
     goals = GoalsChangesHandler(sessions, GROUP)
-    heap = HeapFreezer(lambda: strategies.builds) if freeze else None
+    heap = None
+    if freeze:  # as the evaluator's composition root does
+        tune_collector()
+        heap = HeapFreezer(lambda: strategies.builds)
     return Probe(strategies, goals, runner, ticker, settings.strategy_max_batch, heap), engine
 
 

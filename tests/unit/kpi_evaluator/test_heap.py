@@ -3,13 +3,21 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
-from kpi_evaluator.heap import HeapFreezer
+from kpi_evaluator.heap import YOUNG, HeapFreezer, tune_collector
 
 
 @pytest.fixture(autouse=True)
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()  # other tests run with the collector as it was
+    gc.set_threshold(*thresholds)
+
+
+def test_the_youngest_generation_waits_longer_and_the_others_keep_their_thresholds() -> None:
+    _, middle, oldest = gc.get_threshold()
+    tune_collector()
+    assert gc.get_threshold() == (YOUNG, middle, oldest)
 
 
 def test_freezes_the_heap_once_per_strategy_version() -> None:

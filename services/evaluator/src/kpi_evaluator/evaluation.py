@@ -272,7 +272,7 @@ async def _load(
 
 
 # Every field of a status row but `evaluated_at`, as one tuple (`dataclasses.replace` to
-# compare them cost a quarter of a settled tick's CPU).
+# compare them cost a sixth of a settled tick's CPU).
 _EVALUATION = attrgetter(*(f.name for f in fields(StatusRow) if f.name != "evaluated_at"))
 
 
