@@ -28,6 +28,9 @@ class Settings(ServiceSettings):
     # Consumers
     group_id: str = Field(default="evaluator", validation_alias=_env("GROUP_ID"))
     max_batch: int = Field(default=5000, ge=1, validation_alias=_env("MAX_BATCH"))
+    # goals.changes records decode into parsed definitions (~6 KiB a KPI): a smaller batch
+    # keeps the high-water of a burst of new tenants, which the process keeps, low
+    strategy_max_batch: int = Field(default=1000, ge=1, validation_alias=_env("STRATEGY_MAX_BATCH"))
     # Evaluation
     tick_s: float = Field(default=30.0, gt=0, validation_alias=_env("TICK_S"))
     stale_after_s: float = Field(default=172_800.0, gt=0, validation_alias=_env("STALE_AFTER_S"))

@@ -42,7 +42,9 @@ class ConsumerLoops:
         self.strategy_store = PgOffsetStore(runtime.engine, offsets_table(strategy_group))
         self.metrics_store = PgOffsetStore(runtime.engine, offsets_table(metrics_group))
 
-    def _consumer(self, topic: str, store: PgOffsetStore, handler: BatchHandler) -> BatchConsumer:
+    def _consumer(
+        self, topic: str, store: PgOffsetStore, handler: BatchHandler, max_records: int
+    ) -> BatchConsumer:
         return BatchConsumer(
             bootstrap=self._settings.kafka_bootstrap,
             topics=[topic],
@@ -52,13 +54,14 @@ class ConsumerLoops:
             handler=handler,
             offset_store=store,
             service=SERVICE,
-            max_records=self._settings.max_batch,
+            max_records=max_records,
         )
 
     async def goals(self) -> None:
         await self._runtime.kafka.connected.wait()
         topic = GOALS_CHANGES.qualified(self._settings.topic_prefix)
-        await _run(self._consumer(topic, self.strategy_store, self._goals_handler))
+        batch = self._settings.strategy_max_batch
+        await _run(self._consumer(topic, self.strategy_store, self._goals_handler, batch))
 
     async def metrics(self) -> None:
         await self._runtime.kafka.connected.wait()
@@ -66,7 +69,10 @@ class ConsumerLoops:
         goals_topic = GOALS_CHANGES.qualified(prefix)
         await wait_caught_up(self.strategy_store, self._settings.kafka_bootstrap, goals_topic, 60)
         consumer = self._consumer(
-            METRICS_EVENTS.qualified(prefix), self.metrics_store, self._metrics_handler
+            METRICS_EVENTS.qualified(prefix),
+            self.metrics_store,
+            self._metrics_handler,
+            self._settings.max_batch,
         )
         self.metrics_consumer = consumer
         await _run(consumer, lambda: _report_lag(consumer, METRICS_EVENTS.name))

@@ -9,13 +9,19 @@ dimension values compare, and how a KPI's value moves through its period (`Pace`
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
+from sys import intern
 from typing import Any
 
 from kpi_common import definitions as contract
 from kpi_common.calendar import FiscalCalendar, calendar_of
-from kpi_common.definitions import Aggregation, Definition, Direction, KpiTargets
+from kpi_common.definitions import Aggregation, Definition, Direction, KpiTargets, TargetBand
 
 CUMULATIVE = frozenset({Aggregation.SUM, Aggregation.COUNT})
+# Equal parts of KPIs (a measure, a component map, targets) are one shared, immutable
+# object: most KPIs of a tenant, and of tenants alike, share them. The caches are bounded:
+# a part past them is built anew, never wrong.
+SHARED = 8192
 
 
 class Pace(StrEnum):
@@ -47,7 +53,7 @@ class MetricMeasure:
     @classmethod
     def of(cls, part: contract.MetricMeasureDef) -> "MetricMeasure":
         where = tuple(sorted((k, _norm(v)) for k, v in part.where.items()))
-        return cls(part.metric, part.aggregation, part.field, where)
+        return _measure(part.metric, part.aggregation, part.field, where)
 
     @property
     def cumulative(self) -> bool:
@@ -69,6 +75,50 @@ class MetricMeasure:
             return float(raw)
         except (TypeError, ValueError):
             return None
+
+
+@lru_cache(maxsize=SHARED)
+def _measure(
+    metric: str, aggregation: Aggregation, field: str | None, where: tuple[tuple[str, str], ...]
+) -> MetricMeasure:
+    return MetricMeasure(intern(metric), aggregation, field, where)
+
+
+@lru_cache(maxsize=SHARED)
+def _components(parts: tuple[tuple[str, MetricMeasure], ...]) -> Mapping[str, MetricMeasure]:
+    return dict(parts)  # shared: never changed once built
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """A KPI's resolved targets as the evaluator reads them: the contract's `KpiTargets`
+    without its pydantic model (some 600 bytes a KPI) and without the reasons it never
+    reads. `periods` names the value of a period key; any other period has `default`; a
+    `range` KPI has its `band` instead."""
+
+    default: float | None
+    periods: Mapping[str, float]
+    band: TargetBand | None
+
+    @classmethod
+    def of(cls, spec: KpiTargets) -> "Targets":
+        band = None if spec.band is None else (spec.band.low, spec.band.high)
+        return _targets(spec.default, tuple(sorted(spec.periods.items())), band)
+
+    def for_period(self, period_key: str) -> float | None:
+        return self.periods.get(period_key, self.default)
+
+
+@lru_cache(maxsize=SHARED)
+def _targets(
+    default: float | None, periods: tuple[tuple[str, float], ...], band: tuple[float, float] | None
+) -> Targets:
+    bounds = None if band is None else TargetBand(low=band[0], high=band[1])
+    return Targets(default, dict(periods), bounds)
+
+
+def _ids(values: list[str]) -> list[str]:
+    return [intern(v) for v in values]
 
 
 def _pace(kind: str, components: Mapping[str, MetricMeasure]) -> Pace:
@@ -100,7 +150,7 @@ class KpiDef:
     inputs: list[str]  # the KPI ids a formula uses, in order (listed by goals); none otherwise
     rolling_days: int | None
     direction: Direction
-    targets: KpiTargets
+    targets: Targets
     at_risk_below: float
     weight: float
     so_that: list[str]
@@ -112,12 +162,13 @@ class KpiDef:
 
     @classmethod
     def of(cls, spec: contract.KpiDef) -> "KpiDef":
-        components = {name: MetricMeasure.of(p) for name, p in spec.measure.parts().items()}
+        parts = spec.measure.parts().items()
+        components = _components(tuple((name, MetricMeasure.of(p)) for name, p in parts))
         kind = spec.measure.kind
         pace = _pace(kind, components)
         formula = spec.measure.formula if kind == "formula" else None
-        return cls(
-            id=spec.id,
+        return cls(  # identifiers interned: tenants and KPIs repeat them
+            id=intern(spec.id),
             title=spec.title,
             components=components,
             kind=kind,
@@ -125,17 +176,17 @@ class KpiDef:
             period_kind=spec.period.value,
             cumulative=pace is Pace.CUMULATIVE,
             formula=formula,
-            inputs=list(spec.measure.inputs) if formula is not None else [],
+            inputs=_ids(spec.measure.inputs) if formula is not None else [],
             rolling_days=spec.rolling_days,
             direction=spec.direction,
-            targets=spec.targets,
+            targets=Targets.of(spec.targets),
             at_risk_below=spec.at_risk_below,
             weight=spec.weight,
-            so_that=spec.so_that,
-            unit=spec.unit,
-            owner=spec.owner,
+            so_that=_ids(spec.so_that),
+            unit=None if spec.unit is None else intern(spec.unit),
+            owner=None if spec.owner is None else intern(spec.owner),
             perspective=None if spec.perspective is None else spec.perspective.value,
-            unit_of_measure=spec.unit_of_measure,
+            unit_of_measure=None if spec.unit_of_measure is None else intern(spec.unit_of_measure),
             burn_rates=tuple(spec.burn_rates),
         )
 

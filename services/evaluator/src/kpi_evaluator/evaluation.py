@@ -7,8 +7,9 @@ older than the paging horizon is published as a restatement (kpi_evaluator.resta
 
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from kpi_common.calendar import Bucket
 from kpi_common.events import Envelope
@@ -270,10 +271,15 @@ async def _load(
     return _Inputs(states, seen, stored)
 
 
+# Every field of a status row but `evaluated_at`, as one tuple (`dataclasses.replace` to
+# compare them cost a sixth of a settled tick's CPU).
+_EVALUATION = attrgetter(*(f.name for f in fields(StatusRow) if f.name != "evaluated_at"))
+
+
 def _changed(previous: StatusRow | None, row: StatusRow) -> bool:
     """Whether the row must be written: its evaluation changed, or it is the first evaluation
     of the period since it closed (which `status_repo.settled` then knows by its time)."""
-    if previous is None or replace(previous, evaluated_at=row.evaluated_at) != row:
+    if previous is None or _EVALUATION(previous) != _EVALUATION(row):
         return True
     return previous.evaluated_at < row.period_end <= row.evaluated_at
 

@@ -19,6 +19,7 @@ from kpi_evaluator.breaches import BreachPolicy
 from kpi_evaluator.config import SCHEMA, SERVICE, Settings
 from kpi_evaluator.consumers import ConsumerLoops, group_ids, utcnow
 from kpi_evaluator.evaluation import EvaluationConfig, Evaluator
+from kpi_evaluator.heap import HeapFreezer, tune_collector
 from kpi_evaluator.models import outbox
 from kpi_evaluator.pipeline import Clock, MetricsHandler, Ticker
 from kpi_evaluator.recompute_jobs import RecomputeRunner
@@ -65,7 +66,11 @@ def build(settings: Settings, clock: Clock) -> Parts:
     relay = runtime.outbox_relay(outbox)
     strategy_group, metrics_group = group_ids(settings)
     sessions = runtime.sessions
-    ticker = Ticker(sessions, strategies, evaluator, clock, settings.tick_s, relay.notify)
+    tune_collector()
+    heap = HeapFreezer(lambda: strategies.builds)
+    ticker = Ticker(
+        sessions, strategies, evaluator, clock, settings.tick_s, relay.notify, heap.settle
+    )
     archive = ArchiveKeeper(
         sessions, settings.archive_retention_months, settings.archive_prune_interval_s, clock
     )

@@ -168,6 +168,7 @@ class Ticker:
         clock: Clock,
         interval_s: float,
         on_commit: Callable[[], None] = lambda: None,
+        after_tick: Callable[[], object] = lambda: None,
     ) -> None:
         self._sessions = sessions
         self._strategies = strategies
@@ -175,6 +176,7 @@ class Ticker:
         self._clock = clock
         self._interval_s = interval_s
         self._on_commit = on_commit
+        self._after_tick = after_tick  # kpi_evaluator.heap: counted in the tick's CPU
         self._wake = asyncio.Event()
         self._woken: set[str] = set()  # tenants to tick before the next periodic tick
         self._everyone = False
@@ -217,6 +219,7 @@ class Ticker:
             self._everyone = False
             started, cpu = time.perf_counter(), time.process_time()
             TICK_KPIS.set(await self.tick_once(cleanup=cleanup))
+            self._after_tick()
             TICK_CPU.inc(time.process_time() - cpu)
             TICK_SECONDS.observe(time.perf_counter() - started)
             cleanup = await self._until_next_tick()

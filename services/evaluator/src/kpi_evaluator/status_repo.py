@@ -21,6 +21,9 @@ COLUMNS = (
     "breach_opened_at, breach_seq, burn"
 )
 
+# What reads select: an empty burn state (most rows) comes back as NULL, not decoded JSON.
+_READ = COLUMNS.removesuffix("burn") + "nullif(burn, '{}'::jsonb)"
+
 
 @dataclass(frozen=True)
 class StatusRow:
@@ -59,7 +62,7 @@ class StatusRow:
             "breach_id": b.breach_id,
             "breach_opened_at": b.opened_at,
             "breach_seq": b.seq,
-            "burn": json.dumps(burn_json(self.burn)),
+            "burn": json.dumps(burn_json(self.burn)) if self.burn else "{}",
         }
 
 
@@ -121,7 +124,7 @@ async def load_many(
 ) -> dict[tuple[str, str, str], StatusRow]:
     """The stored rows of those KPIs and periods of those tenants, by (tenant, KPI, period)."""
     rows = await conn.execute(
-        text(f"""SELECT {COLUMNS} FROM evaluator.kpi_status
+        text(f"""SELECT {_READ} FROM evaluator.kpi_status
                  WHERE tenant_id = ANY(CAST(:t AS text[])) AND kpi_id = ANY(CAST(:k AS text[]))
                    AND period_key = ANY(CAST(:p AS text[]))"""),
         {"t": sorted(set(tenants)), "k": sorted(set(kpis)), "p": sorted(set(period_keys))},
@@ -219,7 +222,7 @@ async def series_of(
 ) -> dict[str, list[StatusRow]]:
     """Each KPI's rows of the periods overlapping `[start, end)`, by KPI, oldest first."""
     rows = await conn.execute(
-        text(f"""SELECT {COLUMNS} FROM evaluator.kpi_status
+        text(f"""SELECT {_READ} FROM evaluator.kpi_status
                  WHERE tenant_id = :t AND kpi_id = ANY(CAST(:k AS text[]))
                    AND period_start < :e AND period_end > :s
                  ORDER BY kpi_id, period_start"""),

@@ -120,6 +120,7 @@ class StrategyCache:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._cached: dict[str, tuple[int, Strategy]] = {}
+        self.builds = 0  # strategies built so far: moves whenever one was (re)loaded
 
     async def get_many(
         self, tenants: Sequence[str], conn: repo.Executor | None = None
@@ -141,6 +142,7 @@ class StrategyCache:
                 nodes = await repo.load_nodes(conn, tenant)
                 if self._version(tenant) < version:
                     self._cached[tenant] = (version, Strategy.build(tenant, nodes))
+                    self.builds += 1
         return {t: self._cached[t][1] for t in versions}
 
     def _version(self, tenant: str) -> int:
