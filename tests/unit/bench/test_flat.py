@@ -1,6 +1,7 @@
 """The rule of (j) "the evaluator's lag stays flat", and the search's next rate."""
 
 from bench import flat
+from bench.sustained import MAX_PROBES, Search, _spent
 
 
 def ramp(start: float, per_s: float, seconds: int = 60) -> list[flat.Sample]:
@@ -72,3 +73,14 @@ def test_resolved_within_ten_percent() -> None:
     assert flat.resolved([verdict(10_000, True), verdict(10_500, False, 9_000)])
     assert not flat.resolved([verdict(10_000, True), verdict(12_000, False, 9_000)])
     assert not flat.resolved([verdict(10_000, False, 9_000)])
+
+
+def test_a_search_without_a_flat_rate_goes_on_past_its_time() -> None:
+    """The last bench's two-replica search ended after two failed probes and reported 0."""
+    found = Search(2, [verdict(33_870, False, 22_000), verdict(21_069, False, 20_409)])
+    assert not _spent(found, left=-100.0)
+    found.tried += [verdict(19_000, False, 18_000)] * (MAX_PROBES - 2)
+    assert _spent(found, left=1_000.0)
+    with_flat = Search(2, [verdict(19_389, True)])
+    assert _spent(with_flat, left=10.0)
+    assert not _spent(with_flat, left=flat.WINDOW_S + 30)
