@@ -53,7 +53,7 @@ def _evaluator(runtime: ServiceRuntime, settings: Settings) -> Evaluator:
     return Evaluator(config, outbox)
 
 
-def build(settings: Settings, clock: Clock) -> Parts:
+def build(settings: Settings, clock: Clock, manage_heap: bool = False) -> Parts:
     runtime = ServiceRuntime(
         name=SERVICE,
         settings=settings,
@@ -66,11 +66,10 @@ def build(settings: Settings, clock: Clock) -> Parts:
     relay = runtime.outbox_relay(outbox)
     strategy_group, metrics_group = group_ids(settings)
     sessions = runtime.sessions
-    tune_collector()
-    heap = HeapFreezer(lambda: strategies.builds)
-    ticker = Ticker(
-        sessions, strategies, evaluator, clock, settings.tick_s, relay.notify, heap.settle
-    )
+    # the garbage collector is the process's: tuned by the process (`run`), not by an app
+    # built inside another one (the tests' in-process evaluators)
+    settle = HeapFreezer(lambda: strategies.builds).settle if manage_heap else lambda: None
+    ticker = Ticker(sessions, strategies, evaluator, clock, settings.tick_s, relay.notify, settle)
     archive = ArchiveKeeper(
         sessions, settings.archive_retention_months, settings.archive_prune_interval_s, clock
     )
@@ -107,9 +106,13 @@ def build(settings: Settings, clock: Clock) -> Parts:
     return Parts(runtime, strategies, loops, ticker, relay, archive, runner, fill)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock = utcnow, manage_heap: bool = False
+) -> FastAPI:
+    """`manage_heap`: tune and freeze this process's garbage collector (kpi_evaluator.heap);
+    only the evaluator's own process (`run`) does."""
     settings = settings or Settings()
-    parts = build(settings, clock)
+    parts = build(settings, clock, manage_heap)
     runtime, loops, ticker = parts.runtime, parts.loops, parts.ticker
 
     @asynccontextmanager
@@ -151,7 +154,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
 def run() -> None:
     settings = Settings()
-    serve(create_app(settings), settings.host, settings.port)
+    tune_collector()
+    serve(create_app(settings, manage_heap=True), settings.host, settings.port)
 
 
 if __name__ == "__main__":
